@@ -1,0 +1,103 @@
+/**
+ * Reading a text file the user gave us, refusing what is not text with one clear line,
+ * and splitting it into training and validation parts.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { CorpusError } from './errors.js';
+
+export interface Corpus {
+  path: string;
+  text: string;
+  bytes: number;
+  /** sha256 of the file's bytes, so a checkpoint can tell which text it was trained on. */
+  fingerprint: string;
+  /** Things worth telling the user that are not errors (a stripped BOM, CR line endings). */
+  notes: string[];
+}
+
+export type TextEncoding = 'utf8' | 'latin1';
+
+export function readCorpus(path: string, encoding: TextEncoding = 'utf8'): Corpus {
+  let bytes: Buffer;
+  try {
+    if (statSync(path).isDirectory()) throw new CorpusError(`${path} is a directory, not a text file`);
+    bytes = readFileSync(path);
+  } catch (err) {
+    if (err instanceof CorpusError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new CorpusError(`${path}: no such file`);
+    if (code === 'EACCES') throw new CorpusError(`${path}: permission denied`);
+    throw new CorpusError(`${path}: cannot read (${code ?? String(err)})`);
+  }
+  if (bytes.length === 0) throw new CorpusError(`${path} is empty`);
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) throw new CorpusError(`${path} looks binary (NUL byte at offset ${nul}); give a text file`);
+
+  const notes: string[] = [];
+  let text = encoding === 'utf8' ? decodeUtf8(bytes, path) : bytes.toString('latin1');
+  if (text.charCodeAt(0) === 0xfeff) {
+    text = text.slice(1);
+    notes.push('stripped a UTF-8 byte-order mark');
+  }
+  const lineEndings = describeLineEndings(text);
+  if (lineEndings) notes.push(`${lineEndings} line endings, kept as written`);
+  if (text.length === 0) throw new CorpusError(`${path} holds no text`);
+  return {
+    path,
+    text,
+    bytes: bytes.length,
+    fingerprint: createHash('sha256').update(bytes).digest('hex'),
+    notes,
+  };
+}
+
+function decodeUtf8(bytes: Buffer, path: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    const offset = firstInvalidUtf8Offset(bytes);
+    throw new CorpusError(`${path} is not valid UTF-8 (byte offset ${offset}); if it is Latin-1 text, pass --encoding latin1`);
+  }
+}
+
+/** Offset of the first byte that does not start or continue a well-formed UTF-8 sequence. */
+export function firstInvalidUtf8Offset(bytes: Uint8Array): number {
+  // Binary search on the longest valid prefix; a prefix may end mid-sequence, hence `stream`.
+  let lo = 0;
+  let hi = bytes.length;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, mid), { stream: true });
+      lo = mid;
+    } catch {
+      hi = mid - 1;
+    }
+  }
+  if (lo < bytes.length) return lo;
+  // Every prefix decodes: the text ends inside a sequence. Point at where it starts.
+  let start = bytes.length - 1;
+  while (start > 0 && (bytes[start] & 0xc0) === 0x80) start--;
+  return start;
+}
+
+function describeLineEndings(text: string): string | null {
+  const crlf = text.includes('\r\n');
+  const cr = /\r(?!\n)/.test(text);
+  const lf = /(?<!\r)\n/.test(text);
+  if (!crlf && !cr) return null;
+  if (crlf && !cr && !lf) return 'CRLF';
+  if (cr && !crlf && !lf) return 'CR-only';
+  return 'mixed';
+}
+
+/**
+ * The last `valFrac` of the text (in characters) is held out for validation, as a
+ * contiguous block so validation text is never seen in training.
+ */
+export function splitIds(ids: Int32Array, valFrac: number): { train: Int32Array; val: Int32Array } {
+  const valLength = Math.floor(ids.length * valFrac);
+  const cut = ids.length - valLength;
+  return { train: ids.subarray(0, cut), val: ids.subarray(cut) };
+}
