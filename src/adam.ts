@@ -1,0 +1,53 @@
+/**
+ * Adam (Kingma & Ba) with bias correction, written out rather than taken from
+ * tf.train so that its moments, step count and learning rate are plain state we can
+ * checkpoint and change between steps.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export class Adam {
+  step = 0;
+  private readonly m: tf.Variable[];
+  private readonly v: tf.Variable[];
+
+  constructor(
+    private readonly params: tf.Variable[],
+    private readonly beta1 = 0.9,
+    private readonly beta2 = 0.999,
+    private readonly epsilon = 1e-8,
+  ) {
+    this.m = params.map((p) => tf.variable(tf.zerosLike(p), false));
+    this.v = params.map((p) => tf.variable(tf.zerosLike(p), false));
+  }
+
+  /** One update of every parameter with its gradient `grads[k]`. */
+  apply(grads: tf.Tensor[], learningRate: number): void {
+    this.step++;
+    const { beta1, beta2, epsilon, step } = this;
+    const stepSize = (learningRate * Math.sqrt(1 - beta2 ** step)) / (1 - beta1 ** step);
+    tf.tidy(() => {
+      this.params.forEach((param, k) => {
+        const g = grads[k];
+        const m = tf.add(tf.mul(this.m[k], beta1), tf.mul(g, 1 - beta1));
+        const v = tf.add(tf.mul(this.v[k], beta2), tf.mul(tf.square(g), 1 - beta2));
+        this.m[k].assign(m);
+        this.v[k].assign(v);
+        param.assign(tf.sub(param, tf.mul(tf.div(m, tf.add(tf.sqrt(v), epsilon)), stepSize)));
+      });
+    });
+  }
+
+  dispose(): void {
+    for (const t of [...this.m, ...this.v]) t.dispose();
+  }
+}
+
+/**
+ * Scales gradients down so that their global L2 norm is at most `maxNorm`.
+ * Returns the clipped gradients (new tensors) and the norm before clipping.
+ */
+export function clipByGlobalNorm(grads: tf.Tensor[], maxNorm: number): { clipped: tf.Tensor[]; norm: number } {
+  const norm = tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
+  const scale = norm > maxNorm ? maxNorm / norm : 1;
+  return { clipped: grads.map((g) => (scale === 1 ? g.clone() : tf.mul(g, scale))), norm };
+}

@@ -1,0 +1,79 @@
+/**
+ * Choosing where the tensors live. `auto` prefers CUDA through tfjs-node-gpu, then
+ * tfjs-node (native CPU), then WebAssembly, then pure JS, and says why it fell back.
+ * The native packages are optional dependencies: they may be absent, or present but
+ * unable to load (no libtensorflow, wrong CUDA), so any load error means "fall back".
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+
+export interface BackendInfo {
+  /** The tfjs backend name: tensorflow, wasm or cpu. */
+  name: string;
+  /** One line for the user, e.g. "tfjs-node-gpu on a CUDA GPU". */
+  description: string;
+  /** Why each preferred backend was skipped, in order. */
+  fallbacks: string[];
+}
+
+type Attempt = () => Promise<string>; // resolves to the description, rejects with the reason
+
+const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
+
+export async function selectBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
+  tf.enableProdMode(); // no debug checks, and no "install tfjs-node" banner: we say what runs
+  const attempts: [string, Attempt][] = [];
+  if (choice === 'auto' || choice === 'tensorflow') {
+    for (const pkg of NATIVE_PACKAGES) attempts.push([pkg, () => loadNative(pkg)]);
+  }
+  if (choice === 'auto' || choice === 'wasm') attempts.push(['wasm', loadWasm]);
+  if (choice === 'auto' || choice === 'cpu') attempts.push(['cpu', loadCpu]);
+
+  const fallbacks: string[] = [];
+  for (const [label, attempt] of attempts) {
+    try {
+      const description = await attempt();
+      return { name: tf.getBackend(), description, fallbacks };
+    } catch (err) {
+      fallbacks.push(`${label}: ${firstLine(err)}`);
+    }
+  }
+  throw new Error(`no usable backend for --backend ${choice}: ${fallbacks.join('; ')}`);
+}
+
+async function loadNative(pkg: (typeof NATIVE_PACKAGES)[number]): Promise<string> {
+  // Let TensorFlow take GPU memory as it needs it rather than the whole card up front,
+  // and keep its C++ start-up chatter off the user's terminal.
+  process.env.TF_FORCE_GPU_ALLOW_GROWTH ??= 'true';
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+  await import(pkg); // registers the 'tensorflow' backend with the shared tfjs-core
+  if (!(await tf.setBackend('tensorflow'))) throw new Error('the tensorflow backend failed to initialise');
+  if (pkg === '@tensorflow/tfjs-node') return 'tfjs-node (native TensorFlow on the CPU)';
+  const usingGpu = (tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true;
+  return usingGpu
+    ? 'tfjs-node-gpu on a CUDA GPU'
+    : 'tfjs-node-gpu, but no GPU device found (CUDA 11.2/cuDNN 8.1 libraries missing?): running on the CPU';
+}
+
+async function loadWasm(): Promise<string> {
+  const { registerWasmKernelFixes } = await import('./wasm-kernels/index.js');
+  await import('@tensorflow/tfjs-backend-wasm');
+  registerWasmKernelFixes();
+  if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
+  const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD';
+  return `WebAssembly (tfjs-backend-wasm, ${simd}, 1 thread)`;
+}
+
+async function loadCpu(): Promise<string> {
+  if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend failed to initialise');
+  return 'pure JavaScript (tfjs cpu backend; slow)';
+}
+
+function firstLine(err: unknown): string {
+  const code = (err as { code?: string }).code;
+  if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return 'not installed';
+  const message = err instanceof Error ? err.message : String(err);
+  return message.split('\n')[0];
+}
