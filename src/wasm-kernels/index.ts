@@ -1,0 +1,47 @@
+// Fixes for slow, wrong or missing kernels of tfjs-backend-wasm 4.22, installed
+// for the 'wasm' backend only (see each file for the measured problem):
+//   BatchMatMul    transposed / batched matMul: naive loop (~100x slower) -> XNNPACK
+//   _FusedMatMul   wrong bias when transposed or batched; same slowness  -> XNNPACK
+//   Slice, SplitV, Unpack   copied the whole input per output -> copy only the output
+//   UnsortedSegmentSum      missing (gradient of tf.gather)    -> JS loop on the heap
+//
+// registerWasmKernelFixes() may be called before or after tf.setBackend('wasm'):
+// each replacement keeps the original kernel's setupFunc (the engine runs
+// setupFuncs when the backend is initialised, and again on each setBackend),
+// and the replaced kernels call the original kernelFuncs, which were set up
+// by whichever of the two ran. Calling it more than once does nothing.
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm'; // registers the original wasm kernels first
+import { makeBatchMatMulConfig } from './batch-matmul.js';
+import { makeFusedMatMulConfig } from './fused-matmul.js';
+import { makeSliceConfig } from './slice.js';
+import { makeSplitVConfig } from './split-v.js';
+import { makeUnpackConfig } from './unpack.js';
+import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
+
+const OVERRIDES: Array<[string, (original: tf.KernelConfig) => tf.KernelConfig]> = [
+  [tf.BatchMatMul, makeBatchMatMulConfig],
+  [tf._FusedMatMul, makeFusedMatMulConfig],
+  [tf.Slice, makeSliceConfig],
+  [tf.SplitV, makeSplitVConfig],
+  [tf.Unpack, makeUnpackConfig],
+];
+
+/** Kernel configs installed by this module (to detect a second call). */
+const installed = new WeakSet<tf.KernelConfig>();
+
+function install(config: tf.KernelConfig): void {
+  if (tf.getKernel(config.kernelName, 'wasm') != null) tf.unregisterKernel(config.kernelName, 'wasm');
+  tf.registerKernel(config);
+  installed.add(config);
+}
+
+export function registerWasmKernelFixes(): void {
+  for (const [name, makeConfig] of OVERRIDES) {
+    const original = tf.getKernel(name, 'wasm');
+    if (original == null) throw new Error(`wasm kernel ${name} is not registered; is @tensorflow/tfjs-backend-wasm loaded?`);
+    if (!installed.has(original)) install(makeConfig(original));
+  }
+  const segmentSum = tf.getKernel(tf.UnsortedSegmentSum, 'wasm');
+  if (segmentSum == null || !installed.has(segmentSum)) install(unsortedSegmentSumConfig);
+}

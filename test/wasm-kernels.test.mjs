@@ -1,0 +1,202 @@
+// Compares the wasm kernel fixes (dist/wasm-kernels) with the cpu backend.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { registerWasmKernelFixes } from '../dist/wasm-kernels/index.js';
+
+registerWasmKernelFixes(); // before the backend is initialised (the other order is tested below)
+await tf.setBackend('cpu');
+await tf.setBackend('wasm');
+
+// Deterministic inputs, identical on both backends.
+let seed = 12345;
+function random(shape, dtype = 'float32') {
+  const size = shape.reduce((p, d) => p * d, 1);
+  const values = new Float32Array(size);
+  for (let i = 0; i < size; i++) {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    values[i] = dtype === 'int32' ? seed % 100 : seed / 2 ** 31 - 1;
+  }
+  return { shape, values, dtype };
+}
+
+/** Runs fn(...inputs) on wasm and on cpu; returns [{shape, values}] per output for each. */
+async function runOn(backend, fn, inputs) {
+  await tf.setBackend(backend);
+  const results = tf.tidy(() => {
+    const out = fn(...inputs.map(({ values, shape, dtype }) => tf.tensor(values, shape, dtype)));
+    return Array.isArray(out) ? out : [out];
+  });
+  const plain = results.map((t) => ({ shape: t.shape, dtype: t.dtype, values: t.dataSync() }));
+  tf.dispose(results);
+  return plain;
+}
+
+async function assertSameAsCpu(fn, inputs, label, tol = 1e-4) {
+  const wasm = await runOn('wasm', fn, inputs);
+  const cpu = await runOn('cpu', fn, inputs);
+  await tf.setBackend('wasm');
+  assert.equal(wasm.length, cpu.length, `${label}: number of outputs`);
+  cpu.forEach((expected, o) => {
+    const actual = wasm[o];
+    assert.deepEqual(actual.shape, expected.shape, `${label}: shape of output ${o}`);
+    assert.equal(actual.dtype, expected.dtype, `${label}: dtype of output ${o}`);
+    let scale = 1;
+    for (const v of expected.values) scale = Math.max(scale, Math.abs(v));
+    for (let i = 0; i < expected.values.length; i++) {
+      const diff = Math.abs(actual.values[i] - expected.values[i]);
+      if (!(diff <= tol * scale)) {
+        assert.fail(`${label}: output ${o}[${i}] = ${actual.values[i]}, cpu ${expected.values[i]}`);
+      }
+    }
+  });
+}
+
+const TRANSPOSES = [[false, false], [false, true], [true, false], [true, true]];
+const operand = (batch, rows, cols, transposed) => random([...batch, ...(transposed ? [cols, rows] : [rows, cols])]);
+
+test('matMul: all transpose combinations, batched and broadcast', async () => {
+  const cases = [
+    { m: 37, k: 64, n: 50, batchA: [], batchB: [] },
+    { m: 1, k: 16, n: 8, batchA: [], batchB: [] },
+    { m: 5, k: 7, n: 3, batchA: [3], batchB: [3] },
+    { m: 6, k: 9, n: 4, batchA: [4], batchB: [] },      // b shared by all batches
+    { m: 6, k: 9, n: 4, batchA: [1], batchB: [3] },     // a broadcast
+    { m: 4, k: 5, n: 6, batchA: [2, 3], batchB: [2, 3] },
+  ];
+  for (const { m, k, n, batchA, batchB } of cases) {
+    for (const [ta, tb] of TRANSPOSES) {
+      await assertSameAsCpu((a, b) => tf.matMul(a, b, ta, tb),
+        [operand(batchA, m, k, ta), operand(batchB, k, n, tb)], `matMul ${[batchA, m, k, n, ta, tb]}`);
+    }
+  }
+});
+
+test('matMul gradients (transposed matMuls from autodiff)', async () => {
+  const grads = (a, b) => tf.grads((x, y) => tf.matMul(x, y).square().sum())([a, b]);
+  await assertSameAsCpu(grads, [random([20, 30]), random([30, 12])], 'grad 2d');
+  await assertSameAsCpu(grads, [random([2, 8, 5]), random([2, 5, 6])], 'grad batched');
+});
+
+test('fused matMul: bias, activations, transposes, batches', async () => {
+  const activations = ['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu', 'prelu'];
+  const [m, k, n] = [9, 13, 7];
+  for (const [ta, tb] of TRANSPOSES) {
+    for (const [batch, biasShape] of [[[], [n]], [[], null], [[3], [n]], [[], [m, n]], [[2], [1]]]) {
+      for (const activation of activations) {
+        const inputs = [operand(batch, m, k, ta), operand(batch, k, n, tb), random([n])];
+        if (biasShape) inputs.push(random(biasShape));
+        await assertSameAsCpu((a, b, alpha, bias) => tf.fused.matMul({
+          a, b, bias, transposeA: ta, transposeB: tb, activation, leakyreluAlpha: 0.3,
+          preluActivationWeights: activation === 'prelu' ? alpha : undefined,
+        }), inputs, `fused ${[ta, tb, batch, biasShape, activation]}`);
+      }
+    }
+  }
+});
+
+test('slice: rows, inner columns, blocks, other ranks and dtypes', async () => {
+  const x3 = random([20, 30, 16]);
+  const cases = [
+    [random([50, 64]), [10, 0], [20, 64]],       // contiguous rows
+    [random([50, 64]), [0, 5], [50, 12]],        // inner columns
+    [random([50, 64]), [49, 63], [1, 1]],
+    [x3, [3, 0, 0], [4, 30, 16]],
+    [x3, [3, 7, 0], [4, 5, 16]],
+    [x3, [0, 0, 2], [20, 30, 9]],
+    [x3, [1, 2, 3], [-1, 1, 4]],
+    [random([100]), [17], [40]],
+    [random([2, 3, 4, 5, 6]), [1, 0, 1, 2, 0], [1, 3, 2, 3, 6]],
+    [random([12, 10], 'int32'), [2, 3], [5, 4]],
+    [random([4, 0, 3]), [1, 0, 0], [2, 0, 3]],
+  ];
+  for (const [x, begin, size] of cases) {
+    await assertSameAsCpu((t) => tf.slice(t, begin, size), [x], `slice ${x.shape} ${begin} ${size}`);
+  }
+  await assertSameAsCpu((t) => tf.slice(t.greater(0), [1, 2], [3, 4]), [random([6, 8])], 'slice bool');
+});
+
+test('split with uneven sizes along each axis', async () => {
+  const x = random([10, 12, 9]);
+  await assertSameAsCpu((t) => tf.split(t, [3, 5, 2], 0), [x], 'split axis 0');
+  await assertSameAsCpu((t) => tf.split(t, [1, 7, -1], 1), [x], 'split axis 1');
+  await assertSameAsCpu((t) => tf.split(t, [4, 5], -1), [x], 'split axis -1');
+  await assertSameAsCpu((t) => tf.split(t, 3, 2), [x], 'split even');
+});
+
+test('unstack along axes 0, 1 and -1', async () => {
+  const x = random([6, 5, 8]);
+  for (const axis of [0, 1, 2, -1]) {
+    await assertSameAsCpu((t) => tf.unstack(t, axis), [x], `unstack axis ${axis}`);
+  }
+  await assertSameAsCpu((t) => tf.unstack(t), [random([7], 'int32')], 'unstack 1d int32');
+});
+
+test('gather gradients and unsortedSegmentSum', async () => {
+  const indices = { shape: [9], values: new Float32Array([3, 0, 3, 7, 1, 3, 0, 9, 2]), dtype: 'int32' };
+  const gatherGrad = (axis) => (x, idx, w) => tf.grad((t) => tf.gather(t, idx, axis).mul(w).sum())(x);
+  await assertSameAsCpu(gatherGrad(0), [random([10, 6]), indices, random([9, 6])], 'gather grad axis 0');
+  await assertSameAsCpu(gatherGrad(1), [random([4, 10, 3]), indices, random([4, 9, 3])], 'gather grad axis 1');
+  const idx2d = { shape: [3, 3], values: indices.values, dtype: 'int32' };
+  await assertSameAsCpu(gatherGrad(0), [random([10, 5]), idx2d, random([3, 3, 5])], 'gather grad 2d indices');
+  await assertSameAsCpu((x, ids) => tf.unsortedSegmentSum(x, ids, 12), [random([9, 4]), indices], 'segment sum');
+  // int32 input: wasm keeps int32 (as TF does); the cpu backend returns float32, so compare as float32.
+  await assertSameAsCpu((x, ids) => tf.unsortedSegmentSum(x, ids, 10).toFloat(), [random([9], 'int32'), indices],
+    'segment sum int32');
+});
+
+test('no leaked tensors or backend buffers', () => {
+  const backend = tf.backend();
+  const a = tf.randomNormal([3, 8, 6]);
+  const b = tf.randomNormal([3, 6, 5]);
+  const x = tf.randomNormal([10, 12, 9]);
+  const idx = tf.tensor1d([1, 3, 1, 0], 'int32');
+  const run = () => tf.tidy(() => {
+    tf.matMul(a, b, false, false).dataSync();
+    tf.matMul(a, b.transpose([0, 2, 1]), false, true);
+    tf.matMul(a.transpose([0, 2, 1]), b, true, false);
+    tf.matMul(a.reshape([24, 6]), b.reshape([18, 5]).slice([0, 0], [6, 5]), false, false);
+    tf.fused.matMul({ a, b, bias: tf.ones([5]), transposeA: false, transposeB: false, activation: 'relu' });
+    tf.fused.matMul({ a, b, bias: tf.ones([8, 5]), activation: 'prelu', preluActivationWeights: tf.ones([5]) });
+    tf.grads((p, q) => tf.matMul(p, q).sum())([a, b]);
+    tf.slice(x, [2, 0, 0], [3, 12, 9]);
+    tf.split(x, [3, 7], 0);
+    tf.unstack(x, 1);
+    tf.grad((t) => tf.gather(t, idx).sum())(x);
+  });
+  run();
+  const tensors = tf.memory().numTensors;
+  const dataIds = backend.numDataIds();
+  for (let i = 0; i < 5; i++) run();
+  assert.equal(tf.memory().numTensors, tensors);
+  assert.equal(backend.numDataIds(), dataIds);
+  tf.dispose([a, b, x, idx]);
+});
+
+test('registerWasmKernelFixes is idempotent and only touches wasm', () => {
+  const before = ['BatchMatMul', '_FusedMatMul', 'Slice', 'SplitV', 'Unpack', 'UnsortedSegmentSum']
+    .map((name) => tf.getKernel(name, 'wasm'));
+  registerWasmKernelFixes();
+  const after = ['BatchMatMul', '_FusedMatMul', 'Slice', 'SplitV', 'Unpack', 'UnsortedSegmentSum']
+    .map((name) => tf.getKernel(name, 'wasm'));
+  assert.deepEqual(after, before);
+  assert.equal(tf.getKernel('BatchMatMul', 'cpu').backendName, 'cpu');
+});
+
+test('registerWasmKernelFixes also works after tf.setBackend("wasm")', () => {
+  const script = `
+    import * as tf from '@tensorflow/tfjs';
+    import '@tensorflow/tfjs-backend-wasm';
+    import { registerWasmKernelFixes } from './dist/wasm-kernels/index.js';
+    await tf.setBackend('wasm');
+    registerWasmKernelFixes();
+    const a = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);
+    const y = tf.fused.matMul({ a, b: a, transposeA: true, bias: tf.tensor1d([1, -1]) });
+    const g = tf.grad((t) => tf.gather(t, tf.tensor1d([2, 2], 'int32')).sum())(a);
+    console.log(JSON.stringify([y.arraySync(), tf.unstack(a)[1].arraySync(), g.arraySync()]));`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script],
+    { cwd: new URL('..', import.meta.url), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  assert.deepEqual(JSON.parse(out.trim().split('\n').pop()), [[[36, 43], [45, 55]], [3, 4], [[0, 0], [0, 0], [2, 2]]]);
+});
