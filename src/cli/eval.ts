@@ -1,0 +1,64 @@
+/** `charrnn eval <checkpoint> [file]`: nats/char, bits/char and perplexity. */
+import { selectBackend, type BackendChoice } from '../backend.js';
+import { loadCheckpoint, type CheckpointMeta } from '../checkpoint.js';
+import { readCorpus, splitIds, type TextEncoding } from '../corpus.js';
+import { CorpusError } from '../errors.js';
+import { evaluate } from '../evaluate.js';
+import type { Vocabulary } from '../vocab.js';
+import { announceBackend } from './announce.js';
+import { formatCount, info } from './output.js';
+
+export interface EvalCommandOptions {
+  json?: boolean;
+  encoding: TextEncoding;
+  backend: BackendChoice;
+}
+
+export async function evalCommand(checkpointPath: string, file: string | undefined, options: EvalCommandOptions): Promise<void> {
+  announceBackend(await selectBackend(options.backend));
+  const { model, vocab, meta } = loadCheckpoint(checkpointPath);
+  try {
+    const { ids, label } = file === undefined ? validationSplit(meta, vocab) : fileIds(file, vocab, options.encoding);
+    const { batch, seq } = meta.training.config;
+    const score = evaluate(model, ids, batch, seq);
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify(score)}\n`);
+    } else {
+      process.stdout.write(
+        `${label}: ${score.nats.toFixed(4)} nats/char, ${score.bits.toFixed(4)} bits/char, perplexity ${score.perplexity.toFixed(3)} (${formatCount(score.chars)} characters)\n`,
+      );
+    }
+  } finally {
+    model.dispose();
+  }
+}
+
+/** The held-out tail of the corpus the checkpoint was trained on, if that file is unchanged. */
+function validationSplit(meta: CheckpointMeta, vocab: Vocabulary): { ids: Int32Array; label: string } {
+  const { corpus, config } = meta.training;
+  let text: string;
+  try {
+    const current = readCorpus(corpus.path);
+    if (current.fingerprint !== corpus.fingerprint) throw new CorpusError(`${corpus.path} has changed since training`);
+    text = current.text;
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new CorpusError(`cannot score the validation split (${why}); give a text file to score: charrnn eval <checkpoint> <file>`);
+  }
+  const { val } = splitIds(vocab.encode(text), config.valFrac);
+  return { ids: val, label: `validation split of ${corpus.path}` };
+}
+
+/** A file's text as ids; characters the model never saw are left out and counted. */
+function fileIds(file: string, vocab: Vocabulary, encoding: TextEncoding): { ids: Int32Array; label: string } {
+  const { text } = readCorpus(file, encoding);
+  const unknown = vocab.unknownChars(text);
+  let known = text;
+  if (unknown.length) {
+    known = [...text].filter((ch) => vocab.has(ch)).join('');
+    const skipped = [...text].length - [...known].length;
+    info(`skipped ${formatCount(skipped)} characters the model never saw: ${unknown.slice(0, 10).map((c) => JSON.stringify(c)).join(' ')}${unknown.length > 10 ? ' …' : ''}`);
+  }
+  if ([...known].length < 2) throw new CorpusError(`${file} has fewer than two characters the model knows; nothing to score`);
+  return { ids: vocab.encode(known), label: file };
+}

@@ -1,0 +1,117 @@
+/**
+ * The command line: parses arguments, runs one command, and turns a UserError into
+ * one line on stderr and an exit code. Anything else is a bug and keeps its stack.
+ */
+import { Command, Option } from 'commander';
+import { BACKEND_CHOICES } from '../backend.js';
+import { TRAIN_DEFAULTS } from '../config.js';
+import { UserError } from '../errors.js';
+import { evalCommand } from './eval.js';
+import { paint } from './output.js';
+import { choice, duration, integer, real } from './parse.js';
+import { sampleCommand } from './sample.js';
+import { trainCommand } from './train.js';
+
+const d = TRAIN_DEFAULTS;
+
+function backendOption(): Option {
+  return new Option('--backend <name>', 'auto: tfjs-node-gpu, then tfjs-node, then wasm, then cpu; or force one')
+    .argParser(choice('--backend', BACKEND_CHOICES))
+    .default('auto');
+}
+
+function encodingOption(): Option {
+  return new Option('--encoding <name>', 'text encoding of the input file: utf8 or latin1').argParser(choice('--encoding', ['utf8', 'latin1'] as const)).default('utf8');
+}
+
+export function buildProgram(): Command {
+  const program = new Command('charrnn')
+    .description('Multi-layer LSTM character language models: train on a text, sample from it, score it.')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: (text, write) => write(paint.red(text)) });
+
+  program
+    .command('train')
+    .description('train a model on a text file (default: the built-in corpus) and write checkpoints')
+    .argument('[corpus]', 'UTF-8 text file to learn from')
+    .option('-o, --out <dir>', 'run directory for checkpoints (default: checkpoints/<corpus name>, numbered if taken)')
+    .option('--force', 'allow -o to overwrite checkpoints already there')
+    .option('--layers <n>', `stacked LSTM layers (default: ${d.layers})`, integer('--layers'))
+    .option('--hidden <n>', `units per LSTM layer (default: ${d.hidden})`, integer('--hidden'))
+    .option('--dropout <p>', `dropout on each layer's output while training, 0 = off (default: ${d.dropout})`, real('--dropout', (n) => n >= 0 && n < 1, 'in [0, 1)'))
+    .option('--seq <n>', `characters per step: how far back gradients reach (default: ${d.seq})`, integer('--seq'))
+    .option('--batch <n>', `parallel streams per step (default: ${d.batch})`, integer('--batch'))
+    .option('--val-frac <f>', `fraction of the corpus, from its end, held out for validation (default: ${d.valFrac})`, real('--val-frac', (n) => n > 0 && n < 0.5, 'in (0, 0.5)'))
+    .option('--lr <rate>', `Adam learning rate (default: ${d.lr})`, real('--lr', (n) => n > 0, 'positive'))
+    .option('--lr-decay <factor>', `multiply the learning rate by this after each epoch (default: ${d.lrDecay})`, real('--lr-decay', (n) => n > 0 && n <= 1, 'in (0, 1]'))
+    .option('--clip <norm>', `largest global gradient norm (default: ${d.clip})`, real('--clip', (n) => n > 0, 'positive'))
+    .option('--epochs <n>', `passes over the training text (default: ${d.epochs})`, integer('--epochs'))
+    .option('--max-steps <n>', 'stop after this many steps', integer('--max-steps'))
+    .option('--max-time <duration>', 'stop after this long, e.g. 90s, 5m, 1h', duration('--max-time'))
+    .option('--eval-every <steps>', `validate (and keep the best checkpoint) every this many steps (default: ${d.evalEvery})`, integer('--eval-every'))
+    .option('--save-every <steps>', `write the latest checkpoint every this many steps (default: ${d.saveEvery})`, integer('--save-every'))
+    .option('--seed <n>', `random seed for initialisation and dropout (default: ${d.seed})`, integer('--seed', -(2 ** 31)))
+    .addOption(backendOption())
+    .addOption(encodingOption())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  charrnn train                                  train on the built-in corpus
+  charrnn train input.txt -o checkpoints/mine    train on your own text
+  charrnn train input.txt --hidden 256 --dropout 0.2 --max-time 30m`,
+    )
+    .action(async (corpus: string | undefined, options) => {
+      const { maxTime, ...rest } = options;
+      await trainCommand(corpus, { ...rest, maxSeconds: maxTime });
+    });
+
+  program
+    .command('sample')
+    .description('generate text from a checkpoint, streamed to stdout')
+    .argument('<checkpoint>', 'a checkpoint directory, or a run directory (uses its best checkpoint)')
+    .option('-n, --length <n>', 'characters to generate', integer('--length', 0), 500)
+    .option('-t, --temperature <t>', 'softmax temperature: lower is safer, higher is wilder; 0 = always the likeliest', real('--temperature', (n) => n >= 0, '≥ 0'), 1)
+    .option('--argmax', 'always pick the likeliest character (same as --temperature 0)')
+    .option('--prime <text>', 'text the model reads first; printed before the generated text')
+    .option('--seed <n>', 'random seed: the same seed and checkpoint give the same text', integer('--seed', 0))
+    .addOption(backendOption())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  charrnn sample checkpoints/default                       500 characters from the best checkpoint
+  charrnn sample checkpoints/default -t 0.5 --prime "The "  safer text after a prime
+  charrnn sample checkpoints/default/latest -n 2000 --seed 7 > out.txt`,
+    )
+    .action(sampleCommand);
+
+  program
+    .command('eval')
+    .description('score a checkpoint: nats/char, bits/char and perplexity')
+    .argument('<checkpoint>', 'a checkpoint directory, or a run directory (uses its best checkpoint)')
+    .argument('[file]', 'text to score (default: the validation split of the training corpus)')
+    .option('--json', 'print one JSON object: {"nats","bits","perplexity","chars"}')
+    .addOption(backendOption())
+    .addOption(encodingOption())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  charrnn eval checkpoints/default               the held-out validation text
+  charrnn eval checkpoints/default test.txt --json`,
+    )
+    .action(evalCommand);
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+    process.stderr.write(`${paint.red('charrnn:')} ${err.message}\n`);
+    process.exitCode = err.exitCode;
+  }
+}
