@@ -134,6 +134,17 @@ test('unstack along axes 0, 1 and -1', async () => {
   await assertSameAsCpu((t) => tf.unstack(t), [random([7], 'int32')], 'unstack 1d int32');
 });
 
+test('gather of rows (fast path) and of other axes (original kernel)', async () => {
+  const indices = { shape: [9], values: new Float32Array([3, 0, 3, 7, 1, 3, 0, 9, 2]), dtype: 'int32' };
+  await assertSameAsCpu((x, idx) => tf.gather(x, idx), [random([10, 6]), indices], 'gather rows');
+  await assertSameAsCpu((x, idx) => tf.gather(x, idx), [random([10, 2, 3]), indices], 'gather rank-3 rows');
+  await assertSameAsCpu((x, idx) => tf.gather(x, idx), [random([10], 'int32'), indices], 'gather int32 vector');
+  const idx2d = { shape: [3, 3], values: indices.values, dtype: 'int32' };
+  await assertSameAsCpu((x, idx) => tf.gather(x, idx), [random([10, 4]), idx2d], 'gather 2d indices');
+  await assertSameAsCpu((x, idx) => tf.gather(x, idx, 1), [random([4, 10, 3]), indices], 'gather axis 1');
+  assert.throws(() => tf.tidy(() => tf.gather(tf.ones([3, 2]), tf.tensor1d([3], 'int32'))), /not in \[0, 2\]/);
+});
+
 test('gather gradients and unsortedSegmentSum', async () => {
   const indices = { shape: [9], values: new Float32Array([3, 0, 3, 7, 1, 3, 0, 9, 2]), dtype: 'int32' };
   const gatherGrad = (axis) => (x, idx, w) => tf.grad((t) => tf.gather(t, idx, axis).mul(w).sum())(x);

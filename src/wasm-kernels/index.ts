@@ -3,6 +3,7 @@
 //   BatchMatMul    transposed / batched matMul: naive loop (~100x slower) -> XNNPACK
 //   _FusedMatMul   wrong bias when transposed or batched; same slowness  -> XNNPACK
 //   Slice, SplitV, Unpack   copied the whole input per output -> copy only the output
+//   GatherV2       element-by-element loop for row lookups     -> one copy per row
 //   UnsortedSegmentSum      missing (gradient of tf.gather)    -> JS loop on the heap
 //
 // registerWasmKernelFixes() may be called before or after tf.setBackend('wasm'):
@@ -14,6 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm'; // registers the original wasm kernels first
 import { makeBatchMatMulConfig } from './batch-matmul.js';
 import { makeFusedMatMulConfig } from './fused-matmul.js';
+import { makeGatherConfig } from './gather.js';
 import { makeSliceConfig } from './slice.js';
 import { makeSplitVConfig } from './split-v.js';
 import { makeUnpackConfig } from './unpack.js';
@@ -22,6 +24,7 @@ import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 const OVERRIDES: Array<[string, (original: tf.KernelConfig) => tf.KernelConfig]> = [
   [tf.BatchMatMul, makeBatchMatMulConfig],
   [tf._FusedMatMul, makeFusedMatMulConfig],
+  [tf.GatherV2, makeGatherConfig],
   [tf.Slice, makeSliceConfig],
   [tf.SplitV, makeSplitVConfig],
   [tf.Unpack, makeUnpackConfig],
