@@ -37,13 +37,22 @@ export class StreamBatcher {
     return this.stepsPerEpoch * this.seq * this.batch;
   }
 
-  /** The batch for step `step` (0 ≤ step < stepsPerEpoch) of an epoch. */
-  get(step: number): Batch {
-    const { batch, seq, ids, streamLength } = this;
+  /** Characters at the end of each stream that no full step reaches. */
+  get remainder(): number {
+    return this.streamLength - this.stepsPerEpoch * this.seq;
+  }
+
+  /**
+   * The batch for step `step` (0 ≤ step < stepsPerEpoch) of an epoch; scoring passes a
+   * shorter `length` for the stream tails after the last full step.
+   */
+  get(step: number, length = this.seq): Batch {
+    const { batch, seq: stride, ids, streamLength } = this;
+    const seq = length;
     const inputs = new Int32Array(seq * batch);
     const targets = new Int32Array(seq * batch);
     for (let b = 0; b < batch; b++) {
-      const start = b * streamLength + step * seq;
+      const start = b * streamLength + step * stride;
       for (let t = 0; t < seq; t++) {
         inputs[t * batch + b] = ids[start + t];
         targets[t * batch + b] = ids[start + t + 1];

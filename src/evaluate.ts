@@ -22,17 +22,19 @@ export function scoreFromNats(nats: number, chars: number): Score {
 /**
  * Runs the model over `ids` cut into at most `batch` contiguous streams, state carried
  * from window to window as in training, and averages the loss over every prediction.
- * Characters left over at the end of the streams are not scored.
+ * Only the last few characters that do not fill a stream (fewer than `batch`) go unscored.
  */
 export function evaluate(model: CharModel, ids: Int32Array, batch: number, seq: number): Score {
+  if (ids.length < 2) throw new RangeError('need at least two characters to score');
   const streams = Math.max(1, Math.min(batch, Math.floor((ids.length - 1) / seq)));
-  const windowLength = Math.min(seq, ids.length - 1);
-  if (windowLength < 1) throw new RangeError('need at least two characters to score');
-  const batcher = new StreamBatcher(ids, streams, windowLength);
+  const batcher = new StreamBatcher(ids, streams, Math.min(seq, Math.floor((ids.length - 1) / streams)));
+  const windows = Array.from({ length: batcher.stepsPerEpoch }, (_, step) => batcher.get(step));
+  if (batcher.remainder > 0) windows.push(batcher.get(batcher.stepsPerEpoch, batcher.remainder));
+
   let state: LstmState[] = model.zeroState(streams);
   let totalNats = 0;
-  for (let step = 0; step < batcher.stepsPerEpoch; step++) {
-    const { inputs, targets } = batcher.get(step);
+  let chars = 0;
+  for (const { inputs, targets } of windows) {
     let final: LstmState[] = [];
     const loss = tf.tidy(() => {
       const result = model.loss(tf.tensor1d(inputs, 'int32'), tf.tensor1d(targets, 'int32'), state);
@@ -40,12 +42,12 @@ export function evaluate(model: CharModel, ids: Int32Array, batch: number, seq: 
       return result.loss;
     });
     totalNats += loss.dataSync()[0] * inputs.length;
+    chars += inputs.length;
     loss.dispose();
     disposeState(state);
     state = final;
   }
   disposeState(state);
-  const chars = batcher.charsPerEpoch;
   return scoreFromNats(totalNats / chars, chars);
 }
 
