@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TrainConfig } from './config.js';
+import type { TextEncoding } from './corpus.js';
 import { CheckpointError } from './errors.js';
 import { kerasTopology } from './keras-topology.js';
 import { CharModel, weightSpecs, type ModelConfig } from './model.js';
@@ -41,7 +42,7 @@ export interface TrainingRecord {
   bestValLoss: number | null;
   backend: string;
   seconds: number;
-  corpus: { path: string; bytes: number; chars: number; fingerprint: string };
+  corpus: { path: string; encoding: TextEncoding; bytes: number; chars: number; fingerprint: string };
 }
 
 export interface CheckpointMeta {
@@ -142,8 +143,11 @@ function parseModelJson(dir: string, parsed: unknown): { meta: CheckpointMeta; w
     throw new CheckpointError(`${dir}: checkpoint format ${meta.formatVersion} is newer than this charrnn reads (${FORMAT_VERSION}); upgrade charrnn`);
   }
   const m = meta.model;
+  const t = meta.training;
   const valid =
     m && [m.vocabSize, m.hidden, m.layers].every((n) => Number.isInteger(n) && n > 0) &&
+    t && t.config && [t.config.batch, t.config.seq].every((n) => Number.isInteger(n) && n > 0) && typeof t.config.valFrac === 'number' &&
+    t.corpus && typeof t.corpus.path === 'string' && typeof t.corpus.fingerprint === 'string' &&
     Array.isArray(meta.vocab) && meta.vocab.length === m.vocabSize && meta.vocab.every((c) => typeof c === 'string') &&
     typeof meta.weightsSha256 === 'string';
   const weightsName = json?.weightsManifest?.[0]?.paths?.[0];

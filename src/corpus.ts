@@ -4,10 +4,13 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { CorpusError } from './errors.js';
 
 export interface Corpus {
+  /** Absolute, so a checkpoint can find it again from any directory. */
   path: string;
+  encoding: TextEncoding;
   text: string;
   bytes: number;
   /** sha256 of the file's bytes, so a checkpoint can tell which text it was trained on. */
@@ -44,7 +47,8 @@ export function readCorpus(path: string, encoding: TextEncoding = 'utf8'): Corpu
   if (lineEndings) notes.push(`${lineEndings} line endings, kept as written`);
   if (text.length === 0) throw new CorpusError(`${path} holds no text`);
   return {
-    path,
+    path: resolve(path),
+    encoding,
     text,
     bytes: bytes.length,
     fingerprint: createHash('sha256').update(bytes).digest('hex'),
@@ -61,23 +65,27 @@ function decodeUtf8(bytes: Buffer, path: string): string {
   }
 }
 
-/** Offset of the first byte that does not start or continue a well-formed UTF-8 sequence. */
+/** Offset of the first byte of the first sequence that is not well-formed UTF-8. */
 export function firstInvalidUtf8Offset(bytes: Uint8Array): number {
-  // Binary search on the longest valid prefix; a prefix may end mid-sequence, hence `stream`.
+  const decodes = (end: number, stream: boolean) => {
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, end), { stream });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  // Binary search on the longest prefix that is valid so far (it may stop mid-sequence).
   let lo = 0;
   let hi = bytes.length;
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1;
-    try {
-      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, mid), { stream: true });
-      lo = mid;
-    } catch {
-      hi = mid - 1;
-    }
+    if (decodes(mid, true)) lo = mid;
+    else hi = mid - 1;
   }
-  if (lo < bytes.length) return lo;
-  // Every prefix decodes: the text ends inside a sequence. Point at where it starts.
-  let start = bytes.length - 1;
+  // If that prefix ends inside a sequence, the fault is the sequence's lead byte.
+  if (decodes(lo, false)) return lo;
+  let start = lo - 1;
   while (start > 0 && (bytes[start] & 0xc0) === 0x80) start--;
   return start;
 }

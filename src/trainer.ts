@@ -113,7 +113,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     bestValLoss: Number.isFinite(bestValLoss) ? bestValLoss : null,
     backend: options.backend,
     seconds: seconds(),
-    corpus: { path: corpus.path, bytes: corpus.bytes, chars: trainIds.length + valIds.length, fingerprint: corpus.fingerprint },
+    corpus: { path: corpus.path, encoding: corpus.encoding, bytes: corpus.bytes, chars: trainIds.length + valIds.length, fingerprint: corpus.fingerprint },
   });
   const save = async (kind: 'latest' | 'best') => {
     await saveCheckpoint(dirs[kind], model, vocab, record());

@@ -2,7 +2,7 @@
  * The command line: parses arguments, runs one command, and turns a UserError into
  * one line on stderr and an exit code. Anything else is a bug and keeps its stack.
  */
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { BACKEND_CHOICES } from '../backend.js';
 import { TRAIN_DEFAULTS } from '../config.js';
 import { UserError } from '../errors.js';
@@ -27,7 +27,7 @@ function encodingOption(): Option {
 export function buildProgram(): Command {
   const program = new Command('charrnn')
     .description('Multi-layer LSTM character language models: train on a text, sample from it, score it.')
-    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
     .configureOutput({ outputError: (text, write) => write(paint.red(text)) });
 
   program
@@ -74,7 +74,7 @@ Examples:
     .option('-t, --temperature <t>', 'softmax temperature: lower is safer, higher is wilder; 0 = always the likeliest', real('--temperature', (n) => n >= 0, '≥ 0'), 1)
     .option('--argmax', 'always pick the likeliest character (same as --temperature 0)')
     .option('--prime <text>', 'text the model reads first; printed before the generated text')
-    .option('--seed <n>', 'random seed: the same seed and checkpoint give the same text', integer('--seed', 0))
+    .option('--seed <n>', 'random seed: the same seed and checkpoint give the same text', integer('--seed', -(2 ** 31)))
     .addOption(backendOption())
     .addHelpText(
       'after',
@@ -110,8 +110,16 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
-    if (!(err instanceof UserError)) throw err;
-    process.stderr.write(`${paint.red('charrnn:')} ${err.message}\n`);
-    process.exitCode = err.exitCode;
+    if (err instanceof CommanderError) {
+      // Commander has printed its message (or the help); a usage error exits 2 like ours.
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+    } else if (err instanceof UserError) {
+      process.stderr.write(`${paint.red('charrnn:')} ${err.message}\n`);
+      process.exitCode = err.exitCode;
+    } else {
+      // A bug: keep the stack for the report.
+      process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exitCode = 1;
+    }
   }
 }

@@ -8,7 +8,6 @@ import { TRAIN_DEFAULTS, validateTrainConfig, type TrainConfig } from '../config
 import { readCorpus, type TextEncoding } from '../corpus.js';
 import { UserError } from '../errors.js';
 import { train } from '../trainer.js';
-import { Vocabulary } from '../vocab.js';
 import { announceBackend } from './announce.js';
 import { formatCount, formatDuration, info, paint } from './output.js';
 import { TrainingProgress } from './progress.js';
@@ -31,9 +30,6 @@ export async function trainCommand(corpusPath: string | undefined, options: Trai
 
   const backendInfo = await selectBackend(backend);
   announceBackend(backendInfo);
-  const vocabSize = Vocabulary.fromText(corpus.text).size;
-  info(`corpus: ${corpus.path} (${formatCount(corpus.bytes)} bytes, ${vocabSize} distinct characters${corpus.notes.map((n) => `; ${n}`).join('')})`);
-  info(`model: ${config.layers}×${config.hidden} LSTM, seq ${config.seq}, batch ${config.batch}, lr ${config.lr}; checkpoints in ${outDir}`);
 
   const progress = new TrainingProgress();
   const interrupt = new AbortController();
@@ -53,7 +49,10 @@ export async function trainCommand(corpusPath: string | undefined, options: Trai
       backend: backendInfo.description,
       observer: {
         onStart: (plan) => {
-          info(`${formatCount(plan.parameterCount)} parameters; ${formatCount(plan.trainChars)} training and ${formatCount(plan.valChars)} validation characters; ${plan.stepsPerEpoch} steps per epoch`);
+          const notes = corpus.notes.map((n) => `; ${n}`).join('');
+          info(`corpus: ${corpus.path} (${formatCount(corpus.bytes)} bytes, ${plan.vocabSize} distinct characters${notes})`);
+          info(`model: ${config.layers}×${config.hidden} LSTM, ${formatCount(plan.parameterCount)} parameters; seq ${config.seq}, batch ${config.batch}, lr ${config.lr}`);
+          info(`data: ${formatCount(plan.trainChars)} training and ${formatCount(plan.valChars)} validation characters, ${plan.stepsPerEpoch} steps per epoch; checkpoints in ${outDir}`);
           progress.onStart(plan);
         },
         onStep: (p) => progress.onStep(p),
