@@ -143,6 +143,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       if (!Number.isFinite(loss)) throw new Error(`training diverged: loss is ${loss} at step ${step}; try a lower --lr or --clip`);
       observer.onStep?.({ step, epoch: step / batcher.stepsPerEpoch, loss, lr, gradNorm, charsPerSecond: throughput.rate, seconds: seconds() });
 
+      await yieldToEventLoop(); // lets a SIGINT handler run between steps
+
       if (step >= totalSteps) stoppedBy = step >= config.epochs * batcher.stepsPerEpoch ? 'epochs' : 'max-steps';
       else if (config.maxSeconds !== null && seconds() >= config.maxSeconds) stoppedBy = 'max-time';
       else if (signal?.aborted) stoppedBy = 'interrupted';
@@ -217,6 +219,10 @@ function makeBatcher(trainIds: Int32Array, valIds: Int32Array, config: TrainConf
     throw new CorpusError(`corpus too small for validation: --val-frac ${config.valFrac} leaves ${valIds.length} characters; raise --val-frac or give more text`);
   }
   return new StreamBatcher(trainIds, config.batch, config.seq);
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Characters per second over the last few steps, timing only the steps themselves. */
