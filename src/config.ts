@@ -54,7 +54,7 @@ export const TRAIN_DEFAULTS: TrainConfig = {
   lr: 2e-3,
   lrDecay: 0.97,
   clip: 5,
-  epochs: 10,
+  epochs: 20,
   maxSteps: null,
   maxSeconds: null,
   evalEvery: 100,
