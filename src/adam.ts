@@ -10,14 +10,25 @@ export class Adam {
   private readonly m: tf.Variable[];
   private readonly v: tf.Variable[];
 
+  /** `moments`, if given (first moments then second, as `moments` returns them), are taken over. */
   constructor(
     private readonly params: tf.Variable[],
+    moments?: { step: number; tensors: tf.Tensor[] },
     private readonly beta1 = 0.9,
     private readonly beta2 = 0.999,
     private readonly epsilon = 1e-8,
   ) {
-    this.m = params.map((p) => tf.variable(tf.zerosLike(p), false));
-    this.v = params.map((p) => tf.variable(tf.zerosLike(p), false));
+    const initial = moments?.tensors ?? [...params.map((p) => tf.zerosLike(p)), ...params.map((p) => tf.zerosLike(p))];
+    const variables = initial.map((t) => tf.variable(t, false));
+    tf.dispose(initial);
+    this.m = variables.slice(0, params.length);
+    this.v = variables.slice(params.length);
+    this.step = moments?.step ?? 0;
+  }
+
+  /** First moments of every parameter, then second moments: the state a resume needs. */
+  get moments(): tf.Variable[] {
+    return [...this.m, ...this.v];
   }
 
   /** One update of every parameter with its gradient `grads[k]`. */

@@ -51,6 +51,30 @@ export interface CheckpointMeta {
   vocab: string[];
   training: TrainingRecord;
   weightsSha256: string;
+  /** Present when the checkpoint can be resumed exactly (see `ResumeState`). */
+  resume?: ResumeRecord;
+}
+
+/** What an exact resume needs beyond the weights and the training record. */
+export interface ResumeState {
+  adamStep: number;
+  rngState: number;
+  /** Train loss accumulated since the last validation, for the history. */
+  lossSinceEval: { sum: number; count: number };
+  /** The divergence guard's memory: lowest step loss, learning-rate scale, rollbacks so far. */
+  minLoss: number;
+  lrScale: number;
+  rollbacks: number;
+  /** Validations in a row without a new best (for --patience). */
+  staleValidations: number;
+  /** Adam's moments (first, then second, of every weight), then the carried h and c of every layer. */
+  tensors: tf.Tensor[];
+}
+
+interface ResumeRecord extends Omit<ResumeState, 'tensors'> {
+  file: string;
+  sha256: string;
+  shapes: number[][];
 }
 
 export interface LoadedCheckpoint {
@@ -58,14 +82,31 @@ export interface LoadedCheckpoint {
   model: CharModel;
   vocab: Vocabulary;
   meta: CheckpointMeta;
+  /** Only when loaded with `{ resume: true }` from a resumable checkpoint. */
+  resume?: ResumeState;
 }
 
-export async function saveCheckpoint(dir: string, model: CharModel, vocab: Vocabulary, training: TrainingRecord): Promise<void> {
+export async function saveCheckpoint(
+  dir: string,
+  model: CharModel,
+  vocab: Vocabulary,
+  training: TrainingRecord,
+  resume?: ResumeState,
+): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  const bytes = await weightBytes(model);
-  const sha = createHash('sha256').update(bytes).digest('hex');
-  const weightsFile = `weights-${sha.slice(0, 16)}.bin`;
-  const meta: CheckpointMeta = { formatVersion: FORMAT_VERSION, model: model.config, vocab: [...vocab.chars], training, weightsSha256: sha };
+  const weights = await float32Bytes(model.weights.map((w) => w.tensor));
+  const weightsFile = blobName('weights', weights.sha256);
+  const meta: CheckpointMeta = { formatVersion: FORMAT_VERSION, model: model.config, vocab: [...vocab.chars], training, weightsSha256: weights.sha256 };
+  const files = [weightsFile];
+  writeFileAtomic(join(dir, weightsFile), weights.bytes);
+  if (resume) {
+    const { tensors, ...scalars } = resume;
+    const state = await float32Bytes(tensors);
+    const file = blobName('state', state.sha256);
+    meta.resume = { ...scalars, file, sha256: state.sha256, shapes: tensors.map((t) => t.shape) };
+    files.push(file);
+    writeFileAtomic(join(dir, file), state.bytes);
+  }
   const modelJson = {
     format: 'layers-model',
     generatedBy: 'charrnn',
@@ -74,51 +115,74 @@ export async function saveCheckpoint(dir: string, model: CharModel, vocab: Vocab
     weightsManifest: [{ paths: [weightsFile], weights: model.weights.map(({ name, tensor }) => ({ name, shape: tensor.shape, dtype: 'float32' })) }],
     charrnn: meta,
   };
-  writeFileAtomic(join(dir, weightsFile), bytes);
+  // model.json last: until its rename, the old one still names complete files.
   writeFileAtomic(join(dir, MODEL_FILE), Buffer.from(JSON.stringify(modelJson, null, 1)));
   syncDirectory(dir);
   for (const name of readdirSync(dir)) {
-    if (/^weights-.*\.bin$/.test(name) && name !== weightsFile) rmSync(join(dir, name), { force: true });
+    if (/^(weights|state)-.*\.bin$/.test(name) && !files.includes(name)) rmSync(join(dir, name), { force: true });
   }
 }
 
-/** A checkpoint directory, or a run directory (meaning its best, else latest, checkpoint). */
-export function resolveCheckpointDir(path: string): string {
+/**
+ * A checkpoint directory, or a run directory: its best checkpoint for sampling and
+ * scoring, its latest for resuming (each falling back to the other).
+ */
+export function resolveCheckpointDir(path: string, prefer: 'best' | 'latest' = 'best'): string {
   if (!existsSync(path)) throw new CheckpointError(`${path}: no such checkpoint`);
-  for (const candidate of [path, join(path, 'best'), join(path, 'latest')]) {
+  const order = prefer === 'best' ? ['best', 'latest'] : ['latest', 'best'];
+  for (const candidate of [path, ...order.map((sub) => join(path, sub))]) {
     if (existsSync(join(candidate, MODEL_FILE))) return candidate;
   }
   throw new CheckpointError(`${path} is not a checkpoint: no ${MODEL_FILE} in it or in best/ or latest/`);
 }
 
-export function loadCheckpoint(path: string): LoadedCheckpoint {
-  const dir = resolveCheckpointDir(path);
+export function loadCheckpoint(path: string, options: { resume?: boolean } = {}): LoadedCheckpoint {
+  const dir = resolveCheckpointDir(path, options.resume ? 'latest' : 'best');
   const { meta, weightsName } = parseModelJson(dir, readJson(dir));
-  const weightsFile = join(dir, weightsName);
+  const specs = weightSpecs(meta.model);
+  const floats = readBlob(dir, weightsName, meta.weightsSha256, specs.map((s) => s.shape), 'weights');
+  const loaded: LoadedCheckpoint = { dir, model: CharModel.fromTensors(meta.model, toTensors(floats, specs.map((s) => s.shape))), vocab: new Vocabulary(meta.vocab), meta };
+  if (options.resume) {
+    const record = meta.resume;
+    if (!record) throw new CheckpointError(`${dir} holds no training state to resume from (written by an older charrnn?); use --init-from to start from its weights`);
+    const { file, sha256, shapes, ...scalars } = record;
+    loaded.resume = { ...scalars, tensors: toTensors(readBlob(dir, file, sha256, shapes, 'training state'), shapes) };
+  }
+  return loaded;
+}
+
+/** Reads a float32 file, checking its name, length against `shapes`, and checksum. */
+function readBlob(dir: string, name: string, sha256: string, shapes: number[][], what: string): Float32Array {
+  // A plain file name: a checkpoint must not point outside its own directory.
+  if (!/^[\w.-]+$/.test(name)) throw new CheckpointError(`${dir}: ${what} file name ${JSON.stringify(name)} is not allowed`);
   let bytes: Buffer;
   try {
-    bytes = readFileSync(weightsFile);
+    bytes = readFileSync(join(dir, name));
   } catch {
-    throw new CheckpointError(`${dir}: weights file ${weightsFile} is missing`);
+    throw new CheckpointError(`${dir}: ${what} file ${name} is missing`);
   }
-  const specs = weightSpecs(meta.model);
-  const expected = specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0) * 4;
+  const expected = shapes.reduce((n, shape) => n + sizeOf(shape), 0) * 4;
   if (bytes.length !== expected) {
-    throw new CheckpointError(`${dir}: weights file holds ${bytes.length} bytes, the model needs ${expected} (truncated or corrupt)`);
+    throw new CheckpointError(`${dir}: ${what} file holds ${bytes.length} bytes, the model needs ${expected} (truncated or corrupt)`);
   }
-  if (createHash('sha256').update(bytes).digest('hex') !== meta.weightsSha256) {
-    throw new CheckpointError(`${dir}: weights checksum does not match (corrupt checkpoint)`);
+  if (createHash('sha256').update(bytes).digest('hex') !== sha256) {
+    throw new CheckpointError(`${dir}: ${what} checksum does not match (corrupt checkpoint)`);
   }
-  const floats = readFloat32LE(bytes);
+  return readFloat32LE(bytes);
+}
+
+function toTensors(floats: Float32Array, shapes: number[][]): tf.Tensor[] {
   let offset = 0;
-  const tensors = specs.map(({ shape }) => {
-    const size = shape.reduce((a, b) => a * b, 1);
-    const t = tf.tensor(floats.subarray(offset, offset + size), shape);
-    offset += size;
+  return shapes.map((shape) => {
+    const t = tf.tensor(floats.subarray(offset, offset + sizeOf(shape)), shape);
+    offset += sizeOf(shape);
     return t;
   });
-  return { dir, model: CharModel.fromTensors(meta.model, tensors), vocab: new Vocabulary(meta.vocab), meta };
 }
+
+const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+const blobName = (kind: string, sha256: string) => `${kind}-${sha256.slice(0, 16)}.bin`;
 
 function readJson(dir: string): unknown {
   let text: string;
@@ -151,22 +215,21 @@ function parseModelJson(dir: string, parsed: unknown): { meta: CheckpointMeta; w
     Array.isArray(meta.vocab) && meta.vocab.length === m.vocabSize && meta.vocab.every((c) => typeof c === 'string') &&
     typeof meta.weightsSha256 === 'string';
   const weightsName = json?.weightsManifest?.[0]?.paths?.[0];
-  // A plain file name: a checkpoint must not point outside its own directory.
-  if (!valid || typeof weightsName !== 'string' || !/^[\w.-]+$/.test(weightsName)) {
+  if (!valid || typeof weightsName !== 'string') {
     throw new CheckpointError(`${dir}: ${MODEL_FILE} is missing fields or has wrong types (corrupt checkpoint)`);
   }
   return { meta, weightsName };
 }
 
-async function weightBytes(model: CharModel): Promise<Buffer> {
-  const parts = await Promise.all(model.weights.map(({ tensor }) => tensor.data() as Promise<Float32Array>));
-  const total = parts.reduce((n, p) => n + p.length, 0);
-  const out = Buffer.alloc(total * 4);
+/** Tensors as one little-endian float32 buffer, with its SHA-256. */
+async function float32Bytes(tensors: tf.Tensor[]): Promise<{ bytes: Buffer; sha256: string }> {
+  const parts = await Promise.all(tensors.map((t) => t.data() as Promise<Float32Array>));
+  const bytes = Buffer.alloc(parts.reduce((n, p) => n + p.length, 0) * 4);
   let offset = 0;
   for (const part of parts) {
-    for (let k = 0; k < part.length; k++, offset += 4) out.writeFloatLE(part[k], offset);
+    for (let k = 0; k < part.length; k++, offset += 4) bytes.writeFloatLE(part[k], offset);
   }
-  return out;
+  return { bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
 function readFloat32LE(bytes: Buffer): Float32Array {

@@ -35,6 +35,8 @@ export interface TrainConfig {
   maxSteps: number | null;
   /** Optional cap on wall-clock seconds (null: none). */
   maxSeconds: number | null;
+  /** Stop after this many validations in a row without a new best (null: never). */
+  patience: number | null;
 
   // bookkeeping
   /** Steps between validations (the best checkpoint is kept by validation loss). */
@@ -57,6 +59,7 @@ export const TRAIN_DEFAULTS: TrainConfig = {
   epochs: 20,
   maxSteps: null,
   maxSeconds: null,
+  patience: null,
   evalEvery: 100,
   saveEvery: 100,
   seed: 1234,
@@ -80,6 +83,9 @@ export function validateTrainConfig(config: TrainConfig): void {
     throw new UserError(`--max-steps must be a positive integer (got ${config.maxSteps})`);
   }
   if (config.maxSeconds !== null && !(config.maxSeconds > 0)) throw new UserError(`--max-time must be positive`);
+  if (config.patience !== null && !(Number.isInteger(config.patience) && config.patience >= 1)) {
+    throw new UserError(`--patience must be a positive integer (got ${config.patience})`);
+  }
   if (!Number.isInteger(config.seed)) throw new UserError(`--seed must be an integer (got ${config.seed})`);
 }
 

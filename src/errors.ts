@@ -24,3 +24,11 @@ export class CheckpointError extends UserError {
     this.name = 'CheckpointError';
   }
 }
+
+/** Training kept diverging after every rollback; the last good checkpoints are kept. */
+export class TrainingDivergedError extends UserError {
+  constructor(message: string) {
+    super(message, 5);
+    this.name = 'TrainingDivergedError';
+  }
+}

@@ -96,6 +96,30 @@ export class CharModel {
     return new CharModel(config, lstm, outKernel as tf.Variable<tf.Rank.R2>, outBias as tf.Variable<tf.Rank.R1>);
   }
 
+  /**
+   * A copy for a vocabulary with `extra` characters appended (fine-tuning on a text with
+   * new characters): their rows of the input kernel and their output columns start as a
+   * fresh model's would; every other weight is kept.
+   */
+  withExtraCharacters(extra: number, seed: number): CharModel {
+    const V = this.config.vocabSize;
+    const config = { ...this.config, vocabSize: V + extra };
+    const fresh = CharModel.create(config, seed);
+    const tensors = tf.tidy(() =>
+      this.variables.map((old, k) => {
+        const init = fresh.variables[k];
+        if (tf.util.arraysEqual(old.shape, init.shape)) return old.clone();
+        // Layer 0's kernel (V, 4H) grows by rows; the output kernel (H, V) and bias (V) by columns.
+        const axis = k === 0 ? 0 : old.rank - 1;
+        const begin = old.shape.map((_, a) => (a === axis ? V : 0));
+        const size = old.shape.map((d, a) => (a === axis ? extra : d));
+        return tf.concat([old, tf.slice(init, begin, size)], axis);
+      }),
+    );
+    fresh.dispose();
+    return CharModel.fromTensors(config, tensors);
+  }
+
   /** All trainable weights, in checkpoint order, with their Keras-style names. */
   get weights(): NamedWeight[] {
     const specs = weightSpecs(this.config);

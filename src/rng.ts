@@ -5,8 +5,14 @@
 export class Rng {
   private state: number;
 
+  /** `seed` may also be a `state` saved earlier: the sequence then continues exactly. */
   constructor(seed: number) {
     this.state = seed >>> 0;
+  }
+
+  /** Everything needed to continue the sequence later (for exact resume). */
+  get savedState(): number {
+    return this.state;
   }
 
   /** Uniform in [0, 1). */

@@ -5,17 +5,18 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
-import { Adam, clipByGlobalNorm } from './adam.js';
+import { clipByGlobalNorm, type Adam } from './adam.js';
 import { StreamBatcher } from './batches.js';
-import { saveCheckpoint, type HistoryEntry, type TrainingRecord } from './checkpoint.js';
+import { saveCheckpoint, type LoadedCheckpoint, type TrainingRecord } from './checkpoint.js';
 import { validateTrainConfig, type TrainConfig } from './config.js';
 import { splitIds, type Corpus } from './corpus.js';
-import { CorpusError } from './errors.js';
+import { CorpusError, TrainingDivergedError, UserError } from './errors.js';
 import { disposeState, evaluate } from './evaluate.js';
 import type { LstmState } from './lstm.js';
-import { CharModel } from './model.js';
+import type { CharModel } from './model.js';
 import { Rng } from './rng.js';
-import { Vocabulary } from './vocab.js';
+import { RollbackPoint } from './rollback.js';
+import { startFresh, startFromResume, startFromWeights } from './starting-point.js';
 
 export interface TrainingPlan {
   vocabSize: number;
@@ -23,7 +24,9 @@ export interface TrainingPlan {
   trainChars: number;
   valChars: number;
   stepsPerEpoch: number;
-  /** Steps the run will take unless --max-time or a signal stops it first. */
+  /** 0, or where a resumed run continues. */
+  firstStep: number;
+  /** The step the run will end at unless --max-time, --patience or a signal stops it first. */
   totalSteps: number;
 }
 
@@ -44,9 +47,11 @@ export interface TrainingObserver {
   onStep?(progress: StepProgress): void;
   onValidation?(step: number, valLoss: number, isBest: boolean): void;
   onCheckpoint?(kind: 'latest' | 'best', dir: string): void;
+  /** The loss diverged at `step`; training went back to `backTo` with `newLr`. */
+  onRollback?(step: number, loss: number, backTo: number, newLr: number): void;
 }
 
-export type StopReason = 'epochs' | 'max-steps' | 'max-time' | 'interrupted';
+export type StopReason = 'epochs' | 'max-steps' | 'max-time' | 'patience' | 'interrupted';
 
 export interface TrainResult {
   steps: number;
@@ -70,108 +75,150 @@ export interface TrainOptions {
   observer?: TrainingObserver;
   /** Aborting stops after the current step; the latest checkpoint is still written. */
   signal?: AbortSignal;
+  /** Continue exactly where this checkpoint (loaded with `{ resume: true }`) stopped. */
+  resumeFrom?: LoadedCheckpoint;
+  /** Fine-tune these weights with a fresh optimiser; `extendVocab` admits new characters. */
+  initFrom?: LoadedCheckpoint;
+  extendVocab?: boolean;
 }
+
+/** A loss above this multiple of the lowest loss so far counts as exploding. */
+const EXPLOSION_FACTOR = 3;
+/** Rollbacks (each halving the learning rate) before the run gives up. */
+const MAX_ROLLBACKS = 3;
 
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const { corpus, config, outDir, observer = {}, signal } = options;
   validateTrainConfig(config);
-  const vocab = Vocabulary.fromText(corpus.text);
+  const start = options.resumeFrom
+    ? startFromResume(corpus, options.resumeFrom)
+    : options.initFrom
+      ? startFromWeights(corpus, config, options.initFrom, options.extendVocab ?? false)
+      : startFresh(corpus, config);
+  const { vocab, model, adam } = start;
+  let { rng, progress } = start;
   const { train: trainIds, val: valIds } = splitIds(vocab.encode(corpus.text), config.valFrac);
   const batcher = makeBatcher(trainIds, valIds, config);
-
-  const model = CharModel.create({ vocabSize: vocab.size, hidden: config.hidden, layers: config.layers, dropout: config.dropout }, config.seed);
-  const adam = new Adam(model.variables);
-  const dropoutRng = new Rng(config.seed + 1);
   const totalSteps = Math.min(config.maxSteps ?? Infinity, config.epochs * batcher.stepsPerEpoch);
+  if (progress.step >= totalSteps) {
+    throw new UserError(`the run is already at step ${progress.step} of ${totalSteps}; raise --epochs or --max-steps to train further`);
+  }
   observer.onStart?.({
     vocabSize: vocab.size,
     parameterCount: model.parameterCount,
     trainChars: trainIds.length,
     valChars: valIds.length,
     stepsPerEpoch: batcher.stepsPerEpoch,
+    firstStep: progress.step,
     totalSteps,
   });
 
   const dirs = { latest: join(outDir, 'latest'), best: join(outDir, 'best') };
-  const history: HistoryEntry[] = [];
   const throughput = new Throughput();
   const startTime = performance.now();
-  const seconds = () => (performance.now() - startTime) / 1000;
-  let state: LstmState[] = model.zeroState(config.batch);
-  let valLoss = Infinity;
-  let bestValLoss = Infinity;
-  let lossSinceEval = { sum: 0, count: 0 };
-  let step = 0;
+  const secondsHere = () => (performance.now() - startTime) / 1000; // --max-time counts this process only
+  const seconds = () => progress.seconds + secondsHere();
+  const rollback = new RollbackPoint(model, adam);
+  let carried: LstmState[] = start.carried ?? model.zeroState(config.batch);
   let stoppedBy: StopReason | null = null;
 
   const record = (): TrainingRecord => ({
     config,
-    step,
-    epoch: step / batcher.stepsPerEpoch,
-    history,
-    valLoss: Number.isFinite(valLoss) ? valLoss : null,
-    bestValLoss: Number.isFinite(bestValLoss) ? bestValLoss : null,
+    step: progress.step,
+    epoch: progress.step / batcher.stepsPerEpoch,
+    history: progress.history,
+    valLoss: progress.valLoss,
+    bestValLoss: progress.bestValLoss,
     backend: options.backend,
     seconds: seconds(),
     corpus: { path: corpus.path, encoding: corpus.encoding, bytes: corpus.bytes, chars: trainIds.length + valIds.length, fingerprint: corpus.fingerprint },
   });
   const save = async (kind: 'latest' | 'best') => {
-    await saveCheckpoint(dirs[kind], model, vocab, record());
+    const { lossSinceEval, minLoss, lrScale, rollbacks, staleValidations } = progress;
+    const tensors = [...adam.moments, ...carried.flatMap(({ h, c }) => [h, c])];
+    const resume = { adamStep: adam.step, rngState: rng.savedState, lossSinceEval, minLoss, lrScale, rollbacks, staleValidations, tensors };
+    await saveCheckpoint(dirs[kind], model, vocab, record(), resume);
     observer.onCheckpoint?.(kind, dirs[kind]);
   };
 
   try {
+    rollback.take(carried, rng.savedState, progress);
     while (stoppedBy === null) {
-      const epochIndex = Math.floor(step / batcher.stepsPerEpoch);
-      const position = step % batcher.stepsPerEpoch;
-      if (position === 0 && step > 0) {
+      const epochIndex = Math.floor(progress.step / batcher.stepsPerEpoch);
+      const position = progress.step % batcher.stepsPerEpoch;
+      if (position === 0 && progress.step > 0) {
         // A new epoch starts every stream over from its beginning: the old state no longer fits.
-        disposeState(state);
-        state = model.zeroState(config.batch);
+        disposeState(carried);
+        carried = model.zeroState(config.batch);
       }
-      const lr = config.lr * config.lrDecay ** epochIndex;
+      const lr = config.lr * config.lrDecay ** epochIndex * progress.lrScale;
       const batch = batcher.get(position);
 
       throughput.begin();
-      const { loss, gradNorm, final } = trainStep(model, adam, state, batch.inputs, batch.targets, lr, config.clip, dropoutRng.int());
-      disposeState(state);
-      state = final;
-      step++;
+      const { loss, gradNorm, final } = trainStep(model, adam, carried, batch.inputs, batch.targets, lr, config.clip, rng.int());
+      disposeState(carried);
+      carried = final;
+      progress.step++;
       throughput.end(batch.inputs.length);
-      lossSinceEval.sum += loss;
-      lossSinceEval.count++;
-      if (!Number.isFinite(loss)) throw new Error(`training diverged: loss is ${loss} at step ${step}; try a lower --lr or --clip`);
-      observer.onStep?.({ step, epoch: step / batcher.stepsPerEpoch, loss, lr, gradNorm, charsPerSecond: throughput.rate, seconds: seconds() });
-
       await yieldToEventLoop(); // lets a SIGINT handler run between steps
 
+      if (!Number.isFinite(loss) || loss > EXPLOSION_FACTOR * progress.minLoss) {
+        // Back to the last good state with half the learning rate; never save a diverged model.
+        const divergedAt = progress.step;
+        if (progress.rollbacks >= MAX_ROLLBACKS) {
+          const kept = rollback.step > 0 ? `the checkpoints in ${outDir} are from step ${rollback.step} or before` : 'no checkpoint was written';
+          throw new TrainingDivergedError(
+            `training diverged (loss ${loss.toFixed(3)} at step ${divergedAt}) ${MAX_ROLLBACKS + 1} times, the last at 1/${2 ** MAX_ROLLBACKS} of the learning rate; ${kept}; try a lower --lr or --clip`,
+          );
+        }
+        const restored = rollback.restore();
+        disposeState(carried);
+        carried = restored.carried;
+        rng = new Rng(restored.rngState);
+        progress = { ...restored.progress, rollbacks: progress.rollbacks + 1, lrScale: progress.lrScale / 2 };
+        observer.onRollback?.(divergedAt, loss, progress.step, lr / 2);
+        continue;
+      }
+      progress.minLoss = Math.min(progress.minLoss, loss);
+      progress.lossSinceEval.sum += loss;
+      progress.lossSinceEval.count++;
+      observer.onStep?.({ step: progress.step, epoch: progress.step / batcher.stepsPerEpoch, loss, lr, gradNorm, charsPerSecond: throughput.rate, seconds: seconds() });
+
+      const { step } = progress;
       if (step >= totalSteps) stoppedBy = step >= config.epochs * batcher.stepsPerEpoch ? 'epochs' : 'max-steps';
-      else if (config.maxSeconds !== null && seconds() >= config.maxSeconds) stoppedBy = 'max-time';
+      else if (config.maxSeconds !== null && secondsHere() >= config.maxSeconds) stoppedBy = 'max-time';
       else if (signal?.aborted) stoppedBy = 'interrupted';
 
       // An interrupted run saves at once and skips validation: the user is waiting.
-      const validate = stoppedBy !== 'interrupted' && (step % config.evalEvery === 0 || stoppedBy !== null);
-      if (validate) {
-        valLoss = evaluate(model, valIds, config.batch, config.seq).nats;
-        const isBest = valLoss < bestValLoss;
-        if (isBest) bestValLoss = valLoss;
-        history.push({ step, epoch: step / batcher.stepsPerEpoch, trainLoss: lossSinceEval.sum / lossSinceEval.count, valLoss, lr, seconds: seconds() });
-        lossSinceEval = { sum: 0, count: 0 };
+      if (stoppedBy !== 'interrupted' && (step % config.evalEvery === 0 || stoppedBy !== null)) {
+        const valLoss = evaluate(model, valIds, config.batch, config.seq).nats;
+        const isBest = progress.bestValLoss === null || valLoss < progress.bestValLoss;
+        progress.valLoss = valLoss;
+        progress.bestValLoss = isBest ? valLoss : progress.bestValLoss;
+        progress.staleValidations = isBest ? 0 : progress.staleValidations + 1;
+        const { sum, count } = progress.lossSinceEval;
+        progress.history.push({ step, epoch: step / batcher.stepsPerEpoch, trainLoss: sum / count, valLoss, lr, seconds: seconds() });
+        progress.lossSinceEval = { sum: 0, count: 0 };
         observer.onValidation?.(step, valLoss, isBest);
         if (isBest) await save('best');
+        if (stoppedBy === null && config.patience !== null && progress.staleValidations >= config.patience) stoppedBy = 'patience';
       }
-      if (step % config.saveEvery === 0 || stoppedBy !== null) await save('latest');
+      if (step % config.saveEvery === 0 || stoppedBy !== null) {
+        await save('latest');
+        rollback.take(carried, rng.savedState, progress);
+      }
     }
   } finally {
-    disposeState(state);
+    rollback.dispose();
+    disposeState(carried);
     adam.dispose();
     model.dispose();
   }
   return {
-    steps: step,
-    epoch: step / batcher.stepsPerEpoch,
-    valLoss,
-    bestValLoss,
+    steps: progress.step,
+    epoch: progress.step / batcher.stepsPerEpoch,
+    valLoss: progress.valLoss ?? NaN,
+    bestValLoss: progress.bestValLoss ?? NaN,
     bestDir: dirs.best,
     latestDir: dirs.latest,
     seconds: seconds(),

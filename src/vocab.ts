@@ -34,13 +34,16 @@ export class Vocabulary {
 
   /** Code point ids; throws on a character outside the vocabulary (check `unknownChars` first). */
   encode(text: string): Int32Array {
-    const ids: number[] = [];
+    // Straight into a typed array (4 bytes a character): a 100 MB corpus must not
+    // become a JS array of numbers. UTF-16 length bounds the code point count.
+    const ids = new Int32Array(text.length);
+    let n = 0;
     for (const ch of text) {
       const id = this.index.get(ch);
       if (id === undefined) throw new Error(`character ${JSON.stringify(ch)} is not in the vocabulary`);
-      ids.push(id);
+      ids[n++] = id;
     }
-    return Int32Array.from(ids);
+    return n === ids.length ? ids : ids.slice(0, n);
   }
 
   decode(ids: Iterable<number>): string {

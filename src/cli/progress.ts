@@ -31,7 +31,7 @@ export class TrainingProgress implements TrainingObserver {
       },
       cliProgress.Presets.shades_classic,
     );
-    this.bar.start(Number.isFinite(plan.totalSteps) ? plan.totalSteps : 0, 0, { epoch: '0.00', loss: '–', val: '–', rate: '–' });
+    this.bar.start(Number.isFinite(plan.totalSteps) ? plan.totalSteps : 0, plan.firstStep, { epoch: '0.00', loss: '–', val: '–', rate: '–' });
   }
 
   onStep(progress: StepProgress): void {

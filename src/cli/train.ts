@@ -1,10 +1,10 @@
 /** `charrnn train [corpus]`: options → corpus → backend → training loop → summary. */
-import { existsSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { selectBackend, type BackendChoice } from '../backend.js';
-import { holdsCheckpoints } from '../checkpoint.js';
-import { TRAIN_DEFAULTS, validateTrainConfig, type TrainConfig } from '../config.js';
+import { holdsCheckpoints, loadCheckpoint } from '../checkpoint.js';
+import { flagName, TRAIN_DEFAULTS, validateTrainConfig, type TrainConfig } from '../config.js';
 import { readCorpus, type TextEncoding } from '../corpus.js';
 import { UserError } from '../errors.js';
 import { train } from '../trainer.js';
@@ -17,19 +17,47 @@ export const DEFAULT_CORPUS = fileURLToPath(new URL('../../corpora/default.txt',
 export interface TrainCommandOptions extends Partial<TrainConfig> {
   out?: string;
   force?: boolean;
+  resume?: string;
+  initFrom?: string;
+  extendVocab?: boolean;
   backend: BackendChoice;
   encoding: TextEncoding;
 }
 
+/** What may change when a run is resumed: how long it goes on, and how often it reports. */
+const RESUMABLE: (keyof TrainConfig)[] = ['epochs', 'maxSteps', 'maxSeconds', 'patience', 'evalEvery', 'saveEvery'];
+
 export async function trainCommand(corpusPath: string | undefined, options: TrainCommandOptions): Promise<void> {
-  const { out, force, backend, encoding, ...overrides } = options;
-  const config: TrainConfig = { ...TRAIN_DEFAULTS, ...definedOnly(overrides) };
-  validateTrainConfig(config);
-  const corpus = readCorpus(corpusPath ?? DEFAULT_CORPUS, encoding);
-  const outDir = chooseOutDir(out, corpus.path, force ?? false);
+  const { out, force, resume, initFrom, extendVocab, backend, encoding, ...overrides } = options;
+  const flags = definedOnly(overrides);
+  if (resume !== undefined && initFrom !== undefined) throw new UserError('--resume and --init-from cannot be combined');
+  const fixed = Object.keys(flags).filter((key) => !RESUMABLE.includes(key as keyof TrainConfig));
+  if (resume !== undefined && fixed.length > 0) {
+    throw new UserError(`--${flagName(fixed[0])} cannot change when resuming; a resumed run keeps its settings (only ${RESUMABLE.map((k) => `--${flagName(k)}`).join(', ')} may)`);
+  }
+  // A fresh run checks its corpus and settings before the backend loads: bad input fails fast.
+  let config: TrainConfig = { ...TRAIN_DEFAULTS, ...flags };
+  let corpus = resume === undefined ? readCorpus(corpusPath ?? DEFAULT_CORPUS, encoding) : null;
+  if (resume === undefined) validateTrainConfig(config);
 
   const backendInfo = await selectBackend(backend);
   announceBackend(backendInfo);
+  const resumeFrom = resume === undefined ? undefined : loadCheckpoint(resume, { resume: true });
+  const initCheckpoint = initFrom === undefined ? undefined : loadCheckpoint(initFrom);
+  if (initCheckpoint) {
+    // Fine-tuning keeps the checkpoint's shape: say so rather than ignore a flag.
+    const { layers, hidden } = initCheckpoint.meta.model;
+    for (const [key, value] of Object.entries({ layers, hidden }) as ['layers' | 'hidden', number][]) {
+      if (flags[key] !== undefined && flags[key] !== value) throw new UserError(`--${key} ${flags[key]} does not match ${initCheckpoint.dir} (${value}); --init-from keeps its model's shape`);
+    }
+    config = { ...config, layers, hidden };
+  }
+  if (resumeFrom) {
+    const trained = resumeFrom.meta.training;
+    config = { ...trained.config, ...flags };
+    corpus = readCorpus(corpusPath ?? trained.corpus.path, trained.corpus.encoding);
+  }
+  const outDir = resumeFrom && out === undefined ? dirname(resumeFrom.dir) : chooseOutDir(out, corpus!.path, (force ?? false) || resumeFrom !== undefined);
 
   const progress = new TrainingProgress();
   const interrupt = new AbortController();
@@ -43,20 +71,28 @@ export async function trainCommand(corpusPath: string | undefined, options: Trai
   process.on('SIGTERM', onSignal);
   try {
     const result = await train({
-      corpus,
+      corpus: corpus!,
       config,
       outDir,
+      resumeFrom,
+      initFrom: initCheckpoint,
+      extendVocab,
       backend: backendInfo.description,
       observer: {
         onStart: (plan) => {
-          const notes = corpus.notes.map((n) => `; ${n}`).join('');
-          info(`corpus: ${corpus.path} (${formatCount(corpus.bytes)} bytes, ${plan.vocabSize} distinct characters${notes})`);
+          const notes = corpus!.notes.map((n) => `; ${n}`).join('');
+          info(`corpus: ${corpus!.path} (${formatCount(corpus!.bytes)} bytes, ${plan.vocabSize} distinct characters${notes})`);
           info(`model: ${config.layers}×${config.hidden} LSTM, ${formatCount(plan.parameterCount)} parameters; seq ${config.seq}, batch ${config.batch}, lr ${config.lr}`);
+          if (resumeFrom) info(`resuming ${resumeFrom.dir} at step ${plan.firstStep}`);
           info(`data: ${formatCount(plan.trainChars)} training and ${formatCount(plan.valChars)} validation characters, ${plan.stepsPerEpoch} steps per epoch; checkpoints in ${outDir}`);
           progress.onStart(plan);
         },
         onStep: (p) => progress.onStep(p),
         onValidation: (step, loss, isBest) => progress.onValidation(step, loss, isBest),
+        onRollback: (step, loss, backTo, lr) => {
+          progress.stop();
+          info(paint.yellow(`loss ${loss.toFixed(3)} at step ${step} diverged: back to step ${backTo} with learning rate ${lr.toPrecision(3)}`));
+        },
       },
       signal: interrupt.signal,
     });
@@ -67,7 +103,7 @@ export async function trainCommand(corpusPath: string | undefined, options: Trai
         `${formatCount(result.charsPerSecond)} chars/s; ${best} → ${result.bestDir}`,
     );
     if (result.stoppedBy === 'interrupted') {
-      info(`latest checkpoint: ${result.latestDir}`);
+      info(`latest checkpoint: ${result.latestDir}; to continue: charrnn train --resume ${outDir}`);
       process.exitCode = interrupt.signal.reason === 'SIGTERM' ? 143 : 130;
     }
   } finally {
@@ -84,11 +120,24 @@ export async function trainCommand(corpusPath: string | undefined, options: Trai
 function chooseOutDir(out: string | undefined, corpusPath: string, force: boolean): string {
   if (out !== undefined) {
     if (holdsCheckpoints(out) && !force) throw new UserError(`${out} already holds checkpoints; pass --force to overwrite them or choose another -o`);
-    return out;
+    return assertWritable(out);
   }
   const base = join('checkpoints', basename(corpusPath, extname(corpusPath)) || 'run');
   let dir = base;
-  for (let n = 2; existsSync(dir); n++) dir = `${base}-${n}`;
+  for (let n = 2; holdsCheckpoints(dir); n++) dir = `${base}-${n}`;
+  return assertWritable(dir);
+}
+
+/** Creates `dir` and writes a probe file, so a run cannot train for hours and then fail to save. */
+function assertWritable(dir: string): string {
+  try {
+    mkdirSync(dir, { recursive: true });
+    const probe = join(dir, `.write-test-${process.pid}`);
+    writeFileSync(probe, '');
+    rmSync(probe);
+  } catch (err) {
+    throw new UserError(`cannot write checkpoints to ${dir} (${(err as NodeJS.ErrnoException).code ?? String(err)})`, 6);
+  }
   return dir;
 }
 

@@ -1,0 +1,113 @@
+/**
+ * Where a training run starts: fresh weights, an exact resume of an earlier run, or
+ * another run's weights to fine-tune (with a new optimiser). Each checks that the
+ * corpus fits what it starts from.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Adam } from './adam.js';
+import type { HistoryEntry, LoadedCheckpoint } from './checkpoint.js';
+import type { TrainConfig } from './config.js';
+import type { Corpus } from './corpus.js';
+import { CorpusError, UserError } from './errors.js';
+import type { LstmState } from './lstm.js';
+import { CharModel } from './model.js';
+import { Rng } from './rng.js';
+import { Vocabulary } from './vocab.js';
+
+/** Everything the loop carries from step to step besides tensors. */
+export interface Progress {
+  step: number;
+  history: HistoryEntry[];
+  valLoss: number | null;
+  bestValLoss: number | null;
+  staleValidations: number;
+  lossSinceEval: { sum: number; count: number };
+  minLoss: number;
+  lrScale: number;
+  rollbacks: number;
+  /** Training seconds spent before this process (for a resumed run). */
+  seconds: number;
+}
+
+export interface StartingPoint {
+  vocab: Vocabulary;
+  model: CharModel;
+  adam: Adam;
+  /** The LSTM state carried into the first step; null means zeros. */
+  carried: LstmState[] | null;
+  rng: Rng;
+  progress: Progress;
+}
+
+const newProgress = (): Progress => ({
+  step: 0,
+  history: [],
+  valLoss: null,
+  bestValLoss: null,
+  staleValidations: 0,
+  lossSinceEval: { sum: 0, count: 0 },
+  minLoss: Infinity,
+  lrScale: 1,
+  rollbacks: 0,
+  seconds: 0,
+});
+
+export function startFresh(corpus: Corpus, config: TrainConfig): StartingPoint {
+  const vocab = Vocabulary.fromText(corpus.text);
+  const model = CharModel.create({ vocabSize: vocab.size, hidden: config.hidden, layers: config.layers, dropout: config.dropout }, config.seed);
+  return { vocab, model, adam: new Adam(model.variables), carried: null, rng: new Rng(config.seed + 1), progress: newProgress() };
+}
+
+/** Continues a run exactly: the checkpoint must be loaded with `{ resume: true }`. */
+export function startFromResume(corpus: Corpus, checkpoint: LoadedCheckpoint): StartingPoint {
+  const { meta, model, vocab, resume } = checkpoint;
+  if (!resume) throw new Error('checkpoint was not loaded for resuming');
+  if (corpus.fingerprint !== meta.training.corpus.fingerprint) {
+    throw new CorpusError(`${corpus.path} is not the text ${checkpoint.dir} was trained on (its SHA-256 differs); resuming needs the same corpus, --init-from takes a new one`);
+  }
+  const weights = model.variables.length;
+  const moments = resume.tensors.slice(0, 2 * weights);
+  const states = resume.tensors.slice(2 * weights);
+  const carried = Array.from({ length: states.length / 2 }, (_, l) => ({ h: states[2 * l] as tf.Tensor2D, c: states[2 * l + 1] as tf.Tensor2D }));
+  const t = meta.training;
+  return {
+    vocab,
+    model,
+    adam: new Adam(model.variables, { step: resume.adamStep, tensors: moments }),
+    carried,
+    rng: new Rng(resume.rngState),
+    progress: {
+      step: t.step,
+      history: t.history,
+      valLoss: t.valLoss,
+      bestValLoss: t.bestValLoss,
+      staleValidations: resume.staleValidations,
+      lossSinceEval: resume.lossSinceEval,
+      minLoss: resume.minLoss,
+      lrScale: resume.lrScale,
+      rollbacks: resume.rollbacks,
+      seconds: t.seconds,
+    },
+  };
+}
+
+/**
+ * Fine-tuning: another run's weights, a fresh optimiser and history. Characters of the
+ * corpus that the checkpoint's vocabulary lacks stop the run, unless `extendVocab`
+ * appends them (their weights start as a fresh model's).
+ */
+export function startFromWeights(corpus: Corpus, config: TrainConfig, checkpoint: LoadedCheckpoint, extendVocab: boolean): StartingPoint {
+  const unknown = checkpoint.vocab.unknownChars(corpus.text);
+  let { model, vocab } = checkpoint;
+  if (unknown.length > 0) {
+    if (!extendVocab) {
+      const shown = unknown.slice(0, 10).map((c) => JSON.stringify(c)).join(' ');
+      throw new UserError(`${corpus.path} has ${unknown.length} characters ${checkpoint.dir} never saw: ${shown}${unknown.length > 10 ? ' …' : ''}; pass --extend-vocab to add them`);
+    }
+    vocab = new Vocabulary([...vocab.chars, ...unknown]);
+    const extended = model.withExtraCharacters(unknown.length, config.seed);
+    model.dispose();
+    model = extended;
+  }
+  return { vocab, model, adam: new Adam(model.variables), carried: null, rng: new Rng(config.seed + 1), progress: newProgress() };
+}

@@ -1,0 +1,136 @@
+// Never losing work: exact resume, fine-tuning, early stopping, the divergence guard,
+// and checkpoints that survive a SIGKILL at any moment. The CLI runs as a child process.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { loadCheckpoint } from '../dist/checkpoint.js';
+import { BIN, runCli, useBackend, workDir, TINY_CORPUS as TINY } from './helpers.mjs';
+
+const WORK = workDir('resume');
+const tf = await useBackend('wasm');
+
+const SMALL = ['--hidden', '32', '--layers', '2', '--seq', '16', '--batch', '8', '--dropout', '0.1', '--eval-every', '10', '--save-every', '10', '--backend', 'wasm'];
+
+const cli = (args) => runCli(args, { cwd: WORK });
+
+const weightsOf = (dir) => {
+  const name = fs.readdirSync(dir).find((f) => /^weights-.*\.bin$/.test(f));
+  return fs.readFileSync(path.join(dir, name));
+};
+
+function errorLine(r) {
+  const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('backend:'));
+  assert.equal(lines.length, 1, r.stderr);
+  assert.ok(!r.stderr.includes('    at '), r.stderr);
+  return lines[0];
+}
+
+describe('resume', { concurrency: 1 }, () => {
+  test('40 steps in one go equal 20 + 20 with a resume between, across an epoch boundary, with dropout', async () => {
+    const whole = path.join(WORK, 'whole');
+    const split = path.join(WORK, 'split');
+    assert.equal((await cli(['train', TINY, '-o', whole, ...SMALL, '--max-steps', '40'])).code, 0);
+    assert.equal((await cli(['train', TINY, '-o', split, ...SMALL, '--max-steps', '20'])).code, 0);
+    const resumed = await cli(['train', '--resume', split, '--max-steps', '40']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stderr, /resuming .* at step 20/);
+    assert.deepEqual(weightsOf(path.join(split, 'latest')), weightsOf(path.join(whole, 'latest')));
+    const [a, b] = [whole, split].map((dir) => JSON.parse(fs.readFileSync(path.join(dir, 'latest', 'model.json'), 'utf8')).charrnn.training);
+    assert.deepEqual(b.history.map((h) => [h.step, h.trainLoss, h.valLoss]), a.history.map((h) => [h.step, h.trainLoss, h.valLoss]));
+  });
+
+  test('a resumed run keeps its settings: changing the model shape is refused', async () => {
+    const r = await cli(['train', '--resume', path.join(WORK, 'split'), '--hidden', '64']);
+    assert.equal(r.code, 2);
+    assert.match(errorLine(r), /--hidden cannot change when resuming/);
+  });
+
+  test('resuming on a different text is refused', async () => {
+    const other = path.join(WORK, 'other.txt');
+    fs.writeFileSync(other, fs.readFileSync(TINY, 'utf8').toUpperCase());
+    const r = await cli(['train', other, '--resume', path.join(WORK, 'split'), '--max-steps', '60']);
+    assert.equal(r.code, 3);
+    assert.match(errorLine(r), /not the text .* was trained on/);
+  });
+});
+
+describe('fine-tuning with --init-from', { concurrency: 1 }, () => {
+  const base = path.join(WORK, 'base');
+  const newText = path.join(WORK, 'new.txt');
+
+  test('characters the checkpoint never saw stop the run, naming them', async () => {
+    assert.equal((await cli(['train', TINY, '-o', base, ...SMALL, '--max-steps', '10'])).code, 0);
+    fs.writeFileSync(newText, `${fs.readFileSync(TINY, 'utf8')}\nZebra €5 Zoë\n`);
+    const r = await cli(['train', newText, '--init-from', base, '-o', path.join(WORK, 'tuned'), ...SMALL, '--max-steps', '5']);
+    assert.equal(r.code, 2, r.stderr);
+    const line = errorLine(r);
+    for (const ch of ['"Z"', '"€"', '"5"', '"ë"']) assert.ok(line.includes(ch), `${ch} in ${line}`);
+    assert.match(line, /--extend-vocab/);
+  });
+
+  test('--extend-vocab appends them, keeps the old vocabulary in place, and trains', async () => {
+    const tuned = path.join(WORK, 'tuned');
+    const r = await cli(['train', newText, '--init-from', base, '--extend-vocab', '-o', tuned, ...SMALL, '--max-steps', '5']);
+    assert.equal(r.code, 0, r.stderr);
+    const before = loadCheckpoint(base);
+    const after = loadCheckpoint(tuned);
+    assert.deepEqual(after.vocab.chars.slice(0, before.vocab.size), before.vocab.chars);
+    assert.deepEqual(after.vocab.chars.slice(before.vocab.size).sort(), ['5', 'Z', 'ë', '€'].sort());
+    assert.equal(after.meta.training.step, 5, 'a fresh history');
+    before.model.dispose();
+    after.model.dispose();
+  });
+});
+
+test('--patience stops after that many validations without a new best', async () => {
+  // A learning rate too small to move float32 weights: validation never improves.
+  const r = await cli(['train', TINY, '-o', path.join(WORK, 'patient'), ...SMALL, '--lr', '1e-12', '--eval-every', '2', '--patience', '2', '--max-steps', '100']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /done \(patience\): 6 steps/);
+});
+
+test('a diverging run rolls back, halves the learning rate, and stops after 3 rollbacks without a NaN checkpoint', async () => {
+  const out = path.join(WORK, 'diverge');
+  const r = await cli(['train', TINY, '-o', out, ...SMALL, '--lr', '1000', '--save-every', '1', '--max-steps', '50']);
+  assert.equal(r.code, 5, r.stderr);
+  assert.equal(r.stderr.match(/diverged: back to step \d+ with learning rate/g)?.length, 3, r.stderr);
+  assert.match(r.stderr, /charrnn: training diverged .* 4 times/);
+  for (const kind of ['latest', 'best']) {
+    const dir = path.join(out, kind);
+    if (!fs.existsSync(dir)) continue;
+    const { model } = loadCheckpoint(dir);
+    for (const v of model.variables) assert.ok(v.dataSync().every(Number.isFinite), `${kind} holds non-finite weights`);
+    model.dispose();
+  }
+});
+
+test('an output directory that cannot be written is refused before training', async () => {
+  const file = path.join(WORK, 'a-file');
+  fs.writeFileSync(file, '');
+  const r = await cli(['train', TINY, '-o', path.join(file, 'run'), ...SMALL]);
+  assert.equal(r.code, 6, r.stderr);
+  assert.match(errorLine(r), /cannot write checkpoints to .*a-file\/run \(ENOTDIR\)/);
+});
+
+test('SIGKILL at random moments leaves loadable checkpoints', async () => {
+  const out = path.join(WORK, 'killed');
+  let seed = 7;
+  const nextDelay = () => 400 + ((seed = (seed * 16807) % 2147483647) % 900); // 0.4–1.3 s, reproducible
+  for (let round = 0; round < 4; round++) {
+    const args = ['train', TINY, '-o', out, '--force', ...SMALL, '--save-every', '1', '--eval-every', '1', '--epochs', '1000'];
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: WORK, stdio: 'ignore' });
+    await new Promise((resolve) => setTimeout(resolve, nextDelay()));
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.on('close', resolve));
+    for (const kind of ['latest', 'best']) {
+      const dir = path.join(out, kind);
+      if (!fs.existsSync(path.join(dir, 'model.json'))) continue;
+      const { model } = loadCheckpoint(dir); // throws on a half-written checkpoint
+      model.dispose();
+    }
+  }
+  assert.ok(fs.existsSync(path.join(out, 'latest', 'model.json')), 'at least one checkpoint was written');
+  assert.equal(tf.memory().numTensors, 0);
+});
