@@ -33,7 +33,11 @@ interface StepResult {
 
 /** One time step given the step's input projection zx (B, 4H). */
 export function lstmStep(zx: tf.Tensor2D, U: tf.Tensor2D, hPrev: tf.Tensor2D, cPrev: tf.Tensor2D): StepResult {
-  const z = tf.add(zx, tf.matMul(hPrev, U));
+  return lstmCell(tf.add(zx, tf.matMul(hPrev, U)) as tf.Tensor2D, cPrev);
+}
+
+/** The gates and new state from the pre-activations z (B, 4H) of all four gates. */
+export function lstmCell(z: tf.Tensor2D, cPrev: tf.Tensor2D): StepResult {
   const [zi, zf, zg, zo] = tf.split(z, 4, 1);
   const i = tf.sigmoid(zi);
   const f = tf.sigmoid(zf);

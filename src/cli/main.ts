@@ -7,8 +7,9 @@ import { BACKEND_CHOICES } from '../backend.js';
 import { TRAIN_DEFAULTS } from '../config.js';
 import { UserError } from '../errors.js';
 import { evalCommand } from './eval.js';
+import { infoCommand } from './info.js';
 import { paint } from './output.js';
-import { choice, duration, integer, real } from './parse.js';
+import { choice, duration, escapedText, integer, real, realList, repeatable } from './parse.js';
 import { sampleCommand } from './sample.js';
 import { trainCommand } from './train.js';
 
@@ -36,6 +37,9 @@ export function buildProgram(): Command {
     .argument('[corpus]', 'UTF-8 text file to learn from')
     .option('-o, --out <dir>', 'run directory for checkpoints (default: checkpoints/<corpus name>, numbered if taken)')
     .option('--force', 'allow -o to overwrite checkpoints already there')
+    .option('--resume <checkpoint>', 'continue a run exactly where it stopped (a run directory means its latest checkpoint)')
+    .option('--init-from <checkpoint>', "fine-tune: start from a checkpoint's weights with a fresh optimiser")
+    .option('--extend-vocab', 'with --init-from: add characters the checkpoint never saw instead of stopping')
     .option('--layers <n>', `stacked LSTM layers (default: ${d.layers})`, integer('--layers'))
     .option('--hidden <n>', `units per LSTM layer (default: ${d.hidden})`, integer('--hidden'))
     .option('--dropout <p>', `dropout on each layer's output while training, 0 = off (default: ${d.dropout})`, real('--dropout', (n) => n >= 0 && n < 1, 'in [0, 1)'))
@@ -48,6 +52,7 @@ export function buildProgram(): Command {
     .option('--epochs <n>', `passes over the training text (default: ${d.epochs})`, integer('--epochs'))
     .option('--max-steps <n>', 'stop after this many steps', integer('--max-steps'))
     .option('--max-time <duration>', 'stop after this long, e.g. 90s, 5m, 1h', duration('--max-time'))
+    .option('--patience <n>', 'stop after this many validations in a row without a new best', integer('--patience'))
     .option('--eval-every <steps>', `validate (and keep the best checkpoint) every this many steps (default: ${d.evalEvery})`, integer('--eval-every'))
     .option('--save-every <steps>', `write the latest checkpoint every this many steps (default: ${d.saveEvery})`, integer('--save-every'))
     .option('--seed <n>', `random seed for initialisation and dropout (default: ${d.seed})`, integer('--seed', -(2 ** 31)))
@@ -59,7 +64,9 @@ export function buildProgram(): Command {
 Examples:
   charrnn train                                  train on the built-in corpus
   charrnn train input.txt -o checkpoints/mine    train on your own text
-  charrnn train input.txt --hidden 256 --dropout 0.2 --max-time 30m`,
+  charrnn train input.txt --hidden 256 --dropout 0.2 --max-time 30m
+  charrnn train --resume checkpoints/mine --epochs 40   continue a run, for longer
+  charrnn train new.txt --init-from checkpoints/mine --extend-vocab -o checkpoints/tuned`,
     )
     .action(async (corpus: string | undefined, options) => {
       const { maxTime, ...rest } = options;
@@ -70,11 +77,20 @@ Examples:
     .command('sample')
     .description('generate text from a checkpoint, streamed to stdout')
     .argument('<checkpoint>', 'a checkpoint directory, or a run directory (uses its best checkpoint)')
-    .option('-n, --length <n>', 'characters to generate', integer('--length', 0), 500)
-    .option('-t, --temperature <t>', 'softmax temperature: lower is safer, higher is wilder; 0 = always the likeliest', real('--temperature', (n) => n >= 0, '≥ 0'), 1)
+    .option('-n, --length <n>', 'characters to generate per sample', integer('--length', 0), 500)
+    .addOption(
+      new Option('-t, --temperature <t>', 'softmax temperature: lower is safer, higher is wilder; 0 = always the likeliest; a comma list (0.5,1) samples the same prime at each')
+        .argParser(realList('--temperature', (n) => n >= 0, '≥ 0'))
+        .default([1], '1'),
+    )
     .option('--argmax', 'always pick the likeliest character (same as --temperature 0)')
+    .option('--top-k <n>', 'draw only from the n likeliest characters', integer('--top-k'))
+    .option('--top-p <p>', 'nucleus sampling: draw only from the likeliest characters that together have probability ≥ p', real('--top-p', (n) => n > 0 && n <= 1, 'in (0, 1]'))
+    .option('--stop <text>', 'end a sample when its generated text ends with this (kept in the output; \\n, \\t understood; repeatable)', repeatable(escapedText('--stop')))
+    .option('--num-samples <n>', 'samples per temperature, generated together as one batch', integer('--num-samples'), 1)
     .option('--prime <text>', 'text the model reads first; printed before the generated text')
-    .option('--seed <n>', 'random seed: the same seed and checkpoint give the same text', integer('--seed', -(2 ** 31)))
+    .option('--seed <n>', 'random seed: the same seed and checkpoint give the same text; sample k uses seed + k - 1', integer('--seed', -(2 ** 31)))
+    .option('--json', 'one JSON object per sample per line: {"sample","prime","text","logprobs","stop","settings","checkpoint"}')
     .addOption(backendOption())
     .addHelpText(
       'after',
@@ -82,7 +98,21 @@ Examples:
 Examples:
   charrnn sample checkpoints/default                       500 characters from the best checkpoint
   charrnn sample checkpoints/default -t 0.5 --prime "The "  safer text after a prime
-  charrnn sample checkpoints/default/latest -n 2000 --seed 7 > out.txt`,
+  charrnn sample checkpoints/default -t 0.2,0.6,1.2 -n 200  the same prime at three temperatures
+  charrnn sample checkpoints/default --num-samples 4        four samples at once, in one batch
+  charrnn sample checkpoints/default --top-k 5              only ever one of the 5 likeliest characters
+  charrnn sample checkpoints/default --top-p 0.9            only the likeliest characters making up 90%
+  charrnn sample checkpoints/default --stop '\\n\\n'          end the sample at its first blank line
+  charrnn sample checkpoints/default --json --num-samples 3 > samples.jsonl
+  charrnn sample checkpoints/default/latest -n 2000 --seed 7 > out.txt
+
+Several samples (--num-samples, or a list of temperatures) are generated together, one
+model step per character for all of them, and each is printed when it is done: on stdout
+separated by a blank line, each announced on stderr by
+  --- sample k of n (temperature t, seed s) ---
+With --json, each line is one sample; "text" is the generated text after "prime", and
+"logprobs" the natural-log probability the model (at temperature 1, before --top-k and
+--top-p) gave each of its characters.`,
     )
     .action(sampleCommand);
 
@@ -102,6 +132,20 @@ Examples:
   charrnn eval checkpoints/default test.txt --json`,
     )
     .action(evalCommand);
+
+  program
+    .command('info')
+    .description('show what a checkpoint holds: model, vocabulary, training run, validation loss history')
+    .argument('<checkpoint>', 'a checkpoint directory, or a run directory (uses its best checkpoint)')
+    .option('--json', 'print one JSON object with the same fields')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  charrnn info checkpoints/default               config, vocabulary, losses, a sparkline of validation loss
+  charrnn info checkpoints/default/latest --json`,
+    )
+    .action(infoCommand);
 
   return program;
 }

@@ -35,3 +35,35 @@ export function choice<T extends string>(flag: string, choices: readonly T[]): (
     return value as T;
   };
 }
+
+/** A comma-separated list of numbers, each passing `check`: "0.5,1.0" → [0.5, 1]. */
+export function realList(flag: string, check: (n: number) => boolean, range: string): (value: string) => number[] {
+  return (value) => {
+    const items = value.split(',').map((item) => item.trim());
+    const numbers = items.map(Number);
+    if (items.some((item, k) => item === '' || !Number.isFinite(numbers[k]) || !check(numbers[k]))) {
+      throw new UserError(`${flag} must be a number ${range}, or a comma-separated list of them (got '${value}')`);
+    }
+    return numbers;
+  };
+}
+
+/** A flag given more than once: each value is parsed and appended. */
+export function repeatable<T>(parse: (value: string) => T): (value: string, previous: T[] | undefined) => T[] {
+  return (value, previous) => [...(previous ?? []), parse(value)];
+}
+
+const ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', '\\': '\\' };
+
+/** Text with the backslash escapes \n, \r, \t and \\ (so a newline can be typed in a shell); not empty. */
+export function escapedText(flag: string): (value: string) => string {
+  return (value) => {
+    const text = value.replace(/\\(.?)/gs, (whole, ch: string) => {
+      const replacement = ESCAPES[ch];
+      if (replacement === undefined) throw new UserError(`${flag}: unknown escape '${whole}' in '${value}' (use \\n, \\r, \\t or \\\\)`);
+      return replacement;
+    });
+    if (text === '') throw new UserError(`${flag} must not be empty`);
+    return text;
+  };
+}

@@ -1,42 +1,96 @@
-/** `charrnn sample <checkpoint>`: streams generated text to stdout as it is produced. */
+/**
+ * `charrnn sample <checkpoint>`: generated text on stdout. One sample streams as it is
+ * produced; several (--num-samples, or a list of temperatures) are generated together as
+ * one batch and each is printed when done, separated by a blank line, with a header on
+ * stderr. --json prints one object per sample per line instead.
+ */
+import { resolve } from 'node:path';
 import { selectBackend, type BackendChoice } from '../backend.js';
 import { loadCheckpoint } from '../checkpoint.js';
 import { UserError } from '../errors.js';
-import { generate } from '../sampler.js';
+import { sampleStreams, type Sample, type StreamSettings } from '../sampler.js';
+import type { Vocabulary } from '../vocab.js';
 import { announceBackend } from './announce.js';
-import { paintStdout } from './output.js';
+import { info, paint, paintStdout } from './output.js';
 
 export interface SampleCommandOptions {
   length: number;
-  temperature: number;
+  /** One temperature per group of samples: the same prime at each. */
+  temperature: number[];
   argmax?: boolean;
   prime?: string;
   seed?: number;
+  topK?: number;
+  topP?: number;
+  stop?: string[];
+  /** Samples per temperature. */
+  numSamples: number;
+  json?: boolean;
   backend: BackendChoice;
 }
 
 export async function sampleCommand(checkpointPath: string, options: SampleCommandOptions): Promise<void> {
   announceBackend(await selectBackend(options.backend));
-  const { model, vocab } = loadCheckpoint(checkpointPath);
+  const { model, vocab, dir } = loadCheckpoint(checkpointPath);
   try {
     const prime = options.prime ?? '';
-    const unknown = vocab.unknownChars(prime);
-    if (unknown.length) {
-      throw new UserError(`--prime has characters the model never saw: ${unknown.map((c) => JSON.stringify(c)).join(' ')}`);
+    refuseUnknown('--prime', prime, vocab);
+    const stop = options.stop ?? [];
+    for (const s of stop) refuseUnknown('--stop', s, vocab);
+    const temperatures = options.argmax ? [0] : options.temperature;
+    const seed = options.seed ?? Math.floor(Math.random() * 0x7fffffff);
+    // Temperature by temperature; sample k of each uses seed + k, so it can be reproduced alone.
+    const streams: StreamSettings[] = temperatures.flatMap((temperature) =>
+      Array.from({ length: options.numSamples }, (_, k) => ({ temperature, seed: seed + k })),
+    );
+    const topK = options.topK ?? null;
+    const topP = options.topP ?? null;
+    const events = sampleStreams(model, vocab, { length: options.length, prime, topK, topP, stop, streams });
+
+    const print = (sample: Sample): void => {
+      if (options.json) {
+        const settings = { temperature: sample.temperature, topK, topP, seed: sample.seed, length: options.length, stop };
+        const record = { sample: sample.stream + 1, prime: sample.prime, text: sample.text, logprobs: sample.logprobs.map(round6), stop: sample.stop, settings, checkpoint: resolve(dir) };
+        process.stdout.write(`${JSON.stringify(record)}\n`);
+        return;
+      }
+      if (streams.length > 1) {
+        if (sample.stream > 0) process.stdout.write('\n');
+        info(paint.dim(`--- sample ${sample.stream + 1} of ${streams.length} (temperature ${sample.temperature}, seed ${sample.seed}) ---`));
+      }
+      process.stdout.write(`${paintStdout.dim(sample.prime)}${sample.text}\n`); // the prime, told apart on a terminal
+    };
+
+    if (streams.length === 1 && !options.json) {
+      // One sample: each character as it is produced.
+      for (const event of events) {
+        if (event.type === 'prime') process.stdout.write(paintStdout.dim(event.text));
+        else if (event.type === 'char') process.stdout.write(event.char);
+        else process.stdout.write('\n');
+      }
+      return;
     }
-    const chars = generate(model, vocab, {
-      length: options.length,
-      temperature: options.argmax ? 0 : options.temperature,
-      prime,
-      seed: options.seed ?? Math.floor(Math.random() * 0x7fffffff),
-    });
-    let first = true;
-    for (const text of chars) {
-      process.stdout.write(first ? paintStdout.dim(text) : text); // the prime, told apart on a terminal
-      first = false;
+    // Several: each when it is done, in order.
+    const done = new Map<number, Sample>();
+    let next = 0;
+    for (const event of events) {
+      if (event.type !== 'done') continue;
+      done.set(event.sample.stream, event.sample);
+      for (let sample = done.get(next); sample; sample = done.get(next)) {
+        print(sample);
+        done.delete(next++);
+      }
     }
-    process.stdout.write('\n');
   } finally {
     model.dispose();
   }
+}
+
+function refuseUnknown(flag: string, text: string, vocab: Vocabulary): void {
+  const unknown = vocab.unknownChars(text);
+  if (unknown.length) throw new UserError(`${flag} has characters the model never saw: ${unknown.map((c) => JSON.stringify(c)).join(' ')}`);
+}
+
+function round6(x: number): number {
+  return Math.round(x * 1e6) / 1e6 || 0; // no -0
 }
