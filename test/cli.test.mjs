@@ -4,35 +4,20 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { BIN, runCli, workDir, TINY_CORPUS as TINY } from './helpers.mjs';
 
-const BIN = fileURLToPath(new URL('../bin/charrnn.js', import.meta.url));
-const TINY = fileURLToPath(new URL('../corpora/tiny.txt', import.meta.url));
 const TINY_TEXT = fs.readFileSync(TINY, 'utf8');
 const TINY_CHARS = new Set(TINY_TEXT);
 
-const WORK = fs.mkdtempSync(os.tmpdir() + '/charrnn-');
-process.on('exit', () => fs.rmSync(WORK, { recursive: true, force: true }));
+const WORK = workDir('cli');
 
 /** The shared run's settings: small enough for a few seconds on two cores. */
 const SMALL = ['--hidden', '32', '--layers', '1', '--seq', '16', '--batch', '8', '--backend', 'wasm'];
 /** The smallest useful run: one step of a tiny model, for tests that only need training to start and finish. */
 const ONE_STEP = ['--hidden', '8', '--layers', '1', '--seq', '4', '--batch', '2', '--max-steps', '1', '--backend', 'wasm'];
 
-/** Runs the CLI; resolves with its exit code and output (never rejects on a non-zero exit). */
-function cli(args, { cwd = WORK } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, args }));
-  });
-}
+const cli = (args, { cwd = WORK } = {}) => runCli(args, { cwd });
 
 const show = (r) => `charrnn ${r.args.join(' ')}\nexit ${r.code}\n--- stderr\n${r.stderr}--- stdout\n${r.stdout.slice(0, 500)}`;
 

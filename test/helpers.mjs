@@ -1,9 +1,35 @@
 // Shared test setup: the wasm backend (what users without tfjs-node run) and small fixtures.
 import * as tf from '@tensorflow/tfjs';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { selectBackend } from '../dist/backend.js';
 
-export const TINY_CORPUS = new URL('../corpora/tiny.txt', import.meta.url).pathname;
+export const BIN = fileURLToPath(new URL('../bin/charrnn.js', import.meta.url));
+
+/** A fresh temporary directory, removed when the test process exits. */
+export function workDir(prefix) {
+  const dir = mkdtempSync(join(tmpdir(), `charrnn-${prefix}-`));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Runs bin/charrnn.js as a user would (no colour); resolves with its exit and output, never rejects on failure. */
+export function runCli(args, { cwd }) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, args }));
+  });
+}
+
+export const TINY_CORPUS = fileURLToPath(new URL('../corpora/tiny.txt', import.meta.url));
 export const tinyText = () => readFileSync(TINY_CORPUS, 'utf8');
 
 export async function useBackend(name = 'wasm') {
