@@ -6,14 +6,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { clipByGlobalNorm, type Adam } from './adam.js';
-import { StreamBatcher } from './batches.js';
+import { StreamBatcher, type Batch } from './batches.js';
+import { GradientPool, localGradients, type GradientSource } from './data-parallel.js';
 import { saveCheckpoint, type LoadedCheckpoint, type TrainingRecord } from './checkpoint.js';
 import { validateTrainConfig, type TrainConfig } from './config.js';
 import { splitIds, type Corpus } from './corpus.js';
 import { CorpusError, TrainingDivergedError, UserError } from './errors.js';
 import { disposeState, evaluate } from './evaluate.js';
 import type { LstmState } from './lstm.js';
-import type { CharModel } from './model.js';
 import { Rng } from './rng.js';
 import { RollbackPoint } from './rollback.js';
 import { startFresh, startFromResume, startFromWeights } from './starting-point.js';
@@ -28,6 +28,8 @@ export interface TrainingPlan {
   firstStep: number;
   /** The step the run will end at unless --max-time, --patience or a signal stops it first. */
   totalSteps: number;
+  /** Threads sharing each step. */
+  threads: number;
 }
 
 export interface StepProgress {
@@ -80,6 +82,8 @@ export interface TrainOptions {
   /** Fine-tune these weights with a fresh optimiser; `extendVocab` admits new characters. */
   initFrom?: LoadedCheckpoint;
   extendVocab?: boolean;
+  /** Threads sharing each step's streams (data-parallel.ts); 1 keeps everything on this thread. */
+  threads?: number;
 }
 
 /** A loss above this multiple of the lowest loss so far counts as exploding. */
@@ -103,6 +107,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   if (progress.step >= totalSteps) {
     throw new UserError(`the run is already at step ${progress.step} of ${totalSteps}; raise --epochs or --max-steps to train further`);
   }
+  const threads = Math.min(options.threads ?? 1, config.batch);
   observer.onStart?.({
     vocabSize: vocab.size,
     parameterCount: model.parameterCount,
@@ -111,6 +116,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     stepsPerEpoch: batcher.stepsPerEpoch,
     firstStep: progress.step,
     totalSteps,
+    threads,
   });
 
   const dirs = { latest: join(outDir, 'latest'), best: join(outDir, 'best') };
@@ -119,6 +125,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const secondsHere = () => (performance.now() - startTime) / 1000; // --max-time counts this process only
   const seconds = () => progress.seconds + secondsHere();
   const rollback = new RollbackPoint(model, adam);
+  const pool = threads > 1 ? new GradientPool(model, threads, tf.getBackend()) : null;
+  const gradients = pool?.source ?? localGradients(model);
   let carried: LstmState[] = start.carried ?? model.zeroState(config.batch);
   let stoppedBy: StopReason | null = null;
 
@@ -155,7 +163,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const batch = batcher.get(position);
 
       throughput.begin();
-      const { loss, gradNorm, final } = trainStep(model, adam, carried, batch.inputs, batch.targets, lr, config.clip, rng.int());
+      const { loss, gradNorm, final } = await trainStep(gradients, adam, carried, batch, lr, config.clip, rng.int());
       disposeState(carried);
       carried = final;
       progress.step++;
@@ -209,6 +217,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       }
     }
   } finally {
+    await pool?.close();
     rollback.dispose();
     disposeState(carried);
     adam.dispose();
@@ -228,28 +237,19 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 }
 
 /** One optimisation step; returns the loss before the update and the carried state. */
-function trainStep(
-  model: CharModel,
+async function trainStep(
+  source: GradientSource,
   adam: Adam,
   state: LstmState[],
-  inputs: Int32Array,
-  targets: Int32Array,
+  batch: Batch,
   lr: number,
   clip: number,
   dropoutSeed: number,
-): { loss: number; gradNorm: number; final: LstmState[] } {
-  let final: LstmState[] = [];
-  const variables = model.variables;
-  const { value, grads } = tf.variableGrads(() => {
-    const result = model.loss(tf.tensor1d(inputs, 'int32'), tf.tensor1d(targets, 'int32'), state, { dropoutSeed });
-    final = result.final;
-    return result.loss;
-  }, variables);
-  const gradList = variables.map((v) => grads[v.name]);
-  const { clipped, norm } = clipByGlobalNorm(gradList, clip);
+): Promise<{ loss: number; gradNorm: number; final: LstmState[] }> {
+  const { loss, grads, final } = await source(state, batch, dropoutSeed);
+  const { clipped, norm } = clipByGlobalNorm(grads, clip);
   adam.apply(clipped, lr);
-  const loss = value.dataSync()[0];
-  tf.dispose([value, ...gradList, ...clipped]);
+  tf.dispose([...grads, ...clipped]);
   return { loss, gradNorm: norm, final };
 }
 

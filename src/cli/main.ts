@@ -56,6 +56,7 @@ export function buildProgram(): Command {
     .option('--eval-every <steps>', `validate (and keep the best checkpoint) every this many steps (default: ${d.evalEvery})`, integer('--eval-every'))
     .option('--save-every <steps>', `write the latest checkpoint every this many steps (default: ${d.saveEvery})`, integer('--save-every'))
     .option('--seed <n>', `random seed for initialisation and dropout (default: ${d.seed})`, integer('--seed', -(2 ** 31)))
+    .option('--threads <n>', 'threads sharing each step on the wasm/cpu backends (default: one per core; tfjs-node uses its own)', integer('--threads'))
     .addOption(backendOption())
     .addOption(encodingOption())
     .addHelpText(

@@ -1,5 +1,6 @@
 /** `charrnn train [corpus]`: options → corpus → backend → training loop → summary. */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { selectBackend, type BackendChoice } from '../backend.js';
@@ -7,6 +8,7 @@ import { holdsCheckpoints, loadCheckpoint } from '../checkpoint.js';
 import { flagName, TRAIN_DEFAULTS, validateTrainConfig, type TrainConfig } from '../config.js';
 import { readCorpus, type TextEncoding } from '../corpus.js';
 import { UserError } from '../errors.js';
+import { METRICS_FILE, MetricsLog } from '../metrics.js';
 import { train } from '../trainer.js';
 import { announceBackend } from './announce.js';
 import { formatCount, formatDuration, info, paint } from './output.js';
@@ -20,6 +22,7 @@ export interface TrainCommandOptions extends Partial<TrainConfig> {
   resume?: string;
   initFrom?: string;
   extendVocab?: boolean;
+  threads?: number;
   backend: BackendChoice;
   encoding: TextEncoding;
 }
@@ -28,7 +31,7 @@ export interface TrainCommandOptions extends Partial<TrainConfig> {
 const RESUMABLE: (keyof TrainConfig)[] = ['epochs', 'maxSteps', 'maxSeconds', 'patience', 'evalEvery', 'saveEvery'];
 
 export async function trainCommand(corpusPath: string | undefined, options: TrainCommandOptions): Promise<void> {
-  const { out, force, resume, initFrom, extendVocab, backend, encoding, ...overrides } = options;
+  const { out, force, resume, initFrom, extendVocab, threads, backend, encoding, ...overrides } = options;
   const flags = definedOnly(overrides);
   if (resume !== undefined && initFrom !== undefined) throw new UserError('--resume and --init-from cannot be combined');
   const fixed = Object.keys(flags).filter((key) => !RESUMABLE.includes(key as keyof TrainConfig));
@@ -60,6 +63,7 @@ export async function trainCommand(corpusPath: string | undefined, options: Trai
   const outDir = resumeFrom && out === undefined ? dirname(resumeFrom.dir) : chooseOutDir(out, corpus!.path, (force ?? false) || resumeFrom !== undefined);
 
   const progress = new TrainingProgress();
+  const metrics = new MetricsLog(join(outDir, METRICS_FILE), { append: resumeFrom !== undefined }); // one JSON line per step
   const interrupt = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupt.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143); // second signal: leave now; checkpoints are written atomically
@@ -77,18 +81,27 @@ export async function trainCommand(corpusPath: string | undefined, options: Trai
       resumeFrom,
       initFrom: initCheckpoint,
       extendVocab,
+      // Native TensorFlow spreads its own work over the cores; JS backends need our threads.
+      threads: threads ?? (backendInfo.name === 'tensorflow' ? 1 : availableParallelism()),
       backend: backendInfo.description,
       observer: {
         onStart: (plan) => {
           const notes = corpus!.notes.map((n) => `; ${n}`).join('');
           info(`corpus: ${corpus!.path} (${formatCount(corpus!.bytes)} bytes, ${plan.vocabSize} distinct characters${notes})`);
-          info(`model: ${config.layers}×${config.hidden} LSTM, ${formatCount(plan.parameterCount)} parameters; seq ${config.seq}, batch ${config.batch}, lr ${config.lr}`);
+          info(`model: ${config.layers}×${config.hidden} LSTM, ${formatCount(plan.parameterCount)} parameters; seq ${config.seq}, batch ${config.batch}, lr ${config.lr}; ${plan.threads} thread${plan.threads > 1 ? 's' : ''}`);
           if (resumeFrom) info(`resuming ${resumeFrom.dir} at step ${plan.firstStep}`);
           info(`data: ${formatCount(plan.trainChars)} training and ${formatCount(plan.valChars)} validation characters, ${plan.stepsPerEpoch} steps per epoch; checkpoints in ${outDir}`);
           progress.onStart(plan);
+          metrics.open();
         },
-        onStep: (p) => progress.onStep(p),
-        onValidation: (step, loss, isBest) => progress.onValidation(step, loss, isBest),
+        onStep: (p) => {
+          metrics.step(p);
+          progress.onStep(p);
+        },
+        onValidation: (step, loss, isBest) => {
+          metrics.validation(step, loss);
+          progress.onValidation(step, loss, isBest);
+        },
         onRollback: (step, loss, backTo, lr) => {
           progress.stop();
           info(paint.yellow(`loss ${loss.toFixed(3)} at step ${step} diverged: back to step ${backTo} with learning rate ${lr.toPrecision(3)}`));
@@ -107,6 +120,7 @@ export async function trainCommand(corpusPath: string | undefined, options: Trai
       process.exitCode = interrupt.signal.reason === 'SIGTERM' ? 143 : 130;
     }
   } finally {
+    metrics.close();
     progress.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -1,0 +1,172 @@
+/**
+ * Data-parallel training on several cores. tfjs-backend-wasm runs on one thread under
+ * Node, so a step's streams are split into shards: this thread computes the gradients
+ * of the first shard while worker threads compute the others, each on its own copy of
+ * the weights, and the gradients are averaged (weighted by shard size). Workers are
+ * stateless: the weights arrive through shared memory, the carried LSTM state of the
+ * shard with each step, so resuming, rollbacks and epochs work exactly as on one thread.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Worker } from 'node:worker_threads';
+import type { Batch } from './batches.js';
+import { computeGradients, type Gradients } from './gradients.js';
+import type { LstmState } from './lstm.js';
+import type { CharModel } from './model.js';
+
+/** Computes a step's loss and gradients for a batch with its carried state. */
+export type GradientSource = (state: LstmState[], batch: Batch, dropoutSeed: number) => Promise<Gradients>;
+
+/** Everything in this thread. */
+export function localGradients(model: CharModel): GradientSource {
+  return async (state, batch, dropoutSeed) => computeGradients(model, state, batch.inputs, batch.targets, dropoutSeed);
+}
+
+/** What a worker needs once: the model's shape, its backend, and the shared buffers. */
+export interface WorkerSetup {
+  modelConfig: CharModel['config'];
+  backend: string;
+  shapes: number[][];
+  weights: SharedArrayBuffer;
+  grads: SharedArrayBuffer;
+}
+
+/** One step's shard for a worker. state: h and c of every layer, each (streams, H), concatenated. */
+export interface ShardRequest {
+  inputs: Int32Array;
+  targets: Int32Array;
+  state: Float32Array;
+  streams: number;
+  dropoutSeed: number;
+}
+
+export type ShardReply = { loss: number; final: Float32Array } | { error: string };
+
+/** Streams [from, to) of time-major (T*B) ids. */
+export function shardStreams(ids: Int32Array, batch: number, from: number, to: number): Int32Array {
+  const steps = ids.length / batch;
+  const out = new Int32Array(steps * (to - from));
+  for (let t = 0; t < steps; t++) out.set(ids.subarray(t * batch + from, t * batch + to), t * (to - from));
+  return out;
+}
+
+/** [from, to) stream ranges of `shards` near-equal shards of `batch` streams. */
+export function shardRanges(batch: number, shards: number): [number, number][] {
+  return Array.from({ length: shards }, (_, k) => [Math.floor((k * batch) / shards), Math.floor(((k + 1) * batch) / shards)]);
+}
+
+export class GradientPool {
+  private readonly workers: Worker[];
+  private readonly weights: Float32Array;
+  private readonly grads: Float32Array[];
+  private readonly sizes: number[];
+
+  /** `shards` - 1 worker threads; shard 0 stays on this thread. */
+  constructor(
+    private readonly model: CharModel,
+    private readonly shards: number,
+    backend: string,
+  ) {
+    const variables = model.variables;
+    this.sizes = variables.map((v) => v.size);
+    const total = this.sizes.reduce((a, b) => a + b, 0);
+    const weights = new SharedArrayBuffer(total * 4);
+    this.weights = new Float32Array(weights);
+    this.grads = [];
+    this.workers = Array.from({ length: shards - 1 }, () => {
+      const grads = new SharedArrayBuffer(total * 4);
+      this.grads.push(new Float32Array(grads));
+      const setup: WorkerSetup = { modelConfig: model.config, backend, shapes: variables.map((v) => v.shape), weights, grads };
+      return new Worker(new URL('./gradient-worker.js', import.meta.url), { workerData: setup });
+    });
+  }
+
+  readonly source: GradientSource = async (state, batch, dropoutSeed) => {
+    const B = state[0].h.shape[0];
+    const ranges = shardRanges(B, this.shards);
+    this.publishWeights();
+    const replies = this.workers.map((worker, w) => {
+      const [from, to] = ranges[w + 1];
+      const request: ShardRequest = {
+        inputs: shardStreams(batch.inputs, B, from, to),
+        targets: shardStreams(batch.targets, B, from, to),
+        state: stateRows(state, from, to),
+        streams: to - from,
+        dropoutSeed: dropoutSeed + 7919 * (w + 1),
+      };
+      return ask(worker, request);
+    });
+    // Shard 0 here, while the workers compute theirs.
+    const [from0, to0] = ranges[0];
+    const local = tf.tidy(() => state.map(({ h, c }) => ({ h: tf.keep(h.slice([from0, 0], [to0 - from0, -1])), c: tf.keep(c.slice([from0, 0], [to0 - from0, -1])) })));
+    const mine = computeGradients(this.model, local, shardStreams(batch.inputs, B, from0, to0), shardStreams(batch.targets, B, from0, to0), dropoutSeed);
+    tf.dispose(local.flatMap(({ h, c }) => [h, c]));
+    const theirs = await Promise.all(replies);
+    return this.combine(mine, theirs, ranges, B);
+  };
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  private publishWeights(): void {
+    let offset = 0;
+    for (const v of this.model.variables) {
+      this.weights.set(v.dataSync() as Float32Array, offset);
+      offset += v.size;
+    }
+  }
+
+  /** Averages the shards' losses and gradients by their number of streams; joins the states. */
+  private combine(mine: Gradients, theirs: { loss: number; final: Float32Array }[], ranges: [number, number][], B: number): Gradients {
+    const streams = ranges.map(([from, to]) => to - from);
+    const share = streams.map((n) => n / B);
+    const loss = mine.loss * share[0] + theirs.reduce((sum, r, w) => sum + r.loss * share[w + 1], 0);
+    const H = this.model.config.hidden;
+    const combined = tf.tidy(() => {
+      let offset = 0;
+      const grads = mine.grads.map((g) => {
+        const parts = this.grads.map((shared, w) => tf.mul(tf.tensor(shared.subarray(offset, offset + g.size), g.shape), share[w + 1]));
+        offset += g.size;
+        return tf.keep(tf.addN([tf.mul(g, share[0]), ...parts]));
+      });
+      // Worker w's state: h and c of every layer, each (streams, H), in that order.
+      const rows = (w: number, l: number, which: number) => {
+        const n = streams[w + 1];
+        const start = (2 * l + which) * n * H;
+        return tf.tensor2d(theirs[w].final.subarray(start, start + n * H), [n, H]);
+      };
+      const final = mine.final.map(({ h, c }, l) => ({
+        h: tf.keep(tf.concat([h, ...theirs.map((_, w) => rows(w, l, 0))], 0)) as tf.Tensor2D,
+        c: tf.keep(tf.concat([c, ...theirs.map((_, w) => rows(w, l, 1))], 0)) as tf.Tensor2D,
+      }));
+      return { grads, final };
+    });
+    tf.dispose([...mine.grads, ...mine.final.flatMap(({ h, c }) => [h, c])]);
+    return { loss, ...combined };
+  }
+}
+
+/** h and c of every layer for streams [from, to), concatenated. */
+export function stateRows(state: LstmState[], from: number, to: number): Float32Array {
+  const rows = tf.tidy(() => tf.concat(state.flatMap(({ h, c }) => [h, c].map((t) => t.slice([from, 0], [to - from, -1]).flatten()))));
+  const values = Float32Array.from(rows.dataSync()); // not returned through tidy: it would walk every element
+  rows.dispose();
+  return values;
+}
+
+function ask(worker: Worker, request: ShardRequest): Promise<{ loss: number; final: Float32Array }> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (reply: ShardReply) => {
+      worker.off('error', onError);
+      if ('error' in reply) reject(new Error(`gradient worker: ${reply.error}`));
+      else resolve(reply);
+    };
+    const onError = (err: Error) => {
+      worker.off('message', onMessage);
+      reject(err);
+    };
+    worker.once('message', onMessage);
+    worker.once('error', onError);
+    worker.postMessage(request);
+  });
+}
