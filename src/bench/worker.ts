@@ -1,0 +1,157 @@
+/**
+ * Child process entry: measures one configuration of ours and prints one JSON line
+ * (`WorkerResult`) on stdout. One process per configuration, so its peak RSS is the
+ * configuration's own and configurations cannot disturb each other.
+ *
+ *   node dist/bench/worker.js '<WorkerTask as JSON>'
+ *
+ * Training runs the real trainer (`train()`), with validation and checkpoints pushed out
+ * of reach; the observer's per-step callbacks cut the steady state into windows, and an
+ * abort ends the run after the last window. Sampling runs `sampleStreams` (the path
+ * `charrnn sample` takes) with a fresh model of the same shape: speed does not depend on
+ * the weights' values.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { selectBackend, type BackendChoice } from '../backend.js';
+import { TRAIN_DEFAULTS, type TrainConfig } from '../config.js';
+import { readCorpus, type Corpus } from '../corpus.js';
+import { defaultThreads } from '../data-parallel.js';
+import { CharModel } from '../model.js';
+import { sampleStreams } from '../sampler.js';
+import { train } from '../trainer.js';
+import { Vocabulary } from '../vocab.js';
+import { summarise, WindowRecorder, type Summary, type Window } from './measure.js';
+import { SAMPLE_BATCHES, type BenchConfig, type Timing } from './options.js';
+
+export interface WorkerTask {
+  config: BenchConfig;
+  corpusPath: string;
+  timing: Timing;
+  backend: BackendChoice;
+}
+
+export interface Measured {
+  summary: Summary;
+  windows: Window[];
+}
+
+export interface WorkerResult {
+  config: string;
+  backend: { name: string; description: string };
+  tfjs: string;
+  parameters: number;
+  train: Measured & { warmupSteps: number; warmupSeconds: number; steps: number; lastLoss: number };
+  /** By batch size. */
+  sample: Record<string, Measured>;
+  peakRssMb: number;
+}
+
+const NEVER = 1_000_000_000; // steps: validation and checkpoints never come due
+
+async function measureTraining(corpus: Corpus, task: WorkerTask): Promise<WorkerResult['train'] & { parameters: number }> {
+  const { config: c, timing } = task;
+  const config: TrainConfig = { ...TRAIN_DEFAULTS, layers: c.layers, hidden: c.hidden, seq: c.seq, batch: c.batch, epochs: 1_000_000, evalEvery: NEVER, saveEvery: NEVER };
+  const outDir = mkdtempSync(join(tmpdir(), 'charrnn-bench-'));
+  const stop = new AbortController();
+  const recorder = new WindowRecorder();
+  const windowSeconds = timing.trainSeconds / timing.trainWindows;
+  const charsPerStep = c.seq * c.batch;
+  let steps = 0;
+  let warmup: { steps: number; seconds: number } | null = null;
+  let windowSteps = 0;
+  let lastLoss = NaN;
+  let parameters = 0;
+  try {
+    await train({
+      corpus,
+      config,
+      outDir,
+      backend: 'bench',
+      signal: stop.signal, // an aborted run skips validation and writes only `latest`, after the timed steps
+      observer: {
+        onStart: (plan) => (parameters = plan.parameterCount),
+        onStep: (p) => {
+          steps++;
+          lastLoss = p.loss;
+          if (warmup === null) {
+            if (steps >= timing.warmupSteps && p.seconds >= timing.warmupSeconds) {
+              warmup = { steps, seconds: p.seconds };
+              recorder.restart();
+            }
+            return;
+          }
+          windowSteps++;
+          if (recorder.elapsed >= windowSeconds) {
+            recorder.close(windowSteps * charsPerStep);
+            windowSteps = 0;
+            if (recorder.windows.length >= timing.trainWindows) stop.abort();
+          }
+        },
+      },
+    });
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+  }
+  const w = warmup ?? { steps, seconds: NaN };
+  return { summary: summarise(recorder.windows), windows: recorder.windows, warmupSteps: w.steps, warmupSeconds: w.seconds, steps, lastLoss, parameters };
+}
+
+/** Characters per second of `batch` streams stepped together: a warm-up of at most 1 s, then the timed windows. */
+function measureSampling(model: CharModel, vocab: Vocabulary, batch: number, timing: Timing): Measured {
+  const streams = Array.from({ length: batch }, (_, b) => ({ temperature: 1, seed: 1000 + b }));
+  const recorder = new WindowRecorder();
+  const run = (seconds: number) => {
+    // A step's characters are yielded stream by stream; the timing covers whole steps after
+    // the first (whose logits were computed with the prime, before the clock started).
+    let steps = -1;
+    for (const event of sampleStreams(model, vocab, { length: NEVER, prime: '', streams })) {
+      if (event.type !== 'char' || event.stream !== batch - 1) continue;
+      steps++;
+      if (steps === 0) recorder.restart();
+      else if (recorder.elapsed >= seconds) return recorder.close(steps * batch);
+    }
+    throw new Error('sampling ended early');
+  };
+  run(Math.min(1, timing.sampleWindowSeconds));
+  recorder.windows.length = 0; // the warm-up window
+  for (let k = 0; k < timing.sampleWindows; k++) run(timing.sampleWindowSeconds);
+  return { summary: summarise(recorder.windows), windows: recorder.windows };
+}
+
+export async function runWorker(task: WorkerTask): Promise<WorkerResult> {
+  const backend = await selectBackend(task.backend);
+  const corpus = readCorpus(task.corpusPath);
+  const log = (line: string) => process.stderr.write(`  ${task.config.name} ours: ${line}\n`);
+  log(`training (warm-up ≥ ${task.timing.warmupSteps} steps and ${task.timing.warmupSeconds} s, then ${task.timing.trainWindows} windows over ${task.timing.trainSeconds} s)`);
+  const { parameters, ...trained } = await measureTraining(corpus, task);
+  log(`sampling at batch ${SAMPLE_BATCHES.join(' and ')} (${task.timing.sampleWindows} windows of ${task.timing.sampleWindowSeconds} s each)`);
+  const vocab = Vocabulary.fromText(corpus.text);
+  const { layers, hidden } = task.config;
+  const model = CharModel.create({ vocabSize: vocab.size, hidden, layers, dropout: 0 }, 1234);
+  const sample: Record<string, Measured> = {};
+  try {
+    for (const batch of SAMPLE_BATCHES) sample[batch] = measureSampling(model, vocab, batch, task.timing);
+  } finally {
+    model.dispose();
+  }
+  return {
+    config: task.config.name,
+    backend: { name: backend.name, description: `${backend.description}, ${defaultThreads()} training threads` },
+    tfjs: tf.version.tfjs,
+    parameters,
+    train: trained,
+    sample,
+    peakRssMb: process.resourceUsage().maxRSS / 1024, // KiB → MiB, as the peer reports ru_maxrss
+  };
+}
+
+const task = JSON.parse(process.argv[2] ?? 'null') as WorkerTask | null;
+if (task === null) {
+  process.stderr.write('usage: node dist/bench/worker.js <task JSON> (started by dist/bench/main.js)\n');
+  process.exit(2);
+}
+const result = await runWorker(task);
+process.stdout.write(`${JSON.stringify(result)}\n`);
