@@ -63,7 +63,7 @@ async function loadWasm(): Promise<string> {
   registerWasmKernelFixes();
   if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
   const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD';
-  return `WebAssembly (tfjs-backend-wasm, ${simd}, 1 thread)`;
+  return `WebAssembly (tfjs-backend-wasm, ${simd})`;
 }
 
 async function loadCpu(): Promise<string> {

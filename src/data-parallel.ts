@@ -7,6 +7,7 @@
  * shard with each step, so resuming, rollbacks and epochs work exactly as on one thread.
  */
 import * as tf from '@tensorflow/tfjs';
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Batch } from './batches.js';
 import { computeGradients, type Gradients } from './gradients.js';
@@ -15,6 +16,14 @@ import type { CharModel } from './model.js';
 
 /** Computes a step's loss and gradients for a batch with its carried state. */
 export type GradientSource = (state: LstmState[], batch: Batch, dropoutSeed: number) => Promise<Gradients>;
+
+/**
+ * One thread per core on the JS backends (wasm, cpu); native TensorFlow spreads its own
+ * work over the cores, so there one thread.
+ */
+export function defaultThreads(): number {
+  return tf.getBackend() === 'tensorflow' ? 1 : availableParallelism();
+}
 
 /** Everything in this thread. */
 export function localGradients(model: CharModel): GradientSource {

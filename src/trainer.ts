@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { clipByGlobalNorm, type Adam } from './adam.js';
 import { StreamBatcher, type Batch } from './batches.js';
-import { GradientPool, localGradients, type GradientSource } from './data-parallel.js';
+import { defaultThreads, GradientPool, localGradients, type GradientSource } from './data-parallel.js';
 import { saveCheckpoint, type LoadedCheckpoint, type TrainingRecord } from './checkpoint.js';
 import { validateTrainConfig, type TrainConfig } from './config.js';
 import { splitIds, type Corpus } from './corpus.js';
@@ -82,7 +82,7 @@ export interface TrainOptions {
   /** Fine-tune these weights with a fresh optimiser; `extendVocab` admits new characters. */
   initFrom?: LoadedCheckpoint;
   extendVocab?: boolean;
-  /** Threads sharing each step's streams (data-parallel.ts); 1 keeps everything on this thread. */
+  /** Threads sharing each step's streams (data-parallel.ts); 1 keeps everything on this thread. Default: `defaultThreads()`. */
   threads?: number;
 }
 
@@ -114,7 +114,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   if (progress.step >= totalSteps) {
     throw new UserError(`the run is already at step ${progress.step} of ${totalSteps}; raise --epochs or --max-steps to train further`);
   }
-  const threads = Math.min(options.threads ?? 1, config.batch);
+  const threads = Math.min(options.threads ?? defaultThreads(), config.batch);
   observer.onStart?.({
     vocabSize: vocab.size,
     parameterCount: model.parameterCount,

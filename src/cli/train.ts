@@ -1,6 +1,5 @@
 /** `charrnn train [corpus]`: options → corpus → backend → training loop → summary. */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { selectBackend, type BackendChoice } from '../backend.js';
@@ -81,8 +80,7 @@ export async function trainCommand(corpusPath: string | undefined, options: Trai
       resumeFrom,
       initFrom: initCheckpoint,
       extendVocab,
-      // Native TensorFlow spreads its own work over the cores; JS backends need our threads.
-      threads: threads ?? (backendInfo.name === 'tensorflow' ? 1 : availableParallelism()),
+      threads,
       backend: backendInfo.description,
       observer: {
         onStart: (plan) => {
