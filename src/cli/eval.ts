@@ -1,24 +1,37 @@
-/** `charrnn eval <checkpoint> [file]`: nats/char, bits/char and perplexity. */
+/** `charrnn eval <checkpoint> [file]`: nats/char, bits/char and perplexity; or, with --heatmap/--html, surprisal per character. */
+import { resolve } from 'node:path';
 import { selectBackend, type BackendChoice } from '../backend.js';
 import { loadCheckpoint, type CheckpointMeta } from '../checkpoint.js';
 import { readCorpus, splitIds, type TextEncoding } from '../corpus.js';
-import { CorpusError } from '../errors.js';
+import { CorpusError, UserError } from '../errors.js';
 import { evaluate } from '../evaluate.js';
 import type { Vocabulary } from '../vocab.js';
 import { announceBackend } from './announce.js';
+import { showHeatmap } from './heatmap.js';
 import { formatCount, info } from './output.js';
 
 export interface EvalCommandOptions {
   json?: boolean;
+  /** Show the text coloured by surprisal (heatmap.ts). */
+  heatmap?: boolean;
+  /** Write the heatmap as a self-contained HTML page here. */
+  html?: string;
+  /** Heatmap: characters shown, from the start. */
+  limit: number;
   encoding: TextEncoding;
   backend: BackendChoice;
 }
 
 export async function evalCommand(checkpointPath: string, file: string | undefined, options: EvalCommandOptions): Promise<void> {
+  if (options.json && (options.heatmap || options.html !== undefined)) throw new UserError('--json cannot be combined with --heatmap or --html');
   announceBackend(await selectBackend(options.backend));
-  const { model, vocab, meta } = loadCheckpoint(checkpointPath);
+  const { model, vocab, meta, dir } = loadCheckpoint(checkpointPath);
   try {
     const { ids, label } = file === undefined ? validationSplit(meta, vocab) : fileIds(file, vocab, options.encoding);
+    if (options.heatmap || options.html !== undefined) {
+      showHeatmap(model, vocab, ids, { terminal: options.heatmap ?? false, html: options.html, limit: options.limit, label, checkpoint: resolve(dir) });
+      return;
+    }
     const { batch, seq } = meta.training.config;
     const score = evaluate(model, ids, batch, seq);
     if (options.json) {

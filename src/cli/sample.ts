@@ -11,6 +11,7 @@ import { UserError } from '../errors.js';
 import { sampleStreams, type Sample, type StreamSettings } from '../sampler.js';
 import type { Vocabulary } from '../vocab.js';
 import { announceBackend } from './announce.js';
+import { interactiveSession } from './interactive.js';
 import { info, paint, paintStdout } from './output.js';
 
 export interface SampleCommandOptions {
@@ -26,6 +27,8 @@ export interface SampleCommandOptions {
   /** Samples per temperature. */
   numSamples: number;
   json?: boolean;
+  /** A prompt: primes typed on stdin, continuations on stdout (interactive.ts). */
+  interactive?: boolean;
   backend: BackendChoice;
 }
 
@@ -45,6 +48,11 @@ export async function sampleCommand(checkpointPath: string, options: SampleComma
     );
     const topK = options.topK ?? null;
     const topP = options.topP ?? null;
+    if (options.interactive) {
+      if (options.json || streams.length > 1) throw new UserError('--interactive takes one temperature and cannot be combined with --json or --num-samples');
+      await interactiveSession(model, vocab, { temperature: temperatures[0], length: options.length, seed, topK, topP, stop });
+      return;
+    }
     const events = sampleStreams(model, vocab, { length: options.length, prime, topK, topP, stop, streams });
 
     const print = (sample: Sample): void => {

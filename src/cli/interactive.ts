@@ -1,0 +1,104 @@
+/**
+ * `charrnn sample --interactive`: a prompt on stderr; each line typed is a prime, and
+ * its continuation goes to stdout. Lines starting with ':' change settings
+ * (`:t 0.7`, `:n 300`, `:seed 5`, `:help`); Ctrl-D (or `:q`) leaves.
+ * Works the same with piped stdin, one prime or command per line.
+ */
+import { createInterface } from 'node:readline';
+import type { CharModel } from '../model.js';
+import { generate } from '../sampler.js';
+import type { Vocabulary } from '../vocab.js';
+import { info, paint, paintStdout } from './output.js';
+
+export interface InteractiveSettings {
+  temperature: number;
+  length: number;
+  seed: number;
+  topK: number | null;
+  topP: number | null;
+  stop: readonly string[];
+}
+
+const HELP = `type a prime and press Enter to see how the model continues it (an empty line: it starts on its own)
+  :t <temperature>   e.g. :t 0.7 (0 = always the likeliest character)
+  :n <length>        characters to generate, e.g. :n 300
+  :seed <n>          random seed for the next sample (it goes up by one after each)
+  :show              the current settings
+  :help              this text
+  :q or Ctrl-D       leave`;
+
+/** Reads primes and commands from stdin until it ends. */
+export async function interactiveSession(model: CharModel, vocab: Vocabulary, initial: InteractiveSettings): Promise<void> {
+  const settings = { ...initial };
+  const terminal = Boolean(process.stdin.isTTY && process.stderr.isTTY);
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal, prompt: paint.bold('prime> ') });
+  rl.on('SIGINT', () => rl.close()); // Ctrl-C at the prompt leaves too
+  const prompt = () => process.stdin.isTTY && rl.prompt(); // piped lines need no prompt
+  info(paint.dim(`interactive: temperature ${settings.temperature}, length ${settings.length}; :help for commands, Ctrl-D to leave`));
+  prompt();
+  for await (const line of rl) {
+    if (line.startsWith(':')) {
+      if (!command(line.slice(1).trim(), settings)) break;
+    } else {
+      const unknown = vocab.unknownChars(line);
+      if (unknown.length) {
+        info(paint.yellow(`the model never saw ${unknown.map((c) => JSON.stringify(c)).join(' ')}; try another prime`));
+      } else {
+        let first = true;
+        for (const piece of generate(model, vocab, { ...settings, prime: line })) {
+          process.stdout.write(first ? paintStdout.dim(piece) : piece); // the prime (or the random first character), then the rest
+          first = false;
+        }
+        process.stdout.write('\n');
+        settings.seed++;
+      }
+    }
+    prompt();
+  }
+  rl.close();
+  if (terminal) process.stderr.write('\n');
+}
+
+/** Applies one ':' command; false means leave. */
+function command(text: string, settings: InteractiveSettings): boolean {
+  const [name, ...rest] = text.split(/\s+/);
+  const arg = rest.join(' ');
+  const number = Number(arg);
+  switch (name) {
+    case 't':
+    case 'temperature':
+      if (arg === '' || !Number.isFinite(number) || number < 0) return warn(`:t needs a temperature ≥ 0, e.g. :t 0.7 (got '${arg}')`);
+      settings.temperature = number;
+      break;
+    case 'n':
+    case 'length':
+      if (!/^\d+$/.test(arg) || number < 1) return warn(`:n needs a length ≥ 1, e.g. :n 300 (got '${arg}')`);
+      settings.length = number;
+      break;
+    case 'seed':
+      if (!/^[+-]?\d+$/.test(arg)) return warn(`:seed needs an integer (got '${arg}')`);
+      settings.seed = number;
+      break;
+    case 'show':
+      break;
+    case 'help':
+    case 'h':
+    case '?':
+      info(HELP);
+      return true;
+    case 'q':
+    case 'quit':
+    case 'exit':
+      return false;
+    default:
+      return warn(`unknown command ':${name}'; :help lists them`);
+  }
+  info(paint.dim(`temperature ${settings.temperature}, length ${settings.length}, seed ${settings.seed}`));
+  return true;
+}
+
+/** A mistake in a command: say so and go on. */
+function warn(message: string): true {
+  info(paint.yellow(message));
+  return true;
+}

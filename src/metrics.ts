@@ -1,0 +1,132 @@
+/**
+ * Training metrics as JSON lines: `metrics.jsonl` in the run directory, one line per
+ * step, for plotting and for tools such as jq or pandas:
+ *   {"step":1,"epoch":0.0135,"trainLoss":4.37,"lr":0.002,"charsPerSecond":12000,"seconds":0.41,"time":"2025-…Z"}
+ * `valLoss` is present on the steps where the validation loss was measured. `seconds` is
+ * training time (it carries across a resume), `time` the wall-clock time of the line.
+ *
+ * The file is opened once and only appended to; each line is written whole with one
+ * write, so a crash loses at most the line being held for its validation loss.
+ * A resumed run appends to the same file; `readMetrics` keeps the last timeline when
+ * steps were repeated (a resume from an earlier checkpoint, a rollback).
+ */
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+
+export const METRICS_FILE = 'metrics.jsonl';
+
+export interface MetricsRecord {
+  step: number;
+  /** Epochs completed, fractional. */
+  epoch: number;
+  trainLoss: number;
+  /** Only on steps where validation ran. */
+  valLoss?: number;
+  lr: number;
+  charsPerSecond: number;
+  /** Training seconds so far, across resumes. */
+  seconds: number;
+  /** ISO 8601 wall-clock time the step finished. */
+  time: string;
+}
+
+/** What the trainer reports after each step (a subset of its `StepProgress`). */
+export interface StepMetrics {
+  step: number;
+  epoch: number;
+  loss: number;
+  lr: number;
+  charsPerSecond: number;
+  seconds: number;
+}
+
+export class MetricsLog {
+  private fd: number | null = null;
+  /** The latest step, held until we know whether it gets a validation loss. */
+  private pending: MetricsRecord | null = null;
+
+  /** `append`: continue the file (a resumed run); otherwise a fresh run starts it anew. */
+  constructor(
+    readonly path: string,
+    private readonly options: { append: boolean },
+  ) {}
+
+  /** Opens the file; called once training has really started, so a failed start leaves an old file alone. */
+  open(): void {
+    if (this.fd === null) this.fd = openSync(this.path, this.options.append ? 'a' : 'w');
+  }
+
+  step(p: StepMetrics): void {
+    this.flush();
+    this.pending = {
+      step: p.step,
+      epoch: round(p.epoch, 6),
+      trainLoss: p.loss,
+      lr: p.lr,
+      charsPerSecond: Math.round(p.charsPerSecond),
+      seconds: round(p.seconds, 3),
+      time: new Date().toISOString(),
+    };
+  }
+
+  validation(step: number, valLoss: number): void {
+    if (this.pending?.step === step) this.pending = insertAfter(this.pending, 'trainLoss', { valLoss });
+    else this.write({ step, valLoss });
+  }
+
+  /** Writes the held line. */
+  flush(): void {
+    if (this.pending) this.write(this.pending);
+    this.pending = null;
+  }
+
+  close(): void {
+    this.flush();
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+
+  private write(record: object): void {
+    this.open();
+    writeSync(this.fd!, `${JSON.stringify(record)}\n`);
+  }
+}
+
+/**
+ * The records of a metrics file in step order. When a step number comes again (a resume
+ * from an earlier checkpoint, a rollback), the records from that step on are replaced by
+ * the later ones. A torn last line (a crash mid-write) is ignored.
+ */
+export function readMetrics(path: string): MetricsRecord[] {
+  if (!existsSync(path)) return [];
+  const records: MetricsRecord[] = [];
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    let record: Partial<MetricsRecord>;
+    try {
+      record = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (typeof record.step !== 'number') continue;
+    const last = records.at(-1);
+    if (last && record.step === last.step && record.trainLoss === undefined) {
+      Object.assign(last, record); // a validation written on its own line
+      continue;
+    }
+    while (records.length && records[records.length - 1].step >= record.step) records.pop();
+    records.push(record as MetricsRecord);
+  }
+  return records;
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** A copy of `record` with `extra` placed right after `key`, so the fields read in a natural order. */
+function insertAfter<T extends object>(record: T, key: keyof T, extra: object): T {
+  const entries = Object.entries(record);
+  const at = entries.findIndex(([k]) => k === key) + 1;
+  return Object.fromEntries([...entries.slice(0, at), ...Object.entries(extra), ...entries.slice(at)]) as T;
+}

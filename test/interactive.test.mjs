@@ -1,0 +1,106 @@
+// The CLI as a shell companion: `charrnn sample --interactive` driven through stdin, and
+// `charrnn completion bash|zsh` generated from the program definition.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { test } from 'node:test';
+import { buildProgram } from '../dist/cli/main.js';
+import { BIN, runCli, TINY_CORPUS, workDir } from './helpers.mjs';
+
+const WORK = workDir('interactive');
+const cli = (args) => runCli(args, { cwd: WORK });
+const RUN = path.join(WORK, 'run');
+const trained = await cli(['train', TINY_CORPUS, '-o', RUN, '--hidden', '8', '--layers', '1', '--seq', '8', '--batch', '4', '--max-steps', '10', '--eval-every', '10', '--backend', 'wasm']);
+assert.equal(trained.code, 0, trained.stderr);
+
+/** Runs the CLI with `lines` written to its stdin, which then ends (Ctrl-D). */
+function withStdin(args, lines) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: WORK, env: { ...process.env, NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    for (const line of lines) child.stdin.write(`${line}\n`);
+    child.stdin.end();
+  });
+}
+
+test('sample --interactive: primes from stdin, continuations on stdout, :t and :n change the settings', async () => {
+  const r = await withStdin(['sample', RUN, '--interactive', '--backend', 'wasm'], [':t 0', ':n 20', 'The ', ':n 5', 'the sea', ':help', ':t hot', ':nonsense', 'The 日']);
+  assert.equal(r.code, 0, r.stderr);
+  const argmax = await cli(['sample', RUN, '--argmax', '-n', '20', '--prime', 'The ', '--backend', 'wasm']);
+  const short = await cli(['sample', RUN, '--argmax', '-n', '5', '--prime', 'the sea', '--backend', 'wasm']);
+  assert.equal(r.stdout, argmax.stdout + short.stdout, 'the same text as sample --argmax, one line per prime');
+  assert.match(r.stderr, /:help for commands, Ctrl-D to leave/);
+  assert.match(r.stderr, /temperature 0, length 20/);
+  assert.match(r.stderr, /:t <temperature> +e\.g\. :t 0\.7/, ':help lists the commands');
+  assert.match(r.stderr, /:t needs a temperature ≥ 0/);
+  assert.match(r.stderr, /unknown command ':nonsense'/);
+  assert.match(r.stderr, /the model never saw "日"/);
+  assert.doesNotMatch(r.stderr, /prime> /, 'no prompt when stdin is not a terminal');
+});
+
+test('sample --interactive: an empty line starts from a random character; :q leaves before stdin ends', async () => {
+  const r = await withStdin(['sample', RUN, '-i', '-n', '7', '--seed', '3', '--backend', 'wasm'], ['', ':q', 'never read']);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.split('\n');
+  assert.deepEqual(lines.map((l) => [...l].length), [8, 0], 'one character to start, then 7, and nothing after :q');
+  const alone = await cli(['sample', RUN, '-n', '7', '--seed', '3', '--backend', 'wasm']);
+  assert.equal(r.stdout, alone.stdout, 'the same as a plain sample with that seed');
+});
+
+test('sample --interactive refuses --json and several samples', async () => {
+  const r = await withStdin(['sample', RUN, '--interactive', '--json', '--backend', 'wasm'], []);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--interactive takes one temperature/);
+});
+
+const program = buildProgram();
+const commands = program.commands.map((c) => c.name());
+
+test('completion bash: every command and every option, valid bash', async () => {
+  assert.ok(commands.includes('plot') && commands.includes('completion'));
+  const r = await cli(['completion', 'bash']);
+  assert.equal(r.code, 0, r.stderr);
+  const script = r.stdout;
+  assert.match(script, new RegExp(`compgen -W '${[...commands, 'help'].join(' ')}'`));
+  for (const cmd of program.commands) {
+    assert.match(script, new RegExp(`^    ${cmd.name()}\\)$`, 'm'), cmd.name());
+    for (const option of cmd.options) assert.match(script, new RegExp(`[ '|]${option.long}[ ')]`), `${cmd.name()} ${option.long}`);
+  }
+  assert.match(script, /--backend\) COMPREPLY=\(\$\(compgen -W 'auto tensorflow wasm cpu'/);
+  assert.match(script, /complete -o filenames -F _charrnn charrnn/);
+  const bash = spawnSync('bash', ['-n'], { input: script });
+  if (!bash.error) assert.equal(bash.status, 0, String(bash.stderr));
+  // Completing `charrnn pl<TAB>` and `charrnn sample x --back<TAB>` in bash itself.
+  const complete = (words) =>
+    spawnSync('bash', ['-c', `${script}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _charrnn; echo "\${COMPREPLY[*]}"`], { encoding: 'utf8' });
+  if (!bash.error) {
+    assert.equal(complete(['charrnn', 'pl']).stdout.trim(), 'plot');
+    assert.equal(complete(['charrnn', 'sample', 'x', '--back']).stdout.trim(), '--backend');
+    assert.equal(complete(['charrnn', 'eval', 'x', '--backend', 'w']).stdout.trim(), 'wasm');
+  }
+});
+
+test('completion zsh: a #compdef script with every command and its options', async () => {
+  const r = await cli(['completion', 'zsh']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^#compdef charrnn\n/);
+  for (const cmd of program.commands) {
+    assert.match(r.stdout, new RegExp(`^    '${cmd.name()}:`, 'm'), `${cmd.name()} in the command list`);
+    assert.match(r.stdout, new RegExp(`^    \\(${cmd.name()}\\)$`, 'm'), `${cmd.name()} case`);
+    for (const option of cmd.options) assert.ok(r.stdout.includes(option.long), `${cmd.name()} ${option.long}`);
+  }
+  assert.match(r.stdout, /--backend\[[^\]]*\]:backend:\(auto tensorflow wasm cpu\)/);
+  const zsh = spawnSync('zsh', ['-n'], { input: r.stdout });
+  if (!zsh.error) assert.equal(zsh.status, 0, String(zsh.stderr));
+});
+
+test('completion of an unknown shell: a usage error', async () => {
+  const r = await cli(['completion', 'fish']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /bash, zsh/);
+});
