@@ -2,16 +2,21 @@
  * Training settings with their defaults, grouped as the CLI shows them. The resolved
  * settings are saved in every checkpoint, so sampling and evaluation need no shape flags.
  */
+import { CELL_TYPES, isCellType, type CellType } from './cells.js';
 import { UserError } from './errors.js';
 
 export interface TrainConfig {
   // model
-  /** Stacked LSTM layers. */
+  /** Recurrent cell of every layer: lstm, gru (reset gate before the recurrent matMul, as tfjs and Keras reset_after=False) or rnn (tanh). */
+  cell: CellType;
+  /** Stacked recurrent layers. */
   layers: number;
-  /** Units in each LSTM layer. */
+  /** Units in each recurrent layer. */
   hidden: number;
-  /** Dropout on each LSTM layer's output while training; 0 turns it off. */
+  /** Dropout on each layer's output while training; 0 turns it off. */
   dropout: number;
+  /** Train each layer's initial state (h, and c for an LSTM) instead of starting streams from zeros. */
+  learnedInit: boolean;
 
   // data
   /** Characters per stream per step: how far back the gradient reaches (truncated BPTT). */
@@ -47,9 +52,11 @@ export interface TrainConfig {
 }
 
 export const TRAIN_DEFAULTS: TrainConfig = {
+  cell: 'lstm',
   layers: 2,
   hidden: 128,
   dropout: 0,
+  learnedInit: false,
   seq: 50,
   batch: 50,
   valFrac: 0.05,
@@ -74,6 +81,8 @@ export function validateTrainConfig(config: TrainConfig): void {
       throw new UserError(`--${flagName(key)} must be a positive integer (got ${value})`);
     }
   }
+  // Runs saved before --cell existed have none: they are LSTMs.
+  if (config.cell !== undefined && !isCellType(config.cell)) throw new UserError(`--cell must be one of ${CELL_TYPES.join(', ')} (got ${config.cell})`);
   if (!(config.dropout >= 0 && config.dropout < 1)) throw new UserError(`--dropout must be in [0, 1) (got ${config.dropout})`);
   if (!(config.valFrac > 0 && config.valFrac < 0.5)) throw new UserError(`--val-frac must be in (0, 0.5) (got ${config.valFrac})`);
   if (!(config.lr > 0)) throw new UserError(`--lr must be positive (got ${config.lr})`);

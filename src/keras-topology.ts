@@ -1,40 +1,42 @@
 /**
  * The model described as a Keras Sequential model, as tfjs-layers writes it in
  * `model.json`, so that `tf.loadLayersModel` (in a browser, say) can open a checkpoint:
- * one-hot input (batch, time, V) → LSTM × L (true sigmoid gates) → Dense softmax.
+ * one-hot input (batch, time, V) → LSTM, GRU or SimpleRNN × L (true sigmoid gates; a GRU
+ * with reset_after=False) → Dense softmax. Learned initial states (--learned-init) have
+ * no place here: a Sequential model's recurrent layers start from zeros.
  */
-import type { ModelConfig } from './model.js';
+import { CELLS } from './cells.js';
+import { resolveModelConfig, type ModelConfig } from './model.js';
 
 export function kerasTopology(config: ModelConfig): object {
-  const lstmLayers = Array.from({ length: config.layers }, (_, l) => ({
-    class_name: 'LSTM',
+  const { cell, layers, hidden, vocabSize } = resolveModelConfig(config);
+  const { className, prefix, config: cellConfig } = CELLS[cell].keras;
+  const recurrentLayers = Array.from({ length: layers }, (_, l) => ({
+    class_name: className,
     config: {
-      name: `lstm_${l + 1}`,
+      name: `${prefix}_${l + 1}`,
       trainable: true,
       dtype: 'float32',
-      ...(l === 0 ? { batch_input_shape: [null, null, config.vocabSize] } : {}),
-      units: config.hidden,
-      activation: 'tanh',
-      recurrent_activation: 'sigmoid', // tfjs defaults to hard_sigmoid; our gates are true sigmoids
+      ...(l === 0 ? { batch_input_shape: [null, null, vocabSize] } : {}),
+      units: hidden,
+      ...cellConfig, // activations: tfjs defaults to hard_sigmoid gates; ours are true sigmoids
       use_bias: true,
-      unit_forget_bias: true,
       return_sequences: true,
       return_state: false,
       go_backwards: false,
       stateful: false,
       unroll: false,
-      implementation: 2,
       dropout: 0,
       recurrent_dropout: 0,
     },
   }));
   const output = {
     class_name: 'Dense',
-    config: { name: 'output', trainable: true, dtype: 'float32', units: config.vocabSize, activation: 'softmax', use_bias: true },
+    config: { name: 'output', trainable: true, dtype: 'float32', units: vocabSize, activation: 'softmax', use_bias: true },
   };
   return {
     class_name: 'Sequential',
-    config: { name: 'charrnn', layers: [...lstmLayers, output] },
+    config: { name: 'charrnn', layers: [...recurrentLayers, output] },
     keras_version: 'tfjs-layers 4.22.0',
     backend: 'tensor_flow.js',
   };

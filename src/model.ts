@@ -1,28 +1,36 @@
 /**
- * The character model: one-hot input → L stacked LSTM layers → linear → softmax.
+ * The character model: one-hot input → L stacked recurrent layers (LSTM, GRU or vanilla
+ * RNN, see cells.ts) → linear → softmax.
  *
- * Weights are laid out as a Keras/tfjs LSTM stack expects them, so a checkpoint is a
- * loadable tfjs layers model:
- *   layer l: kernel W (D, 4H) with D = V for l = 0 and H above; recurrent_kernel U (H, 4H); bias b (4H)
+ * Weights are laid out as a Keras/tfjs LSTM/GRU/SimpleRNN stack expects them, so a
+ * checkpoint is a loadable tfjs layers model. With G gates per cell (4, 3, 1):
+ *   layer l: kernel W (D, G·H) with D = V for l = 0 and H above; recurrent_kernel U (H, G·H); bias b (G·H)
  *   output:  kernel Wy (H, V), bias by (V)
+ *   --learned-init only, last: initial_h (H) per layer, and initial_c (H) for an LSTM
  * For one-hot input, x·W is a row lookup, so layer 0's projection is a gather.
  */
 import * as tf from '@tensorflow/tfjs';
-import { lstmForward, lstmSequence, type LstmState } from './lstm.js';
+import { CELLS, isCellType, type CellType } from './cells.js';
+import { attachInitialState, detached } from './learned-init.js';
+import type { LstmState } from './lstm.js';
 import { Rng } from './rng.js';
 
 export interface ModelConfig {
   vocabSize: number;
   hidden: number;
   layers: number;
-  /** Dropout rate applied to each LSTM layer's output while training (0 = off). */
+  /** Dropout rate applied to each recurrent layer's output while training (0 = off). */
   dropout: number;
+  /** The recurrent cell of every layer. Checkpoints from before it was recorded are LSTMs. */
+  cell?: CellType;
+  /** Each layer starts from a trained state instead of zeros (learned-init.ts). Absent means false. */
+  learnedInit?: boolean;
 }
 
 export interface ForwardOptions {
   /** Present while training: enables dropout, seeded for reproducibility. */
   dropoutSeed?: number;
-  /** Differentiate the LSTM with tfjs autodiff instead of the hand-written backward (for tests). */
+  /** Differentiate the recurrent layers with tfjs autodiff instead of the hand-written backward (for tests). */
   autodiff?: boolean;
 }
 
@@ -37,20 +45,41 @@ interface LayerWeights {
   bias: tf.Variable<tf.Rank.R1>;
 }
 
+/** A layer's learned initial state (--learned-init): h, and c for an LSTM. */
+interface InitialWeights {
+  h: tf.Variable<tf.Rank.R1>;
+  c: tf.Variable<tf.Rank.R1> | null;
+}
+
+/** The config with the optional fields filled in, as a model holds and a checkpoint records it. */
+export function resolveModelConfig(config: ModelConfig): Required<ModelConfig> {
+  const cell = config.cell ?? 'lstm';
+  if (!isCellType(cell)) throw new Error(`unknown cell type ${JSON.stringify(cell)}`);
+  return { ...config, cell, learnedInit: config.learnedInit ?? false };
+}
+
 export class CharModel {
+  readonly config: Required<ModelConfig>;
+
   private constructor(
-    readonly config: ModelConfig,
-    private readonly lstm: LayerWeights[],
+    config: ModelConfig,
+    private readonly layers: LayerWeights[],
     private readonly outKernel: tf.Variable<tf.Rank.R2>,
     private readonly outBias: tf.Variable<tf.Rank.R1>,
-  ) {}
+    private readonly initial: InitialWeights[],
+  ) {
+    this.config = resolveModelConfig(config);
+  }
 
   /**
-   * Fresh weights, uniform in ±1/√H as PyTorch initialises an LSTM; forget-gate bias 1
-   * so that early on the cell remembers rather than forgets.
+   * Fresh weights, uniform in ±1/√H as PyTorch initialises its recurrent layers; biases
+   * from cells.ts (an LSTM's forget-gate bias is 1); learned initial states start at 0.
    */
   static create(config: ModelConfig, seed: number): CharModel {
-    const { vocabSize: V, hidden: H } = config;
+    const resolved = resolveModelConfig(config);
+    const { vocabSize: V, hidden: H } = resolved;
+    const cell = CELLS[resolved.cell];
+    const G = cell.gates * H;
     const rng = new Rng(seed);
     const limit = 1 / Math.sqrt(H);
     const uniform = (shape: number[]) => {
@@ -58,17 +87,13 @@ export class CharModel {
       for (let k = 0; k < values.length; k++) values[k] = rng.uniform(limit);
       return tf.tensor(values, shape);
     };
-    const forgetBias = () => {
-      const values = new Float32Array(4 * H);
-      values.fill(1, H, 2 * H); // gate order i, f, g, o
-      return tf.tensor1d(values);
-    };
     const tensors: tf.Tensor[] = [];
-    for (let l = 0; l < config.layers; l++) {
-      tensors.push(uniform([l === 0 ? V : H, 4 * H]), uniform([H, 4 * H]), forgetBias());
+    for (let l = 0; l < resolved.layers; l++) {
+      tensors.push(uniform([l === 0 ? V : H, G]), uniform([H, G]), tf.tensor1d(cell.initialBias(H)));
     }
     tensors.push(uniform([H, V]), uniform([V]));
-    return CharModel.fromTensors(config, tensors);
+    for (const spec of weightSpecs(resolved).slice(tensors.length)) tensors.push(tf.zeros(spec.shape));
+    return CharModel.fromTensors(resolved, tensors);
   }
 
   /** Takes ownership of `tensors`, in the order of `weightSpecs(config)`. */
@@ -83,17 +108,20 @@ export class CharModel {
       t.dispose();
       return v;
     });
-    const lstm: LayerWeights[] = [];
+    const layers: LayerWeights[] = [];
     for (let l = 0; l < config.layers; l++) {
       const [kernel, recurrentKernel, bias] = variables.slice(3 * l, 3 * l + 3);
-      lstm.push({
+      layers.push({
         kernel: kernel as tf.Variable<tf.Rank.R2>,
         recurrentKernel: recurrentKernel as tf.Variable<tf.Rank.R2>,
         bias: bias as tf.Variable<tf.Rank.R1>,
       });
     }
-    const [outKernel, outBias] = variables.slice(3 * config.layers);
-    return new CharModel(config, lstm, outKernel as tf.Variable<tf.Rank.R2>, outBias as tf.Variable<tf.Rank.R1>);
+    const [outKernel, outBias, ...rest] = variables.slice(3 * config.layers);
+    const starts = rest as tf.Variable<tf.Rank.R1>[];
+    const perLayer = starts.length / config.layers; // 0 without --learned-init; h (and c for an LSTM) with it
+    const initial = Array.from({ length: perLayer > 0 ? config.layers : 0 }, (_, l) => ({ h: starts[perLayer * l], c: perLayer === 2 ? starts[perLayer * l + 1] : null }));
+    return new CharModel(config, layers, outKernel as tf.Variable<tf.Rank.R2>, outBias as tf.Variable<tf.Rank.R1>, initial);
   }
 
   /**
@@ -109,7 +137,7 @@ export class CharModel {
       this.variables.map((old, k) => {
         const init = fresh.variables[k];
         if (tf.util.arraysEqual(old.shape, init.shape)) return old.clone();
-        // Layer 0's kernel (V, 4H) grows by rows; the output kernel (H, V) and bias (V) by columns.
+        // Layer 0's kernel (V, G·H) grows by rows; the output kernel (H, V) and bias (V) by columns.
         const axis = k === 0 ? 0 : old.rank - 1;
         const begin = old.shape.map((_, a) => (a === axis ? V : 0));
         const size = old.shape.map((d, a) => (a === axis ? extra : d));
@@ -127,18 +155,34 @@ export class CharModel {
   }
 
   get variables(): tf.Variable[] {
-    return [...this.lstm.flatMap((l) => [l.kernel, l.recurrentKernel, l.bias]), this.outKernel, this.outBias];
+    return [
+      ...this.layers.flatMap((l) => [l.kernel, l.recurrentKernel, l.bias]),
+      this.outKernel,
+      this.outBias,
+      ...this.initial.flatMap(({ h, c }) => (c ? [h, c] : [h])),
+    ];
   }
 
   get parameterCount(): number {
     return this.variables.reduce((n, v) => n + v.size, 0);
   }
 
+  /**
+   * The state streams start from, one (B, H) pair per layer: zeros, or with
+   * --learned-init the learned initial state broadcast to B rows. (The name predates
+   * learned initial states.) A GRU's or RNN's c is always zeros: it does not use it.
+   */
   zeroState(batch: number): LstmState[] {
-    return this.lstm.map(() => ({
-      h: tf.zeros([batch, this.config.hidden]) as tf.Tensor2D,
-      c: tf.zeros([batch, this.config.hidden]) as tf.Tensor2D,
-    }));
+    const H = this.config.hidden;
+    if (this.initial.length === 0) {
+      return this.layers.map(() => ({ h: tf.zeros([batch, H]) as tf.Tensor2D, c: tf.zeros([batch, H]) as tf.Tensor2D }));
+    }
+    return tf.tidy(() =>
+      this.initial.map(({ h, c }) => ({
+        h: detached(tf.tile(tf.expandDims(h, 0), [batch, 1]) as tf.Tensor2D),
+        c: c ? detached(tf.tile(tf.expandDims(c, 0), [batch, 1]) as tf.Tensor2D) : (tf.zeros([batch, H]) as tf.Tensor2D),
+      })),
+    );
   }
 
   /**
@@ -147,18 +191,26 @@ export class CharModel {
    */
   forward(inputs: tf.Tensor1D, state: LstmState[], options: ForwardOptions = {}): { logits: tf.Tensor2D; final: LstmState[] } {
     const training = options.dropoutSeed !== undefined;
+    const cell = CELLS[this.config.cell];
+    const run = training && !options.autodiff ? cell.sequence : cell.forward;
     const final: LstmState[] = [];
     let x: tf.Tensor2D | null = null; // the previous layer's output, (T*B, H)
-    this.lstm.forEach((layer, l) => {
+    this.layers.forEach((layer, l) => {
       const projected = x === null ? tf.gather(layer.kernel, inputs) : tf.matMul(x, layer.kernel);
-      const zIn = tf.add(projected, layer.bias) as tf.Tensor2D;
-      const run = training && !options.autodiff ? lstmSequence : lstmForward;
-      const { hs, final: layerFinal } = run(zIn, layer.recurrentKernel, state[l]);
+      const zIn = tf.add(projected, layer.bias) as tf.Tensor2D; // (T*B, G·H)
+      const { hs, final: layerFinal } = run(zIn, layer.recurrentKernel, this.startingFrom(state[l], l));
       final.push({ h: tf.keep(layerFinal.h), c: tf.keep(layerFinal.c) });
       x = training && this.config.dropout > 0 ? (tf.dropout(hs, this.config.dropout, undefined, options.dropoutSeed! + l) as tf.Tensor2D) : hs;
     });
     const logits = tf.add(tf.matMul(x!, this.outKernel), this.outBias) as tf.Tensor2D;
     return { logits, final };
+  }
+
+  /** With --learned-init, rows of `state` that are the learned initial state pass their gradient to it. */
+  private startingFrom(state: LstmState, layer: number): LstmState {
+    const init = this.initial[layer];
+    if (!init) return state;
+    return { h: attachInitialState(state.h, init.h), c: init.c ? attachInitialState(state.c, init.c) : state.c };
   }
 
   /** Mean cross-entropy in nats per character of predicting `targets` (T*B) from `inputs`. */
@@ -173,18 +225,29 @@ export class CharModel {
   }
 }
 
-/** Names and shapes of the weights, in order; names follow tfjs-layers so the checkpoint loads there. */
+/**
+ * Names and shapes of the weights, in order; names follow tfjs-layers so the checkpoint
+ * loads there (learned initial states have no place in a Keras layer: see export).
+ */
 export function weightSpecs(config: ModelConfig): { name: string; shape: number[] }[] {
-  const { vocabSize: V, hidden: H } = config;
+  const { vocabSize: V, hidden: H, cell: type, learnedInit } = resolveModelConfig(config);
+  const cell = CELLS[type];
+  const G = cell.gates * H;
+  const layerName = (l: number) => `${cell.keras.prefix}_${l + 1}`;
   const specs: { name: string; shape: number[] }[] = [];
   for (let l = 0; l < config.layers; l++) {
-    const layer = `lstm_${l + 1}`;
     specs.push(
-      { name: `${layer}/kernel`, shape: [l === 0 ? V : H, 4 * H] },
-      { name: `${layer}/recurrent_kernel`, shape: [H, 4 * H] },
-      { name: `${layer}/bias`, shape: [4 * H] },
+      { name: `${layerName(l)}/kernel`, shape: [l === 0 ? V : H, G] },
+      { name: `${layerName(l)}/recurrent_kernel`, shape: [H, G] },
+      { name: `${layerName(l)}/bias`, shape: [G] },
     );
   }
   specs.push({ name: 'output/kernel', shape: [H, V] }, { name: 'output/bias', shape: [V] });
+  if (learnedInit) {
+    for (let l = 0; l < config.layers; l++) {
+      specs.push({ name: `${layerName(l)}/initial_h`, shape: [H] });
+      if (cell.usesC) specs.push({ name: `${layerName(l)}/initial_c`, shape: [H] });
+    }
+  }
   return specs;
 }

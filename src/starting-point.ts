@@ -54,7 +54,8 @@ const newProgress = (): Progress => ({
 
 export function startFresh(corpus: Corpus, config: TrainConfig): StartingPoint {
   const vocab = Vocabulary.fromText(corpus.text);
-  const model = CharModel.create({ vocabSize: vocab.size, hidden: config.hidden, layers: config.layers, dropout: config.dropout }, config.seed);
+  const { hidden, layers, dropout, cell, learnedInit } = config;
+  const model = CharModel.create({ vocabSize: vocab.size, hidden, layers, dropout, cell, learnedInit }, config.seed);
   return { vocab, model, adam: new Adam(model.variables), carried: null, rng: new Rng(config.seed + 1), progress: newProgress() };
 }
 

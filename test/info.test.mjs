@@ -54,7 +54,7 @@ test('info --json: the same as one object', async () => {
   assert.equal(lines.length, 1);
   const info = JSON.parse(lines[0]);
   assert.deepEqual(Object.keys(info).sort(), ['checkpoint', 'corpus', 'formatVersion', 'model', 'parameters', 'sparkline', 'training', 'valLossHistory', 'vocab']);
-  assert.deepEqual(info.model, { vocabSize: meta.vocab.length, hidden: 8, layers: 1, dropout: 0 });
+  assert.deepEqual(info.model, { vocabSize: meta.vocab.length, hidden: 8, layers: 1, dropout: 0, cell: 'lstm', learnedInit: false });
   const V = meta.vocab.length;
   assert.equal(info.parameters, V * 32 + 8 * 32 + 32 + 8 * V + V);
   assert.deepEqual(info.vocab, meta.vocab);

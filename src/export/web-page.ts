@@ -1,0 +1,181 @@
+/**
+ * The web page an export carries: index.html, which loads the exported model with
+ * `tf.loadLayersModel('model.json')` and samples from it (prime text, a temperature
+ * slider, a Generate button), and a local copy of tf.min.js, so it works offline from
+ * any static file server (browsers do not fetch model.json from file:// pages).
+ *
+ * A Sequential model starts every call from zero state, so reading the whole text (prime
+ * + generated so far) again for every character would give exact probabilities at a
+ * cost that grows with the text: tfjs-layers takes ~10 ms per time step for a small
+ * model, so 200 characters would take minutes. The page instead builds a stateful copy
+ * of the model (same topology with `stateful: true` and batch 1, the loaded weights):
+ * it reads the prime once, then one step per character, as charrnn's own sampler does.
+ * The stateless model is kept for `probabilities(text)`, which the tests compare.
+ *
+ * The page runs on tfjs's CPU backend unless the URL says `?backend=webgl`: a character
+ * model's steps are small matMuls, where WebGL's upload/readback per character costs more
+ * than it saves (and a browser without a GPU emulates WebGL, slowly).
+ *
+ * For tests, the page exposes `window.charrnn = { ready, probabilities(text), steppedProbabilities(text) }`.
+ */
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+export const PAGE_FILE = 'index.html';
+export const TFJS_FILE = 'tf.min.js';
+
+/** Writes index.html and tf.min.js into `outDir` (which holds the exported model); returns their names. */
+export function writeWebPage(outDir: string, title: string): string[] {
+  copyFileSync(createRequire(import.meta.url).resolve('@tensorflow/tfjs/dist/tf.min.js'), join(outDir, TFJS_FILE));
+  writeFileSync(join(outDir, PAGE_FILE), PAGE.replaceAll('{{TITLE}}', escapeHtml(title)));
+  return [PAGE_FILE, TFJS_FILE];
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+}
+
+const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{TITLE}}</title>
+<style>
+  body { font: 15px/1.45 system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; padding: 0 1rem; color: #1d1d1f; }
+  h1 { font-size: 1.3rem; margin: 0 0 .2rem; }
+  #model { color: #666; margin: 0 0 1rem; }
+  label { display: block; margin: .6rem 0 .2rem; font-weight: 600; }
+  textarea { width: 100%; box-sizing: border-box; font: 14px/1.4 ui-monospace, monospace; padding: .4rem; }
+  .row { display: flex; gap: 1.5rem; align-items: end; flex-wrap: wrap; }
+  input[type=range] { width: 14rem; vertical-align: middle; }
+  input[type=number] { width: 5rem; }
+  button { font-size: 1rem; padding: .45rem 1.4rem; border-radius: 6px; border: 1px solid #2a6df4; background: #2a6df4; color: white; cursor: pointer; }
+  button:disabled { background: #9bb7f0; border-color: #9bb7f0; cursor: default; }
+  #output { white-space: pre-wrap; font: 14px/1.5 ui-monospace, monospace; background: #f5f5f7; border-radius: 6px; padding: .8rem; min-height: 8rem; margin-top: 1rem; }
+  #output .prime { color: #2a6df4; font-weight: 600; }
+  #status { color: #666; font-size: .9rem; margin-top: .5rem; }
+</style>
+</head>
+<body>
+<h1>{{TITLE}}</h1>
+<p id="model">loading…</p>
+<label for="prime">Prime text</label>
+<textarea id="prime" rows="2">The </textarea>
+<div class="row">
+  <div><label for="temperature">Temperature <span id="temperature-value">0.8</span></label>
+    <input id="temperature" type="range" min="0.1" max="2" step="0.05" value="0.8"></div>
+  <div><label for="length">Characters</label><input id="length" type="number" min="1" max="2000" value="200"></div>
+  <div><button id="generate" disabled>Generate</button></div>
+</div>
+<div id="output"></div>
+<div id="status">loading the model…</div>
+<script src="tf.min.js"></script>
+<script>
+'use strict';
+const $ = (id) => document.getElementById(id);
+let model, stepper, vocab, index;
+
+const ready = (async () => {
+  await tf.setBackend(new URLSearchParams(location.search).get('backend') || 'cpu');
+  const [meta, loaded, chars] = await Promise.all([
+    fetch('model.json').then((r) => r.json()),
+    tf.loadLayersModel('model.json'),
+    fetch('vocab.json').then((r) => r.json()),
+  ]);
+  [model, vocab] = [loaded, chars];
+  index = new Map(vocab.map((ch, k) => [ch, k]));
+  // The stateful copy: state carried from call to call, for one batch row.
+  const topology = JSON.parse(JSON.stringify(meta.modelTopology));
+  for (const layer of topology.config.layers) {
+    if (layer.class_name !== 'Dense') layer.config.stateful = true;
+  }
+  topology.config.layers[0].config.batch_input_shape = [1, null, vocab.length];
+  stepper = await tf.models.modelFromJSON({ modelTopology: topology });
+  stepper.setWeights(model.getWeights());
+  const m = meta.charrnn && meta.charrnn.model;
+  const cell = { lstm: 'LSTM', gru: 'GRU', rnn: 'RNN' }[(m && m.cell) || 'lstm'];
+  $('model').textContent = m ? m.layers + '×' + m.hidden + ' ' + cell + ', ' + vocab.length + ' characters' : vocab.length + ' characters';
+  $('status').textContent = 'ready (tfjs ' + tf.version.tfjs + ', ' + tf.getBackend() + ' backend)';
+  $('generate').disabled = false;
+})().catch((err) => {
+  $('status').textContent = 'could not load the model: ' + err.message + (location.protocol === 'file:' ? ' (serve this directory over http)' : '');
+  throw err;
+});
+
+/** Next-character probabilities (V) after reading the character ids: they go in as one-hot [1, T, V], the last step comes out. */
+async function nextProbabilities(net, ids) {
+  const probs = tf.tidy(() => {
+    const x = tf.oneHot(tf.tensor2d([ids], [1, ids.length], 'int32'), vocab.length).toFloat(); // [1, T, V]
+    return net.predict(x).slice([0, ids.length - 1, 0], [1, 1, vocab.length]).reshape([vocab.length]);
+  });
+  const values = await probs.data();
+  probs.dispose();
+  return values;
+}
+
+/** Draws an index from p^(1/T), renormalised. */
+function draw(probs, temperature) {
+  const logits = Array.from(probs, (p) => Math.log(Math.max(p, 1e-30)) / temperature);
+  const max = Math.max(...logits);
+  const weights = logits.map((l) => Math.exp(l - max));
+  let u = Math.random() * weights.reduce((a, b) => a + b, 0);
+  for (let k = 0; k < weights.length; k++) if ((u -= weights[k]) <= 0) return k;
+  return weights.length - 1;
+}
+
+function show(prime, generated) {
+  const span = document.createElement('span');
+  span.className = 'prime';
+  span.textContent = prime;
+  $('output').replaceChildren(span, document.createTextNode(generated));
+}
+
+$('temperature').addEventListener('input', () => { $('temperature-value').textContent = Number($('temperature').value).toFixed(2); });
+
+$('generate').addEventListener('click', async () => {
+  await ready;
+  $('generate').disabled = true;
+  const typed = [...$('prime').value];
+  let prime = typed.filter((ch) => index.has(ch)).join('');
+  const skipped = typed.length - [...prime].length;
+  if (prime === '') prime = vocab[Math.floor(Math.random() * vocab.length)];
+  const ids = [...prime].map((ch) => index.get(ch));
+  const length = Math.max(1, Math.min(2000, Number($('length').value) || 200));
+  const temperature = Number($('temperature').value);
+  let generated = '';
+  const started = performance.now();
+  stepper.resetStates();
+  let probs = await nextProbabilities(stepper, ids); // the prime, once
+  for (let k = 0; k < length; k++) {
+    const id = draw(probs, temperature);
+    generated += vocab[id];
+    show(prime, generated);
+    $('status').textContent = 'generating… ' + (k + 1) + ' of ' + length;
+    await tf.nextFrame(); // let the page paint
+    if (k < length - 1) probs = await nextProbabilities(stepper, [id]); // one step: the state is carried
+  }
+  const seconds = (performance.now() - started) / 1000;
+  $('status').textContent = 'done: ' + length + ' characters in ' + seconds.toFixed(1) + ' s at temperature ' + temperature.toFixed(2) +
+    (skipped ? '; ' + skipped + ' prime characters the model never saw were left out' : '');
+  $('generate').disabled = false;
+});
+
+window.charrnn = {
+  ready,
+  /** After reading text whole with the stateless model. */
+  probabilities: async (text) => { await ready; return Array.from(await nextProbabilities(model, [...text].map((ch) => index.get(ch)))); },
+  /** After reading text one character per call with the stateful copy, as Generate does. */
+  steppedProbabilities: async (text) => {
+    await ready;
+    stepper.resetStates();
+    let probs;
+    for (const ch of text) probs = await nextProbabilities(stepper, [index.get(ch)]);
+    return Array.from(probs);
+  },
+};
+</script>
+</body>
+</html>
+`;

@@ -1,0 +1,162 @@
+/**
+ * One GRU layer (Cho et al. 2014) run over a whole sequence, time-major, with a
+ * hand-written backward. Gates in Keras order (z update, r reset, h candidate):
+ *
+ *   z = σ(x·Wz + bz + h·Uz)        r = σ(x·Wr + br + h·Ur)
+ *   ĥ = tanh(x·Wh + bh + (r∘h)·Uh)
+ *   h' = z∘h + (1 − z)∘ĥ  =  ĥ + z∘(h − ĥ)
+ *
+ * Variant: the reset gate is applied BEFORE the recurrent matMul, (r∘h)·Uh — Keras
+ * `reset_after=False`, the original paper's form. The other variant, `reset_after=True`
+ * (r∘(h·Uh + b'h), the cuDNN/TF2 default), would let every step do one fused h·U matMul
+ * for all three gates, but tfjs-layers 4.22 refuses it ("GRUCell does not support
+ * reset_after parameter set to true"), so such a model could not be exported as a
+ * layers model that plain @tensorflow/tfjs loads. reset_before loads unchanged in tfjs
+ * (GRU, recurrent_activation sigmoid) and in Keras (GRU, reset_after=False). Its cost:
+ * two dependent matMuls per step, h·U_zr (H, 2H) then (r∘h)·Uh (H, H): the same FLOPs
+ * as one (H, 3H) matMul, one more op per step.
+ *
+ * As in lstm.ts, the input projection x·W + b for every step comes from the caller (one
+ * gather or one matMul before the time loop). The state keeps the LSTM's {h, c} shape so
+ * the trainer, data-parallel workers and checkpoints need no per-cell code: a GRU does
+ * not use c and passes it through unchanged (zeros).
+ *
+ * Shapes: T steps, B streams, H hidden units.
+ *   zIn (T*B, 3H)   row t*B + b is step t of stream b; columns z | r | h
+ *   U   (H, 3H)     columns Uz | Ur | Uh
+ *   h0, c0 (B, H)   carried state (truncated BPTT: usually a constant; h0 is differentiable
+ *                   for a learned initial state, its gradient the backward's last dh)
+ *   hs  (T*B, H)    hidden output of every step
+ *
+ * Memory: the backward keeps z, r, [z r], ĥ, h − ĥ and r∘h of every step, 7·T·B·H floats.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { LstmState } from './lstm.js';
+
+interface StepResult {
+  /** σ of the update and reset pre-activations, (B, 2H), and its two halves. */
+  zr: tf.Tensor2D;
+  z: tf.Tensor2D;
+  r: tf.Tensor2D;
+  /** r∘h_{t-1}, the input of the candidate's recurrent matMul. */
+  rh: tf.Tensor2D;
+  /** The candidate ĥ, and h_{t-1} − ĥ. */
+  hh: tf.Tensor2D;
+  diff: tf.Tensor2D;
+  h: tf.Tensor2D;
+}
+
+/** One time step given the step's input projections xzr (B, 2H) and xh (B, H); Uzr (H, 2H), Uh (H, H). */
+export function gruStep(xzr: tf.Tensor2D, xh: tf.Tensor2D, Uzr: tf.Tensor2D, Uh: tf.Tensor2D, hPrev: tf.Tensor2D): StepResult {
+  return gruCell(tf.add(xzr, tf.matMul(hPrev, Uzr)) as tf.Tensor2D, xh, Uh, hPrev);
+}
+
+/**
+ * The gates and new state from the update/reset pre-activations szr (B, 2H) (input and
+ * recurrent parts summed) and the candidate's input part xh (B, H).
+ */
+export function gruCell(szr: tf.Tensor2D, xh: tf.Tensor2D, Uh: tf.Tensor2D, hPrev: tf.Tensor2D): StepResult {
+  const zr = tf.sigmoid(szr);
+  const [z, r] = tf.split(zr, 2, 1) as tf.Tensor2D[];
+  const rh = tf.mul(r, hPrev) as tf.Tensor2D;
+  const hh = tf.tanh(tf.add(xh, tf.matMul(rh, Uh))) as tf.Tensor2D;
+  const diff = tf.sub(hPrev, hh) as tf.Tensor2D;
+  const h = tf.add(hh, tf.mul(z, diff)) as tf.Tensor2D;
+  return { zr, z, r, rh, hh, diff, h };
+}
+
+/** zIn (T*B, 3H) → per-step update/reset parts (B, 2H) and candidate parts (B, H). */
+function splitSteps(zIn: tf.Tensor2D, steps: number, H: number): { xzr: tf.Tensor2D[]; xh: tf.Tensor2D[] } {
+  const [zrAll, hAll] = tf.split(zIn, [2 * H, H], 1) as tf.Tensor2D[];
+  return { xzr: tf.split(zrAll, steps, 0) as tf.Tensor2D[], xh: tf.split(hAll, steps, 0) as tf.Tensor2D[] };
+}
+
+function splitU(U: tf.Tensor2D, H: number): [tf.Tensor2D, tf.Tensor2D] {
+  return tf.split(U, [2 * H, H], 1) as [tf.Tensor2D, tf.Tensor2D];
+}
+
+/**
+ * The plain forward: used for evaluation, and, differentiated by tfjs autodiff, as the
+ * reference that the gradient test holds the hand-written backward to.
+ */
+export function gruForward(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmState): { hs: tf.Tensor2D; final: LstmState } {
+  const [B, H] = initial.h.shape;
+  const steps = zIn.shape[0] / B;
+  const [Uzr, Uh] = splitU(U, H);
+  const { xzr, xh } = splitSteps(zIn, steps, H);
+  let h = initial.h;
+  const hs: tf.Tensor2D[] = [];
+  for (let t = 0; t < steps; t++) {
+    h = gruStep(xzr[t], xh[t], Uzr, Uh, h).h;
+    hs.push(h);
+  }
+  return { hs: tf.concat(hs, 0), final: { h, c: tf.clone(initial.c) } };
+}
+
+/**
+ * The layer with its hand-written backward. Returns hs (differentiable with respect to
+ * zIn, U and the initial h) and the final state, which is kept (survives the caller's tidy) and is not
+ * differentiable: the caller owns it and disposes it.
+ */
+export function gruSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmState): { hs: tf.Tensor2D; final: LstmState } {
+  const [B, H] = initial.h.shape;
+  const steps = zIn.shape[0] / B;
+  let final: LstmState | undefined;
+
+  const run = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [zInT, UT, h0, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+    const [Uzr, Uh] = splitU(UT, H);
+    const { xzr, xh } = splitSteps(zInT, steps, H);
+    let h = h0;
+    const hs: tf.Tensor2D[] = [];
+    const kept: tf.Tensor[] = [];
+    const rhs: tf.Tensor2D[] = [];
+    for (let t = 0; t < steps; t++) {
+      const step = gruStep(xzr[t], xh[t], Uzr, Uh, h);
+      kept.push(step.zr, step.z, step.r, step.hh, step.diff);
+      rhs.push(step.rh);
+      h = step.h;
+      hs.push(h);
+    }
+    final = { h: tf.keep(h), c: tf.keep(tf.clone(initial.c)) };
+    const hsAll = tf.concat(hs, 0);
+    // h_{t-1} and r∘h_{t-1} of every step, for dU in one matMul per block.
+    const hPrevAll = steps > 1 ? tf.concat([h0, ...hs.slice(0, -1)], 0) : h0;
+    const rhAll = tf.concat(rhs, 0);
+    save([Uzr, Uh, hPrevAll, rhAll, ...kept]);
+
+    const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]): tf.Tensor[] => {
+      const [UzrKept, UhKept, hPrev, rhPrev, ...perStep] = saved;
+      const dHs = tf.split(dy as tf.Tensor2D, steps, 0);
+      const hPrevSteps = tf.split(hPrev, steps, 0);
+      const UzrT = tf.transpose(UzrKept); // once per sequence, not per step
+      const UhT = tf.transpose(UhKept);
+      const dSzr: tf.Tensor[] = new Array(steps); // d(update/reset pre-activations), (B, 2H)
+      const dA: tf.Tensor[] = new Array(steps); // d(candidate pre-activation), (B, H)
+      let dhNext: tf.Tensor | null = null;
+      for (let t = steps - 1; t >= 0; t--) {
+        const [zr, z, r, hh, diff] = perStep.slice(t * 5, t * 5 + 5);
+        const dh: tf.Tensor = dhNext ? tf.add(dHs[t], dhNext) : dHs[t];
+        // h' = ĥ + z∘(h − ĥ)
+        const dz = tf.mul(dh, diff);
+        const dhh = tf.mul(dh, tf.sub(1, z));
+        dA[t] = tf.mul(dhh, tf.sub(1, tf.square(hh)));
+        // ĥ = tanh(xh + (r∘h)·Uh): the gradient reaches r and h through r∘h.
+        const dRh = tf.matMul(dA[t] as tf.Tensor2D, UhT);
+        const dr = tf.mul(dRh, hPrevSteps[t]);
+        dSzr[t] = tf.mul(tf.concat([dz, dr], 1), tf.mul(zr, tf.sub(1, zr)));
+        dhNext = tf.add(tf.add(tf.mul(dh, z), tf.mul(dRh, r)), tf.matMul(dSzr[t] as tf.Tensor2D, UzrT));
+      }
+      const dSzrAll = tf.concat(dSzr, 0) as tf.Tensor2D;
+      const dAAll = tf.concat(dA, 0) as tf.Tensor2D;
+      const dZIn = tf.concat([dSzrAll, dAAll], 1);
+      // dU: one matMul per block for all steps (the blocks' left operands differ: h vs r∘h).
+      const dU = tf.concat([tf.matMul(tf.transpose(hPrev), dSzrAll), tf.matMul(tf.transpose(rhPrev), dAAll)], 1);
+      return [dZIn, dU, dhNext!]; // what flows back past step 0 is the initial h's gradient
+    };
+    return { value: hsAll, gradFunc };
+  });
+
+  const hs = run(zIn, U, initial.h) as tf.Tensor2D;
+  return { hs, final: final! };
+}

@@ -1,0 +1,86 @@
+/**
+ * One vanilla (Elman) RNN layer run over a whole sequence, time-major, with a
+ * hand-written backward:  h' = tanh(x·W + b + h·U)  — Keras/tfjs `SimpleRNN`.
+ *
+ * As in lstm.ts, the input projection x·W + b for every step comes from the caller (one
+ * gather or one matMul before the time loop); each step does one h·U matMul. The state
+ * keeps the LSTM's {h, c} shape so the trainer, data-parallel workers and checkpoints
+ * need no per-cell code: c is unused and passed through unchanged (zeros).
+ *
+ * Shapes: T steps, B streams, H hidden units.
+ *   zIn (T*B, H)    row t*B + b is step t of stream b
+ *   U   (H, H)
+ *   h0, c0 (B, H)   carried state (truncated BPTT: usually a constant; h0 is differentiable
+ *                   for a learned initial state, its gradient the backward's last dh)
+ *   hs  (T*B, H)    hidden output of every step
+ *
+ * Memory: the backward keeps only the outputs h of every step, T·B·H floats.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { LstmState } from './lstm.js';
+
+/** One time step given the step's input projection zx (B, H). */
+export function rnnStep(zx: tf.Tensor2D, U: tf.Tensor2D, hPrev: tf.Tensor2D): tf.Tensor2D {
+  return tf.tanh(tf.add(zx, tf.matMul(hPrev, U))) as tf.Tensor2D;
+}
+
+/**
+ * The plain forward: used for evaluation, and, differentiated by tfjs autodiff, as the
+ * reference that the gradient test holds the hand-written backward to.
+ */
+export function rnnForward(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmState): { hs: tf.Tensor2D; final: LstmState } {
+  const steps = zIn.shape[0] / initial.h.shape[0];
+  let h = initial.h;
+  const hs: tf.Tensor2D[] = [];
+  for (const zx of tf.split(zIn, steps, 0) as tf.Tensor2D[]) {
+    h = rnnStep(zx, U, h);
+    hs.push(h);
+  }
+  return { hs: tf.concat(hs, 0), final: { h, c: tf.clone(initial.c) } };
+}
+
+/**
+ * The layer with its hand-written backward. Returns hs (differentiable with respect to
+ * zIn, U and the initial h) and the final state, which is kept (survives the caller's tidy) and is not
+ * differentiable: the caller owns it and disposes it.
+ */
+export function rnnSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmState): { hs: tf.Tensor2D; final: LstmState } {
+  const steps = zIn.shape[0] / initial.h.shape[0];
+  let final: LstmState | undefined;
+
+  const run = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [zInT, UT, h0, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+    let h = h0;
+    const hs: tf.Tensor2D[] = [];
+    for (const zx of tf.split(zInT, steps, 0) as tf.Tensor2D[]) {
+      h = rnnStep(zx, UT, h);
+      hs.push(h);
+    }
+    final = { h: tf.keep(h), c: tf.keep(tf.clone(initial.c)) };
+    const hsAll = tf.concat(hs, 0);
+    // h_{t-1} of every step, for dU in one matMul.
+    const hPrevAll = steps > 1 ? tf.concat([h0, ...hs.slice(0, -1)], 0) : h0;
+    save([UT, hPrevAll, hsAll]);
+
+    const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]): tf.Tensor[] => {
+      const [Ukept, hPrev, hsKept] = saved;
+      const dHs = tf.split(dy as tf.Tensor2D, steps, 0);
+      const hSteps = tf.split(hsKept, steps, 0);
+      const UTransposed = tf.transpose(Ukept); // once per sequence, not per step
+      const dzs: tf.Tensor[] = new Array(steps);
+      let dhNext: tf.Tensor | null = null;
+      for (let t = steps - 1; t >= 0; t--) {
+        const dh: tf.Tensor = dhNext ? tf.add(dHs[t], dhNext) : dHs[t];
+        dzs[t] = tf.mul(dh, tf.sub(1, tf.square(hSteps[t])));
+        dhNext = tf.matMul(dzs[t] as tf.Tensor2D, UTransposed);
+      }
+      const dZIn = tf.concat(dzs, 0);
+      const dU = tf.matMul(tf.transpose(hPrev), dZIn as tf.Tensor2D); // one matMul for all steps
+      return [dZIn, dU, dhNext!]; // what flows back past step 0 is the initial h's gradient
+    };
+    return { value: hsAll, gradFunc };
+  });
+
+  const hs = run(zIn, U, initial.h) as tf.Tensor2D;
+  return { hs, final: final! };
+}

@@ -1,0 +1,185 @@
+// The exported web page in headless Chromium: it loads the model with plain
+// @tensorflow/tfjs from its local tf.min.js, predicts what our engine predicts, and a
+// click on Generate writes text. Saves a screenshot to docs/export-page.png.
+// Skips (does not fail) where Chromium is not installed: CHROMIUM_PATH, else /usr/bin/chromium.
+// Talks to Chromium over its DevTools pipe (--remote-debugging-pipe): no extra npm package.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { extname, join, normalize } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { loadCheckpoint } from '../dist/checkpoint.js';
+import { TRAIN_DEFAULTS } from '../dist/config.js';
+import { readCorpus } from '../dist/corpus.js';
+import { writeLayersModel } from '../dist/export/layers-model.js';
+import { writeWebPage } from '../dist/export/web-page.js';
+import { train } from '../dist/trainer.js';
+import { TINY_CORPUS, useBackend, workDir } from './helpers.mjs';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SCREENSHOT = fileURLToPath(new URL('../docs/export-page.png', import.meta.url));
+const skip = existsSync(CHROMIUM) ? false : `Chromium not found at ${CHROMIUM} (install it: apt-get install -y chromium, or set CHROMIUM_PATH)`;
+
+test('the exported page loads in Chromium, matches our probabilities, and generates text on a click', { skip, timeout: 60_000 }, async () => {
+  const tf = await useBackend('wasm');
+  const dir = workDir('browser');
+  const corpus = readCorpus(TINY_CORPUS);
+  const config = { ...TRAIN_DEFAULTS, cell: 'gru', hidden: 48, layers: 2, seq: 32, batch: 16, lr: 1e-2, maxSteps: 80, evalEvery: 80, saveEvery: 80, valFrac: 0.1 };
+  await train({ corpus, config, outDir: join(dir, 'run'), backend: 'wasm', threads: 2 });
+  const checkpoint = loadCheckpoint(join(dir, 'run'));
+  const site = join(dir, 'site');
+  await writeLayersModel(checkpoint, site);
+  writeWebPage(site, 'charrnn: tiny corpus (2×48 GRU)');
+
+  const server = await serve(site);
+  const browser = await Chromium.launch();
+  try {
+    const page = await browser.newPage(900, 720);
+    await page.navigate(`http://127.0.0.1:${server.address().port}/index.html`);
+    const status = await page.evaluate('window.charrnn.ready.then(() => document.getElementById("status").textContent)');
+    assert.match(status, /^ready \(tfjs 4\.22\.0/);
+
+    // The page's tfjs gives our engine's next-character probabilities.
+    const probe = corpus.text.slice(300, 340);
+    const theirs = await page.evaluate(`window.charrnn.probabilities(${JSON.stringify(probe)})`);
+    const ours = tf.tidy(() => {
+      const { logits, final } = checkpoint.model.forward(tf.tensor1d(checkpoint.vocab.encode(probe), 'int32'), checkpoint.model.zeroState(1));
+      tf.dispose(final.flatMap((s) => [s.h, s.c]));
+      return Array.from(tf.softmax(logits).slice([probe.length - 1, 0], [1, -1]).dataSync());
+    });
+    const diff = Math.max(...ours.map((p, k) => Math.abs(p - theirs[k])));
+    assert.ok(diff < 1e-5, `browser vs engine: max |Δp| = ${diff}`);
+    const stepped = await page.evaluate(`window.charrnn.steppedProbabilities(${JSON.stringify(probe)})`); // Generate's stateful path
+    const steppedDiff = Math.max(...ours.map((p, k) => Math.abs(p - stepped[k])));
+    assert.ok(steppedDiff < 1e-5, `browser one step at a time vs engine: max |Δp| = ${steppedDiff}`);
+
+    await page.evaluate('document.getElementById("length").value = "160"');
+    await page.click('#generate');
+    const done = await page.waitFor('document.getElementById("status").textContent.startsWith("done") && document.getElementById("status").textContent', 30_000);
+    assert.match(done, /^done: 160 characters/);
+    const output = await page.evaluate('document.getElementById("output").textContent');
+    assert.ok(output.startsWith('The '), output);
+    assert.equal([...output].length, 4 + 160);
+    assert.ok([...output].every((ch) => checkpoint.vocab.chars.includes(ch)), 'only vocabulary characters');
+
+    mkdirSync(join(SCREENSHOT, '..'), { recursive: true });
+    writeFileSync(SCREENSHOT, await page.screenshot());
+  } finally {
+    await browser.close();
+    server.close();
+    checkpoint.model.dispose();
+  }
+});
+
+const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.json': 'application/json', '.bin': 'application/octet-stream' };
+
+/** A static file server for `root` on 127.0.0.1, on a free port. */
+function serve(root) {
+  const server = createServer((req, res) => {
+    const path = normalize(join(root, decodeURIComponent(new URL(req.url, 'http://x').pathname)));
+    if (!path.startsWith(root) || !existsSync(path)) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' }).end(readFileSync(path));
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+/** Just enough of the Chrome DevTools Protocol, over the pipe on fds 3 (to Chromium) and 4 (from it). */
+class Chromium {
+  static async launch() {
+    const args = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--remote-debugging-pipe', 'about:blank'];
+    const child = spawn(CHROMIUM, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr = (stderr + d).slice(-2000)));
+    return new Chromium(child, () => stderr);
+  }
+
+  constructor(child, stderr) {
+    this.child = child;
+    this.stderr = stderr;
+    this.nextId = 1;
+    this.pending = new Map();
+    this.listeners = [];
+    let buffer = '';
+    child.stdio[4].setEncoding('utf8').on('data', (chunk) => {
+      buffer += chunk;
+      let end;
+      while ((end = buffer.indexOf('\0')) >= 0) {
+        const message = JSON.parse(buffer.slice(0, end));
+        buffer = buffer.slice(end + 1);
+        if (message.id !== undefined) {
+          const { resolve, reject } = this.pending.get(message.id);
+          this.pending.delete(message.id);
+          if (message.error) reject(new Error(`${message.error.message} (${JSON.stringify(message.error.data ?? '')})`));
+          else resolve(message.result);
+        } else {
+          for (const listener of this.listeners) listener(message);
+        }
+      }
+    });
+    this.exited = new Promise((resolve) => child.on('exit', resolve));
+    child.on('exit', () => {
+      for (const { reject } of this.pending.values()) reject(new Error(`Chromium exited: ${this.stderr()}`));
+    });
+  }
+
+  send(method, params = {}, sessionId) {
+    const id = this.nextId++;
+    this.child.stdio[3].write(`${JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) })}\0`);
+    return new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
+  }
+
+  async newPage(width, height) {
+    const { targetId } = await this.send('Target.createTarget', { url: 'about:blank' });
+    const { sessionId } = await this.send('Target.attachToTarget', { targetId, flatten: true });
+    const call = (method, params) => this.send(method, params, sessionId);
+    await call('Page.enable');
+    await call('Emulation.setDeviceMetricsOverride', { width, height, deviceScaleFactor: 1, mobile: false });
+    const browser = this;
+    return {
+      async navigate(url) {
+        const loaded = new Promise((resolve) => browser.listeners.push((m) => m.sessionId === sessionId && m.method === 'Page.loadEventFired' && resolve()));
+        await call('Page.navigate', { url });
+        await loaded;
+      },
+      async evaluate(expression) {
+        const { result, exceptionDetails } = await call('Runtime.evaluate', { expression, awaitPromise: true, returnByValue: true });
+        if (exceptionDetails) throw new Error(`in the page: ${exceptionDetails.exception?.description ?? exceptionDetails.text}`);
+        return result.value;
+      },
+      async waitFor(expression, timeoutMs) {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+          const value = await this.evaluate(expression);
+          if (value) return value;
+          if (Date.now() > deadline) throw new Error(`timed out waiting for ${expression}`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      },
+      /** A real mouse click in the middle of the element. */
+      async click(selector) {
+        const box = await this.evaluate(`JSON.stringify(document.querySelector(${JSON.stringify(selector)}).getBoundingClientRect())`);
+        const { x, y, width, height } = JSON.parse(box);
+        const at = { x: x + width / 2, y: y + height / 2, button: 'left', clickCount: 1 };
+        await call('Input.dispatchMouseEvent', { type: 'mouseMoved', ...at });
+        await call('Input.dispatchMouseEvent', { type: 'mousePressed', ...at });
+        await call('Input.dispatchMouseEvent', { type: 'mouseReleased', ...at });
+      },
+      async screenshot() {
+        const { data } = await call('Page.captureScreenshot', { format: 'png' });
+        return Buffer.from(data, 'base64');
+      },
+    };
+  }
+
+  async close() {
+    this.send('Browser.close').catch(() => {});
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}

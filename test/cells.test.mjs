@@ -1,0 +1,283 @@
+// GRU and vanilla RNN cells, and learned initial states: the hand-written backward
+// against tfjs autodiff and central finite differences of a plain float64 JavaScript
+// implementation; ops per time step; sampling's step path against the forward;
+// checkpoints; data-parallel shards.
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadCheckpoint, saveCheckpoint } from '../dist/checkpoint.js';
+import { TRAIN_DEFAULTS } from '../dist/config.js';
+import { GradientPool } from '../dist/data-parallel.js';
+import { computeGradients } from '../dist/gradients.js';
+import { CharModel } from '../dist/model.js';
+import { BatchStepper } from '../dist/sampler.js';
+import { Vocabulary } from '../dist/vocab.js';
+import { maxAbsDiff, useBackend, workDir } from './helpers.mjs';
+
+const tf = await useBackend('wasm');
+
+const T = 4;
+const B = 2;
+const inputs = [0, 1, 2, 3, 4, 0, 1, 2]; // time-major: t*B + b
+const targets = [1, 2, 3, 4, 0, 1, 2, 3];
+const CARRIED = { h: 0.3, c: -0.2 }; // a non-zero carried state, so paths through h0 (and c0) are exercised
+const GATES = { lstm: 4, gru: 3, rnn: 1 };
+
+/** Gradients of the loss for every variable, from the state `fromStart` ? model.zeroState : CARRIED. */
+function tfGradients(model, autodiff, fromStart) {
+  const variables = model.variables;
+  const { value, grads } = tf.variableGrads(() => {
+    const state = fromStart ? model.zeroState(B) : model.zeroState(B).map(({ h, c }) => ({ h: tf.fill(h.shape, CARRIED.h), c: tf.fill(c.shape, CARRIED.c) }));
+    const { loss, final } = model.loss(tf.tensor1d(inputs, 'int32'), tf.tensor1d(targets, 'int32'), state, { dropoutSeed: 1, autodiff });
+    tf.dispose(final.flatMap((s) => [s.h, s.c]));
+    return loss;
+  }, variables);
+  const out = variables.map((v) => Array.from(grads[v.name].dataSync()));
+  tf.dispose([value, ...Object.values(grads)]);
+  return out;
+}
+
+// --- plain-number reference: same maths, float64, no tfjs ---
+const sigmoid = (x) => 1 / (1 + Math.exp(-x));
+
+/** One step of `cell` for one stream: z (G·H pre-activations of the input part, bias included), h, c, U. */
+function referenceStep(cell, H, xPart, h, c, U) {
+  const G = GATES[cell] * H;
+  const rec = (vec, col) => vec.reduce((s, hk, k) => s + hk * U[k * G + col], 0);
+  if (cell === 'rnn') return { h: xPart.map((x, j) => Math.tanh(x + rec(h, j))), c };
+  if (cell === 'lstm') {
+    const z = xPart.map((x, j) => x + rec(h, j));
+    const hNew = new Array(H);
+    const cNew = new Array(H);
+    for (let k = 0; k < H; k++) {
+      const i = sigmoid(z[k]), f = sigmoid(z[H + k]), g = Math.tanh(z[2 * H + k]), o = sigmoid(z[3 * H + k]);
+      cNew[k] = f * c[k] + i * g;
+      hNew[k] = o * Math.tanh(cNew[k]);
+    }
+    return { h: hNew, c: cNew };
+  }
+  // GRU, reset gate before the recurrent matMul (Keras reset_after=False)
+  const zGate = Array.from({ length: H }, (_, k) => sigmoid(xPart[k] + rec(h, k)));
+  const rGate = Array.from({ length: H }, (_, k) => sigmoid(xPart[H + k] + rec(h, H + k)));
+  const rh = h.map((hk, k) => rGate[k] * hk);
+  const hh = Array.from({ length: H }, (_, k) => Math.tanh(xPart[2 * H + k] + rec(rh, 2 * H + k)));
+  return { h: h.map((hk, k) => zGate[k] * hk + (1 - zGate[k]) * hh[k]), c };
+}
+
+function referenceLoss(config, w, fromStart) {
+  const { vocabSize: V, hidden: H, layers: L, cell } = config;
+  const G = GATES[cell] * H;
+  let xs = inputs.map((id) => Array.from({ length: V }, (_, k) => (k === id ? 1 : 0))); // one-hot rows
+  const initial = w.slice(3 * L + 2); // learned initial states: h (and c) per layer
+  const perLayer = initial.length / L;
+  for (let l = 0; l < L; l++) {
+    const [W, U, bias] = [w[3 * l], w[3 * l + 1], w[3 * l + 2]];
+    const D = l === 0 ? V : H;
+    const start = (which) => {
+      if (!fromStart) return new Array(H).fill(CARRIED[which]);
+      if (which === 'h' && perLayer > 0) return initial[perLayer * l].slice();
+      if (which === 'c' && perLayer === 2) return initial[perLayer * l + 1].slice();
+      return new Array(H).fill(0);
+    };
+    const h = Array.from({ length: B }, () => start('h'));
+    const c = Array.from({ length: B }, () => start('c'));
+    const out = [];
+    for (let t = 0; t < T; t++) {
+      for (let b = 0; b < B; b++) {
+        const x = xs[t * B + b];
+        const xPart = Array.from({ length: G }, (_, j) => {
+          let s = bias[j];
+          for (let d = 0; d < D; d++) s += x[d] * W[d * G + j];
+          return s;
+        });
+        ({ h: h[b], c: c[b] } = referenceStep(cell, H, xPart, h[b], c[b], U));
+        out[t * B + b] = h[b];
+      }
+    }
+    xs = out;
+  }
+  const [Wy, by] = [w[3 * L], w[3 * L + 1]];
+  let total = 0;
+  xs.forEach((hRow, n) => {
+    const logits = by.map((bv, v) => bv + hRow.reduce((s, hk, k) => s + hk * Wy[k * V + v], 0));
+    const max = Math.max(...logits);
+    const logSum = max + Math.log(logits.reduce((s, x) => s + Math.exp(x - max), 0));
+    total += logSum - logits[targets[n]];
+  });
+  return total / xs.length;
+}
+
+function finiteDifferences(config, weights, fromStart) {
+  const eps = 1e-6;
+  return weights.map((w, p) =>
+    w.map((_, k) => {
+      const plus = weights.map((x) => x.slice());
+      const minus = weights.map((x) => x.slice());
+      plus[p][k] += eps;
+      minus[p][k] -= eps;
+      return (referenceLoss(config, plus, fromStart) - referenceLoss(config, minus, fromStart)) / (2 * eps);
+    }),
+  );
+}
+
+/** A small model whose learned initial states (if any) are not zero, so the test can tell them apart. */
+function smallModel(cell, learnedInit, seed = 7) {
+  const model = CharModel.create({ vocabSize: 5, hidden: 3, layers: 2, dropout: 0, cell, learnedInit }, seed);
+  const weights = model.variables.length;
+  model.variables.slice(weights - (learnedInit ? (cell === 'lstm' ? 4 : 2) : 0)).forEach((v, k) => v.assign(tf.randomUniform(v.shape, -0.5, 0.5, 'float32', 11 + k)));
+  return model;
+}
+
+const cases = [
+  { cell: 'gru', learnedInit: false, fromStart: false },
+  { cell: 'rnn', learnedInit: false, fromStart: false },
+  { cell: 'lstm', learnedInit: true, fromStart: true },
+  { cell: 'gru', learnedInit: true, fromStart: true },
+  { cell: 'rnn', learnedInit: true, fromStart: true },
+  { cell: 'gru', learnedInit: true, fromStart: false }, // a carried state: no gradient reaches the initial state
+];
+for (const { cell, learnedInit, fromStart } of cases) {
+  const what = `${cell}${learnedInit ? ' with learned initial state' : ''}, ${fromStart ? 'streams starting' : 'carried state'}`;
+  test(`hand-written backward matches autodiff and finite differences: ${what}`, () => {
+    const model = smallModel(cell, learnedInit);
+    const weights = model.variables.map((v) => Array.from(v.dataSync()));
+    const hand = tfGradients(model, false, fromStart);
+    const auto = tfGradients(model, true, fromStart);
+    const numeric = finiteDifferences(model.config, weights, fromStart);
+    model.variables.forEach((v, p) => {
+      for (let k = 0; k < v.size; k++) {
+        assert.ok(Math.abs(hand[p][k] - auto[p][k]) < 1e-5, `param ${p}[${k}]: hand ${hand[p][k]} vs autodiff ${auto[p][k]}`);
+        const tolerance = 1e-4 + 1e-3 * Math.abs(numeric[p][k]);
+        assert.ok(Math.abs(hand[p][k] - numeric[p][k]) < tolerance, `param ${p}[${k}]: hand ${hand[p][k]} vs numeric ${numeric[p][k]}`);
+      }
+    });
+    if (learnedInit) {
+      const initialGrads = hand.slice(3 * model.config.layers + 2).flat();
+      const norm = Math.hypot(...initialGrads);
+      if (fromStart) assert.ok(norm > 1e-4, `the initial state gets a gradient (|g| = ${norm})`);
+      else assert.equal(norm, 0, 'a carried state passes no gradient to the initial state');
+    }
+    model.dispose();
+  });
+}
+
+test('training steps leave no tensors behind (gru, rnn, learned initial state)', () => {
+  for (const [cell, learnedInit] of [['gru', true], ['rnn', false]]) {
+    const model = smallModel(cell, learnedInit, 3);
+    tfGradients(model, false, true); // warm-up allocations
+    const before = tf.memory().numTensors;
+    for (let k = 0; k < 3; k++) tfGradients(model, false, k % 2 === 0);
+    assert.equal(tf.memory().numTensors, before, cell);
+    model.dispose();
+  }
+});
+
+// Kernel launches per time step, as for the LSTM in lstm-gradient.test.mjs: the budget.
+// GRU backward: 18 ops of arithmetic plus 5 saved tensors per step (Identity kernels, as the LSTM's 6).
+for (const [cell, fwd, bwd] of [['gru', 11, 23], ['rnn', 3, 5]]) {
+  test(`ops per time step, ${cell}: ${fwd} forward, ${bwd} more for the hand-written backward`, async () => {
+    const module = await import(`../dist/${cell}.js`);
+    const [forward, sequence] = [module[`${cell}Forward`], module[`${cell}Sequence`]];
+    const [B, H] = [2, 3];
+    const kernelsFor = async (steps, withBackward) => {
+      const zIn = tf.randomNormal([steps * B, GATES[cell] * H]);
+      const U = tf.randomNormal([H, GATES[cell] * H]);
+      const initial = { h: tf.randomNormal([B, H]), c: tf.zeros([B, H]) };
+      const { kernels } = await tf.profile(() => {
+        if (withBackward) tf.grads((z, u) => tf.sum(sequence(z, u, initial).hs))([zIn, U]);
+        else forward(zIn, U, initial);
+      });
+      tf.dispose([zIn, U, initial.h, initial.c]);
+      return kernels.length;
+    };
+    const perStep = async (withBackward) => ((await kernelsFor(6, withBackward)) - (await kernelsFor(2, withBackward))) / 4;
+    const forward1 = await perStep(false);
+    assert.equal(forward1, fwd);
+    assert.equal((await perStep(true)) - forward1, bwd);
+  });
+}
+
+test('sampling\'s step path gives the forward\'s logits, for every cell, from the (learned) start state', () => {
+  const ids = [3, 1, 4, 1, 0, 2, 2, 4, 0, 3]; // two streams, time-major
+  for (const cell of ['lstm', 'gru', 'rnn']) {
+    for (const learnedInit of [false, true]) {
+      const model = CharModel.create({ vocabSize: 5, hidden: 6, layers: 2, dropout: 0, cell, learnedInit }, 9);
+      if (learnedInit) model.variables.slice(3 * 2 + 2).forEach((v, k) => v.assign(tf.randomUniform(v.shape, -1, 1, 'float32', k)));
+      const expected = tf.tidy(() => {
+        const { logits, final } = model.forward(tf.tensor1d(ids, 'int32'), model.zeroState(2));
+        tf.dispose(final.flatMap((s) => [s.h, s.c]));
+        return logits;
+      });
+      const stepper = new BatchStepper(model, 2);
+      const before = tf.memory().numTensors;
+      const stepped = [];
+      for (let t = 0; t < ids.length / 2; t++) stepped.push(...stepper.step(Int32Array.from(ids.slice(2 * t, 2 * t + 2))));
+      assert.equal(tf.memory().numTensors, before, `${cell}: a step leaves no tensors behind`);
+      const diff = maxAbsDiff(stepped, expected.dataSync());
+      assert.ok(diff < 1e-5, `${cell}${learnedInit ? ' learned init' : ''}: max |Δlogit| = ${diff}`);
+      stepper.dispose();
+      expected.dispose();
+      model.dispose();
+    }
+  }
+});
+
+function trainingRecord(config) {
+  return {
+    config: { ...TRAIN_DEFAULTS, cell: config.cell, learnedInit: config.learnedInit, hidden: config.hidden, layers: config.layers },
+    step: 0, epoch: 0, history: [], valLoss: null, bestValLoss: null, backend: 'test', seconds: 0,
+    corpus: { path: 'none.txt', encoding: 'utf8', bytes: 0, chars: 0, fingerprint: '0' },
+  };
+}
+
+test('checkpoints record the cell and the learned initial state; one without a cell is an LSTM', async () => {
+  const dir = workDir('cells');
+  const vocab = new Vocabulary(['a', 'b', 'c', 'd', 'e']);
+  const model = CharModel.create({ vocabSize: 5, hidden: 4, layers: 2, dropout: 0, cell: 'gru', learnedInit: true }, 2);
+  await saveCheckpoint(join(dir, 'gru'), model, vocab, trainingRecord(model.config));
+  const loaded = loadCheckpoint(join(dir, 'gru'));
+  assert.equal(loaded.meta.model.cell, 'gru');
+  assert.equal(loaded.model.config.learnedInit, true);
+  loaded.model.variables.forEach((v, k) => assert.deepEqual(v.dataSync(), model.variables[k].dataSync()));
+  loaded.model.dispose();
+  model.dispose();
+
+  // A checkpoint written before --cell existed: no cell, no learnedInit in its metadata.
+  const lstm = CharModel.create({ vocabSize: 5, hidden: 4, layers: 1, dropout: 0 }, 2);
+  await saveCheckpoint(join(dir, 'old'), lstm, vocab, trainingRecord(lstm.config));
+  const file = join(dir, 'old', 'model.json');
+  const json = JSON.parse(readFileSync(file, 'utf8'));
+  delete json.charrnn.model.cell;
+  delete json.charrnn.model.learnedInit;
+  delete json.charrnn.training.config.cell;
+  delete json.charrnn.training.config.learnedInit;
+  writeFileSync(file, JSON.stringify(json));
+  const old = loadCheckpoint(join(dir, 'old'));
+  assert.equal(old.model.config.cell, 'lstm');
+  assert.equal(old.model.config.learnedInit, false);
+  old.model.dispose();
+  lstm.dispose();
+});
+
+test('data-parallel shards (a worker thread) give the whole batch\'s gradients for a GRU starting from its learned state', async () => {
+  const model = CharModel.create({ vocabSize: 11, hidden: 8, layers: 2, dropout: 0, cell: 'gru', learnedInit: true }, 5);
+  model.variables.slice(3 * 2 + 2).forEach((v, k) => v.assign(tf.randomUniform(v.shape, -1, 1, 'float32', k)));
+  const [T, B] = [5, 4];
+  const inputs = Int32Array.from({ length: T * B }, (_, k) => (k * 7) % 11);
+  const targets = Int32Array.from({ length: T * B }, (_, k) => (k * 3 + 1) % 11);
+  const state = model.zeroState(B);
+  const whole = computeGradients(model, state, inputs, targets, 1);
+  const pool = new GradientPool(model, 2, 'wasm');
+  try {
+    const sharded = await pool.source(state, { inputs, targets }, 1);
+    whole.grads.forEach((g, k) => assert.ok(maxAbsDiff(sharded.grads[k].dataSync(), g.dataSync()) < 1e-6, `gradient ${k}`));
+    const initialGrad = whole.grads.at(-1).dataSync();
+    assert.ok(Math.hypot(...initialGrad) > 1e-4, 'the initial state gets a gradient');
+    tf.dispose([...sharded.grads, ...sharded.final.flatMap(({ h, c }) => [h, c])]);
+  } finally {
+    await pool.close();
+  }
+  tf.dispose([...whole.grads, ...whole.final.flatMap(({ h, c }) => [h, c]), ...state.flatMap(({ h, c }) => [h, c])]);
+  model.dispose();
+});

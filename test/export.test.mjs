@@ -1,0 +1,96 @@
+// Every cell trains, scores and exports: `charrnn export` writes a tfjs layers model that
+// plain tf.loadLayersModel opens and that predicts what our engine predicts.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadCheckpoint } from '../dist/checkpoint.js';
+import { TRAIN_DEFAULTS } from '../dist/config.js';
+import { readCorpus } from '../dist/corpus.js';
+import { evaluate } from '../dist/evaluate.js';
+import { writeLayersModel } from '../dist/export/layers-model.js';
+import { train } from '../dist/trainer.js';
+import { runCli, TINY_CORPUS, tinyText, useBackend, workDir } from './helpers.mjs';
+
+const tf = await useBackend('wasm');
+const dir = workDir('export');
+const corpus = readCorpus(TINY_CORPUS);
+
+/** A short run: enough steps for peaked, non-trivial predictions. */
+async function trainTiny(name, overrides, threads = 1) {
+  const outDir = join(dir, name);
+  const config = { ...TRAIN_DEFAULTS, hidden: 24, layers: 2, seq: 16, batch: 8, lr: 2e-2, maxSteps: 40, evalEvery: 20, saveEvery: 20, valFrac: 0.1, ...overrides };
+  const result = await train({ corpus, config, outDir, backend: 'wasm', threads });
+  return { outDir, result };
+}
+
+/** Next-character probabilities (T, V) of tf.loadLayersModel on the exported files, for `ids`. */
+async function layersModelProbabilities(exportDir, ids, V) {
+  const json = JSON.parse(readFileSync(join(exportDir, 'model.json'), 'utf8'));
+  const weightData = new Uint8Array(readFileSync(join(exportDir, json.weightsManifest[0].paths[0]))).buffer;
+  const layers = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData }));
+  const probs = tf.tidy(() => layers.predict(tf.oneHot(tf.tensor2d([Array.from(ids)], undefined, 'int32'), V).toFloat()).reshape([ids.length, V]));
+  layers.dispose();
+  return probs;
+}
+
+for (const [cell, threads] of [['lstm', 1], ['gru', 2], ['rnn', 1]]) {
+  test(`${cell}: trains, scores, and exports a layers model that predicts the same probabilities (< 1e-5)`, async () => {
+    const { outDir, result } = await trainTiny(cell, { cell }, threads);
+    assert.ok(result.bestValLoss < Math.log(corpus.text.length), 'a finite validation loss');
+    const checkpoint = loadCheckpoint(outDir);
+    assert.equal(checkpoint.meta.model.cell, cell);
+    assert.equal(checkpoint.meta.training.config.cell, cell);
+    const ids = checkpoint.vocab.encode(tinyText().slice(200, 260));
+    const score = evaluate(checkpoint.model, ids, 4, 10);
+    assert.ok(Number.isFinite(score.nats) && score.nats < Math.log(checkpoint.vocab.size), `eval ${score.nats} nats`);
+
+    const exportDir = join(dir, `${cell}-export`);
+    assert.deepEqual(await writeLayersModel(checkpoint, exportDir), ['model.json', 'weights.bin', 'vocab.json']);
+    assert.deepEqual(JSON.parse(readFileSync(join(exportDir, 'vocab.json'), 'utf8')), checkpoint.vocab.chars);
+    const exported = loadCheckpoint(exportDir); // charrnn reads its own exports too
+    const ours = tf.tidy(() => {
+      const { logits, final } = exported.model.forward(tf.tensor1d(ids, 'int32'), exported.model.zeroState(1));
+      tf.dispose(final.flatMap((s) => [s.h, s.c]));
+      return tf.softmax(logits);
+    });
+    const theirs = await layersModelProbabilities(exportDir, ids, checkpoint.vocab.size);
+    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(ours, theirs))).dataSync()[0]);
+    const peak = tf.tidy(() => tf.max(ours).dataSync()[0]);
+    assert.ok(diff < 1e-5, `max |Δp| = ${diff}`);
+    const uniform = 1 / checkpoint.vocab.size;
+    assert.ok(peak > 5 * uniform, `predictions are far from uniform somewhere (max p ${peak}, uniform ${uniform}), so the comparison means something`);
+    tf.dispose([ours, theirs]);
+    exported.model.dispose();
+    checkpoint.model.dispose();
+  });
+}
+
+test('--learned-init: the initial states train, and export refuses the model in one line', async () => {
+  const { outDir } = await trainTiny('learned', { cell: 'lstm', learnedInit: true, maxSteps: 20 });
+  const checkpoint = loadCheckpoint(outDir);
+  const initial = checkpoint.model.weights.filter((w) => /initial_[hc]$/.test(w.name));
+  assert.equal(initial.length, 4, 'h and c for each of 2 layers');
+  assert.ok(initial.every((w) => tf.tidy(() => tf.max(tf.abs(w.tensor)).dataSync()[0]) > 0), 'every initial state moved from zero: its gradient reached it');
+  await assert.rejects(writeLayersModel(checkpoint, join(dir, 'learned-export')), /--learned-init/);
+  checkpoint.model.dispose();
+
+  const refused = await runCli(['export', outDir, join(dir, 'learned-cli')], { cwd: dir });
+  assert.equal(refused.code, 2);
+  assert.equal(refused.stderr.trim().split('\n').length, 1, refused.stderr);
+  assert.match(refused.stderr, /^charrnn: .*--learned-init/);
+});
+
+test('charrnn export writes the model, vocabulary, web page and a local tf.min.js; refuses to overwrite without --force', async () => {
+  const out = join(dir, 'cli-export');
+  const run = await runCli(['export', join(dir, 'rnn'), out], { cwd: dir });
+  assert.equal(run.code, 0, run.stderr);
+  for (const file of ['model.json', 'weights.bin', 'vocab.json', 'index.html', 'tf.min.js']) assert.ok(existsSync(join(out, file)), file);
+  assert.match(readFileSync(join(out, 'index.html'), 'utf8'), /tf\.loadLayersModel\('model\.json'\)/);
+  const json = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
+  assert.deepEqual(json.modelTopology.config.layers.map((l) => l.class_name), ['SimpleRNN', 'SimpleRNN', 'Dense']);
+  assert.equal(json.charrnn.resume, undefined, 'no training state in an export');
+  const again = await runCli(['export', join(dir, 'rnn'), out], { cwd: dir });
+  assert.equal(again.code, 2);
+  assert.match(again.stderr, /--force/);
+});
