@@ -15,6 +15,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, rea
 import { join } from 'node:path';
 import type { TrainConfig } from './config.js';
 import type { TextEncoding } from './corpus.js';
+import { isCellType } from './cells.js';
 import { CheckpointError } from './errors.js';
 import { kerasTopology } from './keras-topology.js';
 import { CharModel, weightSpecs, type ModelConfig } from './model.js';
@@ -210,6 +211,7 @@ function parseModelJson(dir: string, parsed: unknown): { meta: CheckpointMeta; w
   const t = meta.training;
   const valid =
     m && [m.vocabSize, m.hidden, m.layers].every((n) => Number.isInteger(n) && n > 0) &&
+    (m.cell === undefined || isCellType(m.cell)) &&
     t && t.config && [t.config.batch, t.config.seq].every((n) => Number.isInteger(n) && n > 0) && typeof t.config.valFrac === 'number' &&
     t.corpus && typeof t.corpus.path === 'string' && typeof t.corpus.fingerprint === 'string' &&
     Array.isArray(meta.vocab) && meta.vocab.length === m.vocabSize && meta.vocab.every((c) => typeof c === 'string') &&

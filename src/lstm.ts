@@ -9,7 +9,8 @@
  * Shapes: T steps, B streams, H hidden units.
  *   zIn (T*B, 4H)   row t*B + b is step t of stream b
  *   U   (H, 4H)
- *   h0, c0 (B, H)   carried state; a constant here (truncated BPTT)
+ *   h0, c0 (B, H)   carried state (truncated BPTT: usually a constant; differentiable for a
+ *                   learned initial state, whose gradient is the backward's last dh, dc)
  *   hs  (T*B, H)    hidden output of every step
  *
  * Memory: the backward keeps i, f, g, o, tanh(c) and c_{t-1} of every step, 6·T·B·H floats.
@@ -69,7 +70,7 @@ export function lstmForward(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmState
 
 /**
  * The layer with its hand-written backward. Returns hs (differentiable with respect to
- * zIn and U) and the final state, which is kept (survives the caller's tidy) and is
+ * zIn, U and the initial state) and the final state, which is kept (survives the caller's tidy) and is
  * not differentiable: the caller owns it and disposes it.
  */
 export function lstmSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmState): { hs: tf.Tensor2D; final: LstmState } {
@@ -78,8 +79,8 @@ export function lstmSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmStat
   let final: LstmState | undefined;
 
   const run = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [zInT, UT, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
-    let { h, c } = initial;
+    const [zInT, UT, h0, c0, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+    let [h, c] = [h0, c0];
     const hs: tf.Tensor2D[] = [];
     const kept: tf.Tensor[] = [];
     for (const zx of splitSteps(zInT, steps)) {
@@ -91,7 +92,7 @@ export function lstmSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmStat
     final = { h: tf.keep(h), c: tf.keep(c) };
     const hsAll = tf.concat(hs, 0);
     // h_{t-1} for every step, for dU in one matMul.
-    const hPrevAll = steps > 1 ? tf.concat([initial.h, ...hs.slice(0, -1)], 0) : initial.h;
+    const hPrevAll = steps > 1 ? tf.concat([h0, ...hs.slice(0, -1)], 0) : h0;
     save([UT, hPrevAll, ...kept]);
 
     const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]): tf.Tensor[] => {
@@ -103,25 +104,33 @@ export function lstmSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmStat
       let dcNext: tf.Tensor | null = null;
       for (let t = steps - 1; t >= 0; t--) {
         const [i, f, g, o, tanhC, cPrev] = perStep.slice(t * 6, t * 6 + 6);
-        const dh: tf.Tensor = dhNext ? tf.add(dHs[t], dhNext) : dHs[t];
-        // dL/dc through h = o·tanh(c), plus what flows back from step t+1.
-        const dcFromH = tf.mul(tf.mul(dh, o), tf.sub(1, tf.square(tanhC)));
-        const dc: tf.Tensor = dcNext ? tf.add(dcFromH, dcNext) : dcFromH;
-        const dzi = tf.mul(tf.mul(dc, g), tf.mul(i, tf.sub(1, i)));
-        const dzf = tf.mul(tf.mul(dc, cPrev), tf.mul(f, tf.sub(1, f)));
-        const dzg = tf.mul(tf.mul(dc, i), tf.sub(1, tf.square(g)));
-        const dzo = tf.mul(tf.mul(dh, tanhC), tf.mul(o, tf.sub(1, o)));
-        dzs[t] = tf.concat([dzi, dzf, dzg, dzo], 1);
-        dhNext = tf.matMul(dzs[t] as tf.Tensor2D, UTransposed);
-        dcNext = tf.mul(dc, f);
+        // One tidy per step: its ~20 temporaries go at once, not at the end of the whole
+        // backward (with T = 100 that was most of the training step's memory).
+        const step = tf.tidy(() => {
+          const dh: tf.Tensor = dhNext ? tf.add(dHs[t], dhNext) : dHs[t];
+          // dL/dc through h = o·tanh(c), plus what flows back from step t+1.
+          const dcFromH = tf.mul(tf.mul(dh, o), tf.sub(1, tf.square(tanhC)));
+          const dc: tf.Tensor = dcNext ? tf.add(dcFromH, dcNext) : dcFromH;
+          const dzi = tf.mul(tf.mul(dc, g), tf.mul(i, tf.sub(1, i)));
+          const dzf = tf.mul(tf.mul(dc, cPrev), tf.mul(f, tf.sub(1, f)));
+          const dzg = tf.mul(tf.mul(dc, i), tf.sub(1, tf.square(g)));
+          const dzo = tf.mul(tf.mul(dh, tanhC), tf.mul(o, tf.sub(1, o)));
+          const dz = tf.concat([dzi, dzf, dzg, dzo], 1) as tf.Tensor2D;
+          return { dz, dh: tf.matMul(dz, UTransposed), dc: tf.mul(dc, f) };
+        });
+        if (dhNext) tf.dispose([dhNext, dcNext!]);
+        dzs[t] = step.dz;
+        dhNext = step.dh;
+        dcNext = step.dc;
       }
       const dZIn = tf.concat(dzs, 0);
+      tf.dispose(dzs);
       const dU = tf.matMul(tf.transpose(hPrev), dZIn as tf.Tensor2D); // one matMul for all steps
-      return [dZIn, dU];
+      return [dZIn, dU, dhNext!, dcNext!]; // what flows back past step 0 is the initial state's gradient
     };
     return { value: hsAll, gradFunc };
   });
 
-  const hs = run(zIn, U) as tf.Tensor2D;
+  const hs = run(zIn, U, initial.h, initial.c) as tf.Tensor2D;
   return { hs, final: final! };
 }

@@ -380,9 +380,13 @@ describe('interrupting training', { concurrency: 2, timeout: 120_000 }, () => {
       const args = ['train', TINY, '-o', out, ...SMALL, '--epochs', '100000', '--save-every', '100000', '--eval-every', '100000'];
       const child = spawn(process.execPath, [BIN, ...args], { cwd: WORK, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
+      let signalled = false;
       child.stderr.setEncoding('utf8').on('data', (d) => {
         stderr += d;
-        if (stderr.includes('steps per epoch')) setTimeout(() => child.kill(signal), 500); // training has started
+        if (!signalled && stderr.includes('steps per epoch')) {
+          signalled = true; // once: a second signal means "quit at once"
+          setTimeout(() => child.kill(signal), 500); // training has started
+        }
       });
       const [exitCode] = await new Promise((resolve) => child.on('close', (...result) => resolve(result)));
       assert.equal(exitCode, code, stderr);

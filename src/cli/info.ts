@@ -60,7 +60,7 @@ export function formatInfo(r: CheckpointInfo): string {
   const { model: m, training: t, corpus: c } = r;
   const lines: [string, string][] = [
     ['checkpoint', r.checkpoint],
-    ['model', `${m.layers}×${m.hidden} LSTM, dropout ${m.dropout}, ${formatCount(r.parameters)} parameters`],
+    ['model', `${m.layers}×${m.hidden} ${(m.cell ?? 'lstm').toUpperCase()}${m.learnedInit ? ' (learned initial state)' : ''}, dropout ${m.dropout}, ${formatCount(r.parameters)} parameters`],
     ['vocabulary', `${r.vocab.length} characters (␣ is a space):`],
     ...wrap(r.vocab.map(visibleChar), 64).map((line): [string, string] => ['', line]),
     ['trained', `${formatCount(t.steps)} steps, ${t.epochs.toFixed(2)} epochs in ${formatDuration(t.seconds)} on ${t.backend}`],

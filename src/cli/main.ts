@@ -2,13 +2,17 @@
  * The command line: parses arguments, runs one command, and turns a UserError into
  * one line on stderr and an exit code. Anything else is a bug and keeps its stack.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { BACKEND_CHOICES } from '../backend.js';
+import { CELL_TYPES } from '../cells.js';
 import { TRAIN_DEFAULTS } from '../config.js';
 import { UserError } from '../errors.js';
+import { completionScript, SHELLS, type Shell } from './completion.js';
 import { evalCommand } from './eval.js';
+import { exportCommand } from './export.js';
 import { infoCommand } from './info.js';
 import { paint } from './output.js';
+import { plotCommand } from './plot.js';
 import { choice, duration, escapedText, integer, real, realList, repeatable } from './parse.js';
 import { sampleCommand } from './sample.js';
 import { trainCommand } from './train.js';
@@ -16,18 +20,22 @@ import { trainCommand } from './train.js';
 const d = TRAIN_DEFAULTS;
 
 function backendOption(): Option {
-  return new Option('--backend <name>', 'auto: tfjs-node-gpu, then tfjs-node, then wasm, then cpu; or force one')
+  const option = new Option('--backend <name>', 'auto: tfjs-node-gpu, then tfjs-node, then wasm, then cpu; or force one')
     .argParser(choice('--backend', BACKEND_CHOICES))
     .default('auto');
+  option.argChoices = [...BACKEND_CHOICES]; // shown in --help and completed by `charrnn completion`; checked by choice()
+  return option;
 }
 
 function encodingOption(): Option {
-  return new Option('--encoding <name>', 'text encoding of the input file: utf8 or latin1').argParser(choice('--encoding', ['utf8', 'latin1'] as const)).default('utf8');
+  const option = new Option('--encoding <name>', 'text encoding of the input file: utf8 or latin1').argParser(choice('--encoding', ['utf8', 'latin1'] as const)).default('utf8');
+  option.argChoices = ['utf8', 'latin1']; // for `charrnn completion`
+  return option;
 }
 
 export function buildProgram(): Command {
   const program = new Command('charrnn')
-    .description('Multi-layer LSTM character language models: train on a text, sample from it, score it.')
+    .description('Multi-layer LSTM (or GRU, RNN) character language models: train on a text, sample from it, score it.')
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(paint.red(text)) });
 
@@ -40,8 +48,10 @@ export function buildProgram(): Command {
     .option('--resume <checkpoint>', 'continue a run exactly where it stopped (a run directory means its latest checkpoint)')
     .option('--init-from <checkpoint>', "fine-tune: start from a checkpoint's weights with a fresh optimiser")
     .option('--extend-vocab', 'with --init-from: add characters the checkpoint never saw instead of stopping')
-    .option('--layers <n>', `stacked LSTM layers (default: ${d.layers})`, integer('--layers'))
-    .option('--hidden <n>', `units per LSTM layer (default: ${d.hidden})`, integer('--hidden'))
+    .option('--cell <type>', `recurrent cell: lstm, gru or rnn (vanilla tanh) (default: ${d.cell})`, choice('--cell', CELL_TYPES))
+    .option('--layers <n>', `stacked recurrent layers (default: ${d.layers})`, integer('--layers'))
+    .option('--hidden <n>', `units per recurrent layer (default: ${d.hidden})`, integer('--hidden'))
+    .option('--learned-init', "learn each layer's initial state instead of starting streams from zeros (not exportable)")
     .option('--dropout <p>', `dropout on each layer's output while training, 0 = off (default: ${d.dropout})`, real('--dropout', (n) => n >= 0 && n < 1, 'in [0, 1)'))
     .option('--seq <n>', `characters per step: how far back gradients reach (default: ${d.seq})`, integer('--seq'))
     .option('--batch <n>', `parallel streams per step (default: ${d.batch})`, integer('--batch'))
@@ -92,6 +102,7 @@ Examples:
     .option('--prime <text>', 'text the model reads first; printed before the generated text')
     .option('--seed <n>', 'random seed: the same seed and checkpoint give the same text; sample k uses seed + k - 1', integer('--seed', -(2 ** 31)))
     .option('--json', 'one JSON object per sample per line: {"sample","prime","text","logprobs","stop","settings","checkpoint"}')
+    .option('-i, --interactive', 'a prompt: type a prime, see the continuation; :t 0.7 and :n 300 change temperature and length, :help, Ctrl-D leaves')
     .addOption(backendOption())
     .addHelpText(
       'after',
@@ -106,6 +117,7 @@ Examples:
   charrnn sample checkpoints/default --stop '\\n\\n'          end the sample at its first blank line
   charrnn sample checkpoints/default --json --num-samples 3 > samples.jsonl
   charrnn sample checkpoints/default/latest -n 2000 --seed 7 > out.txt
+  charrnn sample checkpoints/default --interactive -n 200  prime after prime, at a prompt
 
 Several samples (--num-samples, or a list of temperatures) are generated together, one
 model step per character for all of them, and each is printed when it is done: on stdout
@@ -119,10 +131,13 @@ With --json, each line is one sample; "text" is the generated text after "prime"
 
   program
     .command('eval')
-    .description('score a checkpoint: nats/char, bits/char and perplexity')
+    .description('score a checkpoint: nats/char, bits/char and perplexity; --heatmap shows where the model is surprised')
     .argument('<checkpoint>', 'a checkpoint directory, or a run directory (uses its best checkpoint)')
     .argument('[file]', 'text to score (default: the validation split of the training corpus)')
     .option('--json', 'print one JSON object: {"nats","bits","perplexity","chars"}')
+    .option('--heatmap', 'show the text with each character coloured by how surprised the model was (bits), the 10 most and least surprising characters')
+    .option('--html <out.html>', 'write that heatmap as a self-contained HTML page (hover a character for the top-5 predictions)')
+    .option('--limit <n>', 'heatmap: characters shown, from the start of the text', integer('--limit', 2), 2000)
     .addOption(backendOption())
     .addOption(encodingOption())
     .addHelpText(
@@ -130,7 +145,9 @@ With --json, each line is one sample; "text" is the generated text after "prime"
       `
 Examples:
   charrnn eval checkpoints/default               the held-out validation text
-  charrnn eval checkpoints/default test.txt --json`,
+  charrnn eval checkpoints/default test.txt --json
+  charrnn eval checkpoints/default --heatmap     where the model is surprised, in colour
+  charrnn eval checkpoints/default test.txt --html heatmap.html --limit 5000`,
     )
     .action(evalCommand);
 
@@ -147,6 +164,58 @@ Examples:
   charrnn info checkpoints/default/latest --json`,
     )
     .action(infoCommand);
+
+  program
+    .command('plot')
+    .description("draw a run's training and validation loss against step: in the terminal, or as an SVG or PNG image")
+    .argument('<run-dir>', 'a run directory (its metrics.jsonl, else its checkpoint\'s history)')
+    .option('--svg <out.svg>', 'write the chart as an SVG image instead')
+    .option('--png <out.png>', 'write the chart as a PNG image instead (needs a TrueType font on the machine)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  charrnn plot checkpoints/default                    a chart that fits the terminal
+  charrnn plot checkpoints/default --svg loss.svg --png loss.png
+
+Every training run appends one JSON line per step to <run-dir>/metrics.jsonl:
+  {"step","epoch","trainLoss","valLoss" (when measured),"lr","charsPerSecond","seconds","time"}`,
+    )
+    .action(plotCommand);
+
+  program
+    .command('completion')
+    .description('print a shell completion script for charrnn\'s commands and options')
+    .addArgument(new Argument('<shell>', 'bash or zsh').choices(SHELLS))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  source <(charrnn completion bash)              in ~/.bashrc
+  source <(charrnn completion zsh)               in ~/.zshrc (after compinit)`,
+    )
+    .action((shell: Shell) => {
+      process.stdout.write(completionScript(program, shell));
+    });
+
+  program
+    .command('export')
+    .description('write a checkpoint as a tfjs layers model with a web page that samples from it')
+    .argument('<checkpoint>', 'a checkpoint directory, or a run directory (uses its best checkpoint)')
+    .argument('<dir>', 'output directory: model.json, weights.bin, vocab.json, index.html, tf.min.js')
+    .option('--force', 'overwrite an export already in <dir>')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  charrnn export checkpoints/default web/        then serve web/ (e.g. npx http-server web) and open it
+  tensorflowjs_converter --input_format=tfjs_layers_model --output_format=keras web/model.json model.h5
+
+The model takes one-hot characters [batch, time, vocab] and gives next-character
+probabilities at every step; vocab.json lists the characters by index. Models trained
+with --learned-init cannot be exported: a Keras Sequential model starts from zeros.`,
+    )
+    .action(exportCommand);
 
   return program;
 }

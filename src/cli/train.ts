@@ -48,11 +48,14 @@ export async function trainCommand(corpusPath: string | undefined, options: Trai
   const initCheckpoint = initFrom === undefined ? undefined : loadCheckpoint(initFrom);
   if (initCheckpoint) {
     // Fine-tuning keeps the checkpoint's shape: say so rather than ignore a flag.
-    const { layers, hidden } = initCheckpoint.meta.model;
-    for (const [key, value] of Object.entries({ layers, hidden }) as ['layers' | 'hidden', number][]) {
-      if (flags[key] !== undefined && flags[key] !== value) throw new UserError(`--${key} ${flags[key]} does not match ${initCheckpoint.dir} (${value}); --init-from keeps its model's shape`);
+    const { layers, hidden, cell = 'lstm', learnedInit = false } = initCheckpoint.meta.model;
+    const shape = { layers, hidden, cell, learnedInit };
+    for (const [key, value] of Object.entries(shape) as [keyof typeof shape, unknown][]) {
+      if (flags[key] !== undefined && flags[key] !== value) {
+        throw new UserError(`--${flagName(key)} ${flags[key]} does not match ${initCheckpoint.dir} (${value}); --init-from keeps its model's shape`);
+      }
     }
-    config = { ...config, layers, hidden };
+    config = { ...config, ...shape };
   }
   if (resumeFrom) {
     const trained = resumeFrom.meta.training;
@@ -86,7 +89,7 @@ export async function trainCommand(corpusPath: string | undefined, options: Trai
         onStart: (plan) => {
           const notes = corpus!.notes.map((n) => `; ${n}`).join('');
           info(`corpus: ${corpus!.path} (${formatCount(corpus!.bytes)} bytes, ${plan.vocabSize} distinct characters${notes})`);
-          info(`model: ${config.layers}×${config.hidden} LSTM, ${formatCount(plan.parameterCount)} parameters; seq ${config.seq}, batch ${config.batch}, lr ${config.lr}; ${plan.threads} thread${plan.threads > 1 ? 's' : ''}`);
+          info(`model: ${config.layers}×${config.hidden} ${config.cell.toUpperCase()}${config.learnedInit ? ' (learned initial state)' : ''}, ${formatCount(plan.parameterCount)} parameters; seq ${config.seq}, batch ${config.batch}, lr ${config.lr}; ${plan.threads} thread${plan.threads > 1 ? 's' : ''}`);
           if (resumeFrom) info(`resuming ${resumeFrom.dir} at step ${plan.firstStep}`);
           info(`data: ${formatCount(plan.trainChars)} training and ${formatCount(plan.valChars)} validation characters, ${plan.stepsPerEpoch} steps per epoch; checkpoints in ${outDir}`);
           progress.onStart(plan);
@@ -108,10 +111,12 @@ export async function trainCommand(corpusPath: string | undefined, options: Trai
       signal: interrupt.signal,
     });
     progress.stop();
-    const best = `best val ${paint.bold(result.bestValLoss.toFixed(3))} nats/char (${(result.bestValLoss / Math.LN2).toFixed(3)} bits)`;
+    const best = Number.isFinite(result.bestValLoss)
+      ? `best val ${paint.bold(result.bestValLoss.toFixed(3))} nats/char (${(result.bestValLoss / Math.LN2).toFixed(3)} bits) → ${result.bestDir}`
+      : 'no validation yet';
     info(
       `${paint.green('done')} (${result.stoppedBy}): ${result.steps} steps, ${result.epoch.toFixed(2)} epochs in ${formatDuration(result.seconds)}, ` +
-        `${formatCount(result.charsPerSecond)} chars/s; ${best} → ${result.bestDir}`,
+        `${formatCount(result.charsPerSecond)} chars/s; ${best}`,
     );
     if (result.stoppedBy === 'interrupted') {
       info(`latest checkpoint: ${result.latestDir}; to continue: charrnn train --resume ${outDir}`);
