@@ -43,7 +43,8 @@ export interface TrainingRecord {
   bestValLoss: number | null;
   backend: string;
   seconds: number;
-  corpus: { path: string; encoding: TextEncoding; bytes: number; chars: number; fingerprint: string };
+  /** `counts[id]`: how often vocabulary character `id` occurs in the corpus (absent in older checkpoints). */
+  corpus: { path: string; encoding: TextEncoding; bytes: number; chars: number; fingerprint: string; counts?: number[] };
 }
 
 export interface CheckpointMeta {

@@ -108,7 +108,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       : startFresh(corpus, config);
   const { vocab, model, adam } = start;
   let { rng, progress } = start;
-  const { train: trainIds, val: valIds } = splitIds(vocab.encode(corpus.text), config.valFrac);
+  const ids = vocab.encode(corpus.text);
+  const counts = new Array<number>(vocab.size).fill(0);
+  for (const id of ids) counts[id]++;
+  const { train: trainIds, val: valIds } = splitIds(ids, config.valFrac);
   const batcher = makeBatcher(trainIds, valIds, config);
   const totalSteps = Math.min(config.maxSteps ?? Infinity, config.epochs * batcher.stepsPerEpoch);
   if (progress.step >= totalSteps) {
@@ -146,7 +149,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     bestValLoss: progress.bestValLoss,
     backend: options.backend,
     seconds: seconds(),
-    corpus: { path: corpus.path, encoding: corpus.encoding, bytes: corpus.bytes, chars: trainIds.length + valIds.length, fingerprint: corpus.fingerprint },
+    corpus: { path: corpus.path, encoding: corpus.encoding, bytes: corpus.bytes, chars: ids.length, fingerprint: corpus.fingerprint, counts },
   });
   const save = async (kind: 'latest' | 'best') => {
     const { lossSinceEval, minLoss, lrScale, rollbacks, staleValidations } = progress;

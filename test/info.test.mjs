@@ -38,8 +38,8 @@ test('info: config, vocabulary, parameters, training, losses, corpus and a spark
   const out = r.stdout;
   assert.match(out, /^checkpoint +.*run[/\\]best$/m);
   assert.match(out, /^model +1×8 LSTM, dropout 0, [\d,]+ parameters$/m);
-  assert.match(out, new RegExp(`^vocabulary +${meta.vocab.length} characters`, 'm'));
-  assert.match(out, /^ +\\n ␣ /m, 'newline and space shown visibly, first in code point order');
+  assert.match(out, new RegExp(`^vocabulary +${meta.vocab.length} characters .*with how often each occurs`, 'm'));
+  assert.match(out, /^ +\\n \d+   ␣ \d+ /m, "newline and space shown visibly, first in code point order, each with its count");
   assert.match(out, /^trained +20 steps, [\d.]+ epochs in \d+s on WebAssembly/m);
   assert.match(out, /^settings +seq 8, batch 4, /m);
   assert.match(out, /^val loss +best \d\.\d{4} nats\/char .*, last \d\.\d{4} nats\/char/m);
@@ -53,11 +53,15 @@ test('info --json: the same as one object', async () => {
   const lines = r.stdout.trim().split('\n');
   assert.equal(lines.length, 1);
   const info = JSON.parse(lines[0]);
-  assert.deepEqual(Object.keys(info).sort(), ['checkpoint', 'corpus', 'formatVersion', 'model', 'parameters', 'sparkline', 'training', 'valLossHistory', 'vocab']);
+  assert.deepEqual(Object.keys(info).sort(), ['checkpoint', 'corpus', 'counts', 'formatVersion', 'model', 'parameters', 'sparkline', 'training', 'valLossHistory', 'vocab']);
   assert.deepEqual(info.model, { vocabSize: meta.vocab.length, hidden: 8, layers: 1, dropout: 0, cell: 'lstm', learnedInit: false });
   const V = meta.vocab.length;
   assert.equal(info.parameters, V * 32 + 8 * 32 + 32 + 8 * V + V);
   assert.deepEqual(info.vocab, meta.vocab);
+  // How often each character occurs in the corpus, counted by code point.
+  const text = fs.readFileSync(TINY_CORPUS, 'utf8');
+  assert.deepEqual(info.counts, meta.vocab.map((ch) => [...text].filter((c) => c === ch).length));
+  assert.equal(info.counts.reduce((a, b) => a + b, 0), info.corpus.chars);
   assert.equal(info.training.steps, 20);
   assert.equal(info.training.config.seq, 8);
   assert.match(info.training.backend, /WebAssembly/);

@@ -15,8 +15,10 @@ export interface CheckpointInfo {
   formatVersion: number;
   model: CheckpointMeta['model'];
   parameters: number;
-  /** The characters, in id order (how often each occurs is not stored in checkpoints). */
+  /** The characters, in id order. */
   vocab: string[];
+  /** How often each occurs in the training corpus, in id order (null for older checkpoints). */
+  counts: number[] | null;
   training: {
     steps: number;
     epochs: number;
@@ -49,6 +51,7 @@ export function checkpointInfo(checkpoint: string, meta: CheckpointMeta, paramet
     model: meta.model,
     parameters,
     vocab: meta.vocab,
+    counts: t.corpus.counts ?? null,
     training: { steps: t.step, epochs: t.epoch, seconds: t.seconds, backend: t.backend, bestValLoss: t.bestValLoss, lastValLoss: t.valLoss, config: t.config },
     corpus: t.corpus,
     valLossHistory,
@@ -61,8 +64,10 @@ export function formatInfo(r: CheckpointInfo): string {
   const lines: [string, string][] = [
     ['checkpoint', r.checkpoint],
     ['model', `${m.layers}×${m.hidden} ${(m.cell ?? 'lstm').toUpperCase()}${m.learnedInit ? ' (learned initial state)' : ''}, dropout ${m.dropout}, ${formatCount(r.parameters)} parameters`],
-    ['vocabulary', `${r.vocab.length} characters (␣ is a space):`],
-    ...wrap(r.vocab.map(visibleChar), 64).map((line): [string, string] => ['', line]),
+    ['vocabulary', `${r.vocab.length} characters (␣ is a space)${r.counts ? ', with how often each occurs' : ''}:`],
+    ...wrap(r.vocab.map((ch, id) => (r.counts ? `${visibleChar(ch)} ${formatCount(r.counts[id])}` : visibleChar(ch))), r.counts ? 72 : 64, r.counts ? '   ' : ' ').map(
+      (line): [string, string] => ['', line],
+    ),
     ['trained', `${formatCount(t.steps)} steps, ${t.epochs.toFixed(2)} epochs in ${formatDuration(t.seconds)} on ${t.backend}`],
     ['settings', `seq ${t.config.seq}, batch ${t.config.batch}, lr ${t.config.lr}, lr-decay ${t.config.lrDecay}, clip ${t.config.clip}, val-frac ${t.config.valFrac}, seed ${t.config.seed}`],
     ['val loss', `best ${nats(t.bestValLoss)}, last ${nats(t.lastValLoss)}`],
@@ -94,15 +99,15 @@ export function visibleChar(ch: string): string {
 }
 
 /** Space-separated items in lines of at most `width` characters. */
-function wrap(items: string[], width: number): string[] {
+function wrap(items: string[], width: number, gap = ' '): string[] {
   const lines: string[] = [];
   let line = '';
   for (const item of items) {
-    if (line && [...line].length + 1 + [...item].length > width) {
+    if (line && [...line].length + gap.length + [...item].length > width) {
       lines.push(line);
       line = '';
     }
-    line = line ? `${line} ${item}` : item;
+    line = line ? `${line}${gap}${item}` : item;
   }
   if (line) lines.push(line);
   return lines;
