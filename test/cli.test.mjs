@@ -397,3 +397,9 @@ describe('interrupting training', { concurrency: 2, timeout: 120_000 }, () => {
     });
   }
 });
+
+test('--version prints the package version and exits 0', async () => {
+  const r = await cli(['--version']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim(), JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version);
+});

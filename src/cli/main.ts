@@ -3,6 +3,7 @@
  * one line on stderr and an exit code. Anything else is a bug and keeps its stack.
  */
 import { Argument, Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
 import { BACKEND_CHOICES } from '../backend.js';
 import { CELL_TYPES } from '../cells.js';
 import { TRAIN_DEFAULTS } from '../config.js';
@@ -18,6 +19,7 @@ import { sampleCommand } from './sample.js';
 import { trainCommand } from './train.js';
 
 const d = TRAIN_DEFAULTS;
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 function backendOption(): Option {
   const option = new Option('--backend <name>', 'auto: tfjs-node-gpu, then tfjs-node, then wasm, then cpu; or force one')
@@ -36,6 +38,7 @@ function encodingOption(): Option {
 export function buildProgram(): Command {
   const program = new Command('charrnn')
     .description('Multi-layer LSTM (or GRU, RNN) character language models: train on a text, sample from it, score it.')
+    .version(version)
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(paint.red(text)) });
 
