@@ -125,7 +125,9 @@ export function lstmSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmStat
       }
       const dZIn = tf.concat(dzs, 0);
       tf.dispose(dzs);
-      const dU = tf.matMul(tf.transpose(hPrev), dZIn as tf.Tensor2D); // one matMul for all steps
+      // dU = hPrevᵀ·dZ, one matMul for all steps, computed as (dZᵀ·hPrev)ᵀ: XNNPACK packs its
+      // second operand on every call, and hPrev (T·B, H) is a quarter the size of dZ (T·B, 4H).
+      const dU = tf.transpose(tf.matMul(tf.transpose(dZIn), hPrev as tf.Tensor2D));
       return [dZIn, dU, dhNext!, dcNext!]; // what flows back past step 0 is the initial state's gradient
     };
     return { value: hsAll, gradFunc };
