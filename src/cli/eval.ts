@@ -68,10 +68,13 @@ function fileIds(file: string, vocab: Vocabulary, encoding: TextEncoding): { ids
   const unknown = vocab.unknownChars(text);
   let known = text;
   if (unknown.length) {
-    known = [...text].filter((ch) => vocab.has(ch)).join('');
-    const skipped = [...text].length - [...known].length;
+    const chars = [...text]; // code points, once
+    const kept = chars.filter((ch) => vocab.has(ch));
+    known = kept.join('');
+    const skipped = chars.length - kept.length;
     info(`skipped ${formatCount(skipped)} characters the model never saw: ${unknown.slice(0, 10).map((c) => JSON.stringify(c)).join(' ')}${unknown.length > 10 ? ' …' : ''}`);
   }
-  if ([...known].length < 2) throw new CorpusError(`${file} has fewer than two characters the model knows; nothing to score`);
-  return { ids: vocab.encode(known), label: file };
+  const ids = vocab.encode(known);
+  if (ids.length < 2) throw new CorpusError(`${file} has fewer than two characters the model knows; nothing to score`);
+  return { ids, label: file };
 }
