@@ -12,7 +12,7 @@ import { CorpusError, UserError } from './errors.js';
 import type { LstmState } from './lstm.js';
 import { CharModel } from './model.js';
 import { Rng } from './rng.js';
-import { Vocabulary } from './vocab.js';
+import { quoteChars, Vocabulary } from './vocab.js';
 
 /** Everything the loop carries from step to step besides tensors. */
 export interface Progress {
@@ -102,8 +102,7 @@ export function startFromWeights(corpus: Corpus, config: TrainConfig, checkpoint
   let { model, vocab } = checkpoint;
   if (unknown.length > 0) {
     if (!extendVocab) {
-      const shown = unknown.slice(0, 10).map((c) => JSON.stringify(c)).join(' ');
-      throw new UserError(`${corpus.path} has ${unknown.length} characters ${checkpoint.dir} never saw: ${shown}${unknown.length > 10 ? ' …' : ''}; pass --extend-vocab to add them`);
+      throw new UserError(`${corpus.path} has ${unknown.length} characters ${checkpoint.dir} never saw: ${quoteChars(unknown, 10)}; pass --extend-vocab to add them`);
     }
     vocab = new Vocabulary([...vocab.chars, ...unknown]);
     const extended = model.withExtraCharacters(unknown.length, config.seed);

@@ -9,7 +9,7 @@
  */
 import type { CharModel } from './model.js';
 import { Sampler } from './sampler.js';
-import type { Vocabulary } from './vocab.js';
+import { quoteChars, type Vocabulary } from './vocab.js';
 
 export interface CharSurprisal {
   char: string;
@@ -25,7 +25,7 @@ export interface CharSurprisal {
  */
 export function surprisal(model: CharModel, vocab: Vocabulary, text: string, topK = 5): CharSurprisal[] {
   const unknown = vocab.unknownChars(text);
-  if (unknown.length) throw new RangeError(`characters not in the vocabulary: ${unknown.map((c) => JSON.stringify(c)).join(' ')}`);
+  if (unknown.length) throw new RangeError(`characters not in the vocabulary: ${quoteChars(unknown)}`);
   const result: CharSurprisal[] = [];
   const sampler = new Sampler(model, vocab);
   try {

@@ -56,3 +56,9 @@ export class Vocabulary {
 function compareCodePoints(a: string, b: string): number {
   return a.codePointAt(0)! - b.codePointAt(0)!;
 }
+
+/** Characters quoted for a message, e.g. `"Z" "€"`; past `limit` of them, an ellipsis. */
+export function quoteChars(chars: readonly string[], limit = Infinity): string {
+  const shown = chars.slice(0, limit).map((c) => JSON.stringify(c)).join(' ');
+  return chars.length > limit ? `${shown} …` : shown;
+}

@@ -5,7 +5,7 @@ import { loadCheckpoint, type CheckpointMeta } from '../checkpoint.js';
 import { readCorpus, splitIds, type TextEncoding } from '../corpus.js';
 import { CorpusError, UserError } from '../errors.js';
 import { evaluate } from '../evaluate.js';
-import type { Vocabulary } from '../vocab.js';
+import { quoteChars, type Vocabulary } from '../vocab.js';
 import { announceBackend } from './announce.js';
 import { showHeatmap } from './heatmap.js';
 import { formatCount, info } from './output.js';
@@ -72,7 +72,7 @@ function fileIds(file: string, vocab: Vocabulary, encoding: TextEncoding): { ids
     const kept = chars.filter((ch) => vocab.has(ch));
     known = kept.join('');
     const skipped = chars.length - kept.length;
-    info(`skipped ${formatCount(skipped)} characters the model never saw: ${unknown.slice(0, 10).map((c) => JSON.stringify(c)).join(' ')}${unknown.length > 10 ? ' …' : ''}`);
+    info(`skipped ${formatCount(skipped)} characters the model never saw: ${quoteChars(unknown, 10)}`);
   }
   const ids = vocab.encode(known);
   if (ids.length < 2) throw new CorpusError(`${file} has fewer than two characters the model knows; nothing to score`);

@@ -7,7 +7,7 @@
 import { createInterface } from 'node:readline';
 import type { CharModel } from '../model.js';
 import { generate } from '../sampler.js';
-import type { Vocabulary } from '../vocab.js';
+import { quoteChars, type Vocabulary } from '../vocab.js';
 import { info, paint, paintStdout } from './output.js';
 
 export interface InteractiveSettings {
@@ -42,7 +42,7 @@ export async function interactiveSession(model: CharModel, vocab: Vocabulary, in
     } else {
       const unknown = vocab.unknownChars(line);
       if (unknown.length) {
-        info(paint.yellow(`the model never saw ${unknown.map((c) => JSON.stringify(c)).join(' ')}; try another prime`));
+        info(paint.yellow(`the model never saw ${quoteChars(unknown)}; try another prime`));
       } else {
         let first = true;
         for (const piece of generate(model, vocab, { ...settings, prime: line })) {

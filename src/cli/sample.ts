@@ -9,7 +9,7 @@ import { selectBackend, type BackendChoice } from '../backend.js';
 import { loadCheckpoint } from '../checkpoint.js';
 import { UserError } from '../errors.js';
 import { sampleStreams, type Sample, type StreamSettings } from '../sampler.js';
-import type { Vocabulary } from '../vocab.js';
+import { quoteChars, type Vocabulary } from '../vocab.js';
 import { announceBackend } from './announce.js';
 import { interactiveSession } from './interactive.js';
 import { info, paint, paintStdout } from './output.js';
@@ -96,7 +96,7 @@ export async function sampleCommand(checkpointPath: string, options: SampleComma
 
 function refuseUnknown(flag: string, text: string, vocab: Vocabulary): void {
   const unknown = vocab.unknownChars(text);
-  if (unknown.length) throw new UserError(`${flag} has characters the model never saw: ${unknown.map((c) => JSON.stringify(c)).join(' ')}`);
+  if (unknown.length) throw new UserError(`${flag} has characters the model never saw: ${quoteChars(unknown)}`);
 }
 
 function round6(x: number): number {
