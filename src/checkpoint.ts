@@ -138,6 +138,11 @@ export function resolveCheckpointDir(path: string, prefer: 'best' | 'latest' = '
   throw new CheckpointError(`${path} is not a checkpoint: no ${MODEL_FILE} in it or in best/ or latest/`);
 }
 
+/** A checkpoint directory's metadata, checked as `loadCheckpoint` checks it, without reading the weights. */
+export function readCheckpointMeta(dir: string): CheckpointMeta {
+  return parseModelJson(dir, readJson(dir)).meta;
+}
+
 export function loadCheckpoint(path: string, options: { resume?: boolean } = {}): LoadedCheckpoint {
   const dir = resolveCheckpointDir(path, options.resume ? 'latest' : 'best');
   const { meta, weightsName } = parseModelJson(dir, readJson(dir));

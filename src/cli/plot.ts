@@ -12,7 +12,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { resolveCheckpointDir } from '../checkpoint.js';
+import { readCheckpointMeta, resolveCheckpointDir } from '../checkpoint.js';
 import { UserError } from '../errors.js';
 import { METRICS_FILE, readMetrics } from '../metrics.js';
 import { colourEnabled, formatCount, info, paintStdout } from './output.js';
@@ -69,23 +69,13 @@ export function readLossCurves(runDir: string): LossCurves {
   }
   const isCheckpoint = dir !== runDir;
   const checkpoint = isCheckpoint && !existsSync(join(dir, 'latest', 'model.json')) ? runDir : resolveCheckpointDir(dir, 'latest'); // latest holds the longest history
-  const history = checkpointHistory(join(checkpoint, 'model.json'));
+  const history = readCheckpointMeta(checkpoint).training.history ?? [];
   if (history.length === 0) throw new UserError(`${runDir} has no ${METRICS_FILE} and its checkpoint has no loss history yet`, 4);
   return {
     source: `history in ${checkpoint}`,
     train: history.flatMap((h): Point[] => (typeof h.trainLoss === 'number' ? [[h.step, h.trainLoss]] : [])),
     val: history.flatMap((h): Point[] => (typeof h.valLoss === 'number' ? [[h.step, h.valLoss]] : [])),
   };
-}
-
-/** The `training.history` of a checkpoint's model.json, read without loading its weights. */
-function checkpointHistory(modelJson: string): { step: number; trainLoss?: number; valLoss?: number }[] {
-  try {
-    const history = JSON.parse(readFileSync(modelJson, 'utf8'))?.charrnn?.training?.history;
-    return Array.isArray(history) ? history.filter((h) => typeof h?.step === 'number') : [];
-  } catch {
-    throw new UserError(`${modelJson} cannot be read as a checkpoint`, 4);
-  }
 }
 
 // ---------------------------------------------------------------- terminal
