@@ -145,6 +145,19 @@ test('gather of rows (fast path) and of other axes (original kernel)', async () 
   assert.throws(() => tf.tidy(() => tf.gather(tf.ones([3, 2]), tf.tensor1d([3], 'int32'))), /not in \[0, 2\]/);
 });
 
+test('tanh within 2e-7 of the cpu backend, small and large tensors, and its gradient', async () => {
+  for (const size of [7, 5000]) {
+    const x = random([size]);
+    const specials = [0, 1e-8, -1e-8, 0.3, -0.3, 9, -9, 30, -30, 1e6, -1e6, Infinity, -Infinity];
+    specials.forEach((v, i) => (x.values[i] = v));
+    x.values.forEach((v, i) => { if (i >= specials.length) x.values[i] = v * 6; }); // most of tanh's range
+    await assertSameAsCpu((t) => tf.tanh(t), [x], `tanh of ${size}`, 2e-7);
+    await assertSameAsCpu((t) => tf.grad((u) => tf.tanh(u).sum())(t), [x], `tanh gradient of ${size}`, 4e-7);
+  }
+  const nan = await runOn('wasm', (t) => tf.tanh(t), [{ shape: [2000], values: new Float32Array(2000).fill(NaN), dtype: 'float32' }]);
+  assert.ok(nan[0].values.every(Number.isNaN), 'tanh(NaN) is NaN');
+});
+
 test('gather gradients and unsortedSegmentSum', async () => {
   const indices = { shape: [9], values: new Float32Array([3, 0, 3, 7, 1, 3, 0, 9, 2]), dtype: 'int32' };
   const gatherGrad = (axis) => (x, idx, w) => tf.grad((t) => tf.gather(t, idx, axis).mul(w).sum())(x);

@@ -5,6 +5,7 @@
 //   Slice, SplitV, Unpack   copied the whole input per output -> copy only the output
 //   GatherV2       element-by-element loop for row lookups     -> one copy per row
 //   UnsortedSegmentSum      missing (gradient of tf.gather)    -> JS loop on the heap
+//   Tanh           scalar std::tanh, 17x slower than Sigmoid    -> via Sigmoid
 //
 // registerWasmKernelFixes() may be called before or after tf.setBackend('wasm'):
 // each replacement keeps the original kernel's setupFunc (the engine runs
@@ -18,6 +19,7 @@ import { makeFusedMatMulConfig } from './fused-matmul.js';
 import { makeGatherConfig } from './gather.js';
 import { makeSliceConfig } from './slice.js';
 import { makeSplitVConfig } from './split-v.js';
+import { makeTanhConfig } from './tanh.js';
 import { makeUnpackConfig } from './unpack.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
@@ -27,6 +29,7 @@ const OVERRIDES: Array<[string, (original: tf.KernelConfig) => tf.KernelConfig]>
   [tf.GatherV2, makeGatherConfig],
   [tf.Slice, makeSliceConfig],
   [tf.SplitV, makeSplitVConfig],
+  [tf.Tanh, makeTanhConfig],
   [tf.Unpack, makeUnpackConfig],
 ];
 
