@@ -196,9 +196,10 @@ export class CharModel {
     const final: LstmState[] = [];
     let x: tf.Tensor2D | null = null; // the previous layer's output, (T*B, H)
     this.layers.forEach((layer, l) => {
-      const projected = x === null ? tf.gather(layer.kernel, inputs) : tf.matMul(x, layer.kernel);
-      const zIn = tf.add(projected, layer.bias) as tf.Tensor2D; // (T*B, G·H)
+      const zIn = projectInput(x, inputs, layer);
       const { hs, final: layerFinal } = run(zIn, layer.recurrentKernel, this.startingFrom(state[l], l));
+      // No gradient needs zIn's values, but a gradient tape would keep it (T·B·G·H floats) to the end.
+      zIn.dispose();
       final.push({ h: tf.keep(layerFinal.h), c: tf.keep(layerFinal.c) });
       x = training && this.config.dropout > 0 ? (tf.dropout(hs, this.config.dropout, undefined, options.dropoutSeed! + l) as tf.Tensor2D) : hs;
     });
@@ -223,6 +224,18 @@ export class CharModel {
   dispose(): void {
     for (const v of this.variables) v.dispose();
   }
+}
+
+/**
+ * A layer's input projection x·W + b for every step, (T*B, G·H). For one-hot input (x null,
+ * layer 0) that is rows of W + b: a lookup, whose bias gradient sums V rows rather than T·B.
+ */
+function projectInput(x: tf.Tensor2D | null, ids: tf.Tensor1D, layer: LayerWeights): tf.Tensor2D {
+  if (x === null) return tf.gather(tf.add(layer.kernel, layer.bias), ids) as tf.Tensor2D;
+  const product = tf.matMul(x, layer.kernel);
+  const zIn = tf.add(product, layer.bias) as tf.Tensor2D;
+  product.dispose(); // as zIn: the add's gradient does not need it
+  return zIn;
 }
 
 /**
