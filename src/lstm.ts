@@ -58,14 +58,26 @@ function splitSteps(zIn: tf.Tensor2D, steps: number): tf.Tensor2D[] {
  * as the reference that the gradient test holds the hand-written backward to.
  */
 export function lstmForward(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmState): { hs: tf.Tensor2D; final: LstmState } {
-  const steps = zIn.shape[0] / initial.h.shape[0];
+  const batch = initial.h.shape[0];
+  const steps = zIn.shape[0] / batch;
   let { h, c } = initial;
   const hs: tf.Tensor2D[] = [];
-  for (const zx of splitSteps(zIn, steps)) {
-    ({ h, c } = lstmStep(zx, U, h, c));
+  const zxs = splitSteps(zIn, steps);
+  for (let t = 0; t < steps; t++) {
+    // One tidy per step, so a window's temporaries never pile up (the values autodiff
+    // needs survive it: tfjs keeps its own references to them).
+    const prevC = c;
+    ({ h, c } = tf.tidy(() => {
+      const { h: hNext, c: cNext } = lstmStep(zxs[t], U, h, prevC);
+      return { h: hNext, c: cNext };
+    }));
+    zxs[t].dispose();
+    if (t > 0) prevC.dispose(); // h_{t-1} stays, in hs
     hs.push(h);
   }
-  return { hs: tf.concat(hs, 0), final: { h, c } };
+  const hsAll = tf.concat(hs, 0);
+  tf.dispose(hs.slice(0, -1)); // the last is the final h
+  return { hs: hsAll, final: { h, c } };
 }
 
 /**
@@ -102,12 +114,12 @@ export function lstmSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmStat
     let [h, c] = [h0, c0];
     const hs: tf.Tensor2D[] = [];
     const kept: tf.Tensor[] = [];
+    const zxs = splitSteps(zInT, steps);
     for (let t = 0; t < steps; t++) {
-      // One tidy per step: the step's slice of zIn and its temporaries go at once (the
-      // whole sequence's worth of them was most of a training step's peak memory).
+      // One tidy per step: the step's temporaries go at once (the whole sequence's worth
+      // of them was most of a training step's peak memory).
       const step = tf.tidy(() => {
-        const zx = tf.slice(zInT, [t * batch, 0], [batch, -1]) as tf.Tensor2D;
-        const { i, f, g, o, c: cNext, tanhC, h: hNext } = lstmStep(zx, UT, h, c);
+        const { i, f, g, o, c: cNext, tanhC, h: hNext } = lstmStep(zxs[t], UT, h, c);
         const a = tf.concat([i, f, g, o], 1);
         const slopes = tf.sub(tf.add(tf.mul(a, slope), offset), tf.square(a));
         const dzPerD = tf.mul(tf.concat([g, c, i, tanhC], 1), slopes); // dz / (dc, dc, dc, dh)
@@ -115,6 +127,7 @@ export function lstmSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmStat
         return { kept: [dzPerD, dcPerDh, f], h: hNext, c: cNext };
       });
       kept.push(...step.kept);
+      zxs[t].dispose();
       if (t > 0) tf.dispose(c); // c_{t-1}: h_{t-1} stays, in hs
       ({ h, c } = step);
       hs.push(h);
