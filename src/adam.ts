@@ -31,14 +31,16 @@ export class Adam {
     return [...this.m, ...this.v];
   }
 
-  /** One update of every parameter with its gradient `grads[k]`. */
-  apply(grads: tf.Tensor[], learningRate: number): void {
+  /** One update of every parameter with its gradient `grads[k]` times `gradScale` (gradient clipping). */
+  apply(grads: tf.Tensor[], learningRate: number, gradScale = 1): void {
     this.step++;
     const { beta1, beta2, epsilon, step } = this;
     const stepSize = (learningRate * Math.sqrt(1 - beta2 ** step)) / (1 - beta1 ** step);
-    tf.tidy(() => {
-      this.params.forEach((param, k) => {
-        const g = grads[k];
+    // A tidy per parameter: one tidy around them all held every parameter's temporaries
+    // (~8 copies of the model) at once.
+    this.params.forEach((param, k) => {
+      tf.tidy(() => {
+        const g = gradScale === 1 ? grads[k] : tf.mul(grads[k], gradScale);
         const m = tf.add(tf.mul(this.m[k], beta1), tf.mul(g, 1 - beta1));
         const v = tf.add(tf.mul(this.v[k], beta2), tf.mul(tf.square(g), 1 - beta2));
         this.m[k].assign(m);
@@ -54,11 +56,11 @@ export class Adam {
 }
 
 /**
- * Scales gradients down so that their global L2 norm is at most `maxNorm`.
- * Returns the clipped gradients (new tensors) and the norm before clipping.
+ * The factor that brings the gradients' global L2 norm down to at most `maxNorm` (1 when
+ * it is already), and the norm. Adam.apply takes the factor: scaled copies of every
+ * gradient would be one more copy of the model in memory.
  */
-export function clipByGlobalNorm(grads: tf.Tensor[], maxNorm: number): { clipped: tf.Tensor[]; norm: number } {
+export function clipScale(grads: tf.Tensor[], maxNorm: number): { scale: number; norm: number } {
   const norm = tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
-  const scale = norm > maxNorm ? maxNorm / norm : 1;
-  return { clipped: grads.map((g) => (scale === 1 ? g.clone() : tf.mul(g, scale))), norm };
+  return { scale: norm > maxNorm ? maxNorm / norm : 1, norm };
 }

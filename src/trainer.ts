@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
-import { clipByGlobalNorm, type Adam } from './adam.js';
+import { clipScale, type Adam } from './adam.js';
 import { StreamBatcher, type Batch } from './batches.js';
 import { defaultThreads, GradientPool, localGradients, type GradientSource } from './data-parallel.js';
 import { saveCheckpoint, type LoadedCheckpoint, type TrainingRecord } from './checkpoint.js';
@@ -257,9 +257,9 @@ async function trainStep(
   dropoutSeed: number,
 ): Promise<{ loss: number; gradNorm: number; final: LstmState[] }> {
   const { loss, grads, final } = await source(state, batch, dropoutSeed);
-  const { clipped, norm } = clipByGlobalNorm(grads, clip);
-  adam.apply(clipped, lr);
-  tf.dispose([...grads, ...clipped]);
+  const { scale, norm } = clipScale(grads, clip);
+  adam.apply(grads, lr, scale);
+  tf.dispose(grads);
   return { loss, gradNorm: norm, final };
 }
 
