@@ -231,10 +231,10 @@ function parseModelJson(dir: string, parsed: unknown): { meta: CheckpointMeta; w
 
 /** Tensors as one little-endian float32 buffer, with its SHA-256. */
 async function float32Bytes(tensors: tf.Tensor[]): Promise<{ bytes: Buffer; sha256: string }> {
-  const parts = await Promise.all(tensors.map((t) => t.data() as Promise<Float32Array>));
-  const bytes = Buffer.alloc(parts.reduce((n, p) => n + p.length, 0) * 4);
+  const bytes = Buffer.alloc(tensors.reduce((n, t) => n + t.size, 0) * 4);
   let offset = 0;
-  for (const part of parts) {
+  for (const tensor of tensors) {
+    const part = (await tensor.data()) as Float32Array; // one at a time: a copy of each is transient
     for (let k = 0; k < part.length; k++, offset += 4) bytes.writeFloatLE(part[k], offset);
   }
   return { bytes, sha256: createHash('sha256').update(bytes).digest('hex') };

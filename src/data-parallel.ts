@@ -131,27 +131,31 @@ export class GradientPool {
     const share = streams.map((n) => n / B);
     const loss = mine.loss * share[0] + theirs.reduce((sum, r, w) => sum + r.loss * share[w + 1], 0);
     const H = this.model.config.hidden;
-    const combined = tf.tidy(() => {
-      let offset = 0;
-      const grads = mine.grads.map((g) => {
+    let offset = 0;
+    // One gradient at a time, so that only one gradient's temporaries exist at once.
+    const grads = mine.grads.map((g) => {
+      const sum = tf.tidy(() => {
         const parts = this.grads.map((shared, w) => tf.mul(tf.tensor(shared.subarray(offset, offset + g.size), g.shape), share[w + 1]));
         offset += g.size;
-        return tf.keep(tf.addN([tf.mul(g, share[0]), ...parts]));
+        return tf.addN([tf.mul(g, share[0]), ...parts]);
       });
+      g.dispose();
+      return sum;
+    });
+    const final = tf.tidy(() => {
       // Worker w's state: h and c of every layer, each (streams, H), in that order.
       const rows = (w: number, l: number, which: number) => {
         const n = streams[w + 1];
         const start = (2 * l + which) * n * H;
         return tf.tensor2d(theirs[w].final.subarray(start, start + n * H), [n, H]);
       };
-      const final = mine.final.map(({ h, c }, l) => ({
-        h: tf.keep(tf.concat([h, ...theirs.map((_, w) => rows(w, l, 0))], 0)) as tf.Tensor2D,
-        c: tf.keep(tf.concat([c, ...theirs.map((_, w) => rows(w, l, 1))], 0)) as tf.Tensor2D,
+      return mine.final.map(({ h, c }, l) => ({
+        h: tf.concat([h, ...theirs.map((_, w) => rows(w, l, 0))], 0) as tf.Tensor2D,
+        c: tf.concat([c, ...theirs.map((_, w) => rows(w, l, 1))], 0) as tf.Tensor2D,
       }));
-      return { grads, final };
     });
-    tf.dispose([...mine.grads, ...mine.final.flatMap(({ h, c }) => [h, c])]);
-    return { loss, ...combined };
+    tf.dispose(mine.final.flatMap(({ h, c }) => [h, c]));
+    return { loss, grads, final };
   }
 }
 
