@@ -112,8 +112,13 @@ export function gruSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmState
     const kept: tf.Tensor[] = [];
     const rhs: tf.Tensor2D[] = [];
     for (let t = 0; t < steps; t++) {
-      const step = gruStep(xzr[t], xh[t], Uzr, Uh, h);
-      kept.push(step.zr, step.z, step.r, step.hh, step.diff);
+      // One tidy per step: its temporaries go at once, as in lstm.ts.
+      const step = tf.tidy(() => {
+        const { zr, z, r, rh, hh, diff, h: hNext } = gruStep(xzr[t], xh[t], Uzr, Uh, h);
+        return { kept: [zr, z, r, hh, diff], rh, h: hNext };
+      });
+      tf.dispose([xzr[t], xh[t]]);
+      kept.push(...step.kept);
       rhs.push(step.rh);
       h = step.h;
       hs.push(h);
@@ -125,7 +130,8 @@ export function gruSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmState
     const rhAll = tf.concat(rhs, 0);
     save([Uzr, Uh, hPrevAll, rhAll, ...kept]);
 
-    const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]): tf.Tensor[] => {
+    // In a tidy: tfjs frees a backward's temporaries only when the whole gradient is done.
+    const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]): tf.Tensor[] => tf.tidy(() => {
       const [UzrKept, UhKept, hPrev, rhPrev, ...perStep] = saved;
       const dHs = tf.split(dy as tf.Tensor2D, steps, 0);
       const hPrevSteps = tf.split(hPrev, steps, 0);
@@ -136,24 +142,32 @@ export function gruSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmState
       let dhNext: tf.Tensor | null = null;
       for (let t = steps - 1; t >= 0; t--) {
         const [zr, z, r, hh, diff] = perStep.slice(t * 5, t * 5 + 5);
-        const dh: tf.Tensor = dhNext ? tf.add(dHs[t], dhNext) : dHs[t];
-        // h' = ĥ + z∘(h − ĥ)
-        const dz = tf.mul(dh, diff);
-        const dhh = tf.mul(dh, tf.sub(1, z));
-        dA[t] = tf.mul(dhh, tf.sub(1, tf.square(hh)));
-        // ĥ = tanh(xh + (r∘h)·Uh): the gradient reaches r and h through r∘h.
-        const dRh = tf.matMul(dA[t] as tf.Tensor2D, UhT);
-        const dr = tf.mul(dRh, hPrevSteps[t]);
-        dSzr[t] = tf.mul(tf.concat([dz, dr], 1), tf.mul(zr, tf.sub(1, zr)));
-        dhNext = tf.add(tf.add(tf.mul(dh, z), tf.mul(dRh, r)), tf.matMul(dSzr[t] as tf.Tensor2D, UzrT));
+        const dhAfter = dhNext;
+        // One tidy per step, as in lstm.ts.
+        const step = tf.tidy(() => {
+          const dh: tf.Tensor = dhAfter ? tf.add(dHs[t], dhAfter) : dHs[t];
+          // h' = ĥ + z∘(h − ĥ)
+          const dz = tf.mul(dh, diff);
+          const dhh = tf.mul(dh, tf.sub(1, z));
+          const dA = tf.mul(dhh, tf.sub(1, tf.square(hh)));
+          // ĥ = tanh(xh + (r∘h)·Uh): the gradient reaches r and h through r∘h.
+          const dRh = tf.matMul(dA as tf.Tensor2D, UhT);
+          const dr = tf.mul(dRh, hPrevSteps[t]);
+          const dSzr = tf.mul(tf.concat([dz, dr], 1), tf.mul(zr, tf.sub(1, zr)));
+          return { dA, dSzr, dh: tf.add(tf.add(tf.mul(dh, z), tf.mul(dRh, r)), tf.matMul(dSzr as tf.Tensor2D, UzrT)) };
+        });
+        dhAfter?.dispose();
+        ({ dA: dA[t], dSzr: dSzr[t], dh: dhNext } = step);
       }
       const dSzrAll = tf.concat(dSzr, 0) as tf.Tensor2D;
       const dAAll = tf.concat(dA, 0) as tf.Tensor2D;
+      tf.dispose([...dSzr, ...dA]);
       const dZIn = tf.concat([dSzrAll, dAAll], 1);
       // dU: one matMul per block for all steps (the blocks' left operands differ: h vs r∘h).
       const dU = tf.concat([tf.matMul(tf.transpose(hPrev), dSzrAll), tf.matMul(tf.transpose(rhPrev), dAAll)], 1);
+      tf.dispose(saved); // their one use; the tape would keep them until the whole gradient is done
       return [dZIn, dU, dhNext!]; // what flows back past step 0 is the initial h's gradient
-    };
+    });
     return { value: hsAll, gradFunc };
   });
 

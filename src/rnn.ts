@@ -53,7 +53,8 @@ export function rnnSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmState
     let h = h0;
     const hs: tf.Tensor2D[] = [];
     for (const zx of tf.split(zInT, steps, 0) as tf.Tensor2D[]) {
-      h = rnnStep(zx, UT, h);
+      h = tf.tidy(() => rnnStep(zx, UT, h)); // its temporaries go at once, as in lstm.ts
+      zx.dispose();
       hs.push(h);
     }
     final = { h: tf.keep(h), c: tf.keep(tf.clone(initial.c)) };
@@ -62,7 +63,8 @@ export function rnnSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmState
     const hPrevAll = steps > 1 ? tf.concat([h0, ...hs.slice(0, -1)], 0) : h0;
     save([UT, hPrevAll, hsAll]);
 
-    const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]): tf.Tensor[] => {
+    // In a tidy: tfjs frees a backward's temporaries only when the whole gradient is done.
+    const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]): tf.Tensor[] => tf.tidy(() => {
       const [Ukept, hPrev, hsKept] = saved;
       const dHs = tf.split(dy as tf.Tensor2D, steps, 0);
       const hSteps = tf.split(hsKept, steps, 0);
@@ -70,14 +72,18 @@ export function rnnSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmState
       const dzs: tf.Tensor[] = new Array(steps);
       let dhNext: tf.Tensor | null = null;
       for (let t = steps - 1; t >= 0; t--) {
-        const dh: tf.Tensor = dhNext ? tf.add(dHs[t], dhNext) : dHs[t];
-        dzs[t] = tf.mul(dh, tf.sub(1, tf.square(hSteps[t])));
+        const dhAfter = dhNext;
+        dzs[t] = tf.tidy(() => tf.mul(dhAfter ? tf.add(dHs[t], dhAfter) : dHs[t], tf.sub(1, tf.square(hSteps[t]))));
         dhNext = tf.matMul(dzs[t] as tf.Tensor2D, UTransposed);
+        dhAfter?.dispose();
       }
       const dZIn = tf.concat(dzs, 0);
-      const dU = tf.matMul(tf.transpose(hPrev), dZIn as tf.Tensor2D); // one matMul for all steps
+      tf.dispose(dzs);
+      // dU = hPrevᵀ·dZ for all steps at once, as (dZᵀ·hPrev)ᵀ: see lstm.ts.
+      const dU = tf.transpose(tf.matMul(tf.transpose(dZIn), hPrev as tf.Tensor2D));
+      tf.dispose(saved); // their one use; the tape would keep them until the whole gradient is done
       return [dZIn, dU, dhNext!]; // what flows back past step 0 is the initial h's gradient
-    };
+    });
     return { value: hsAll, gradFunc };
   });
 
