@@ -96,25 +96,21 @@ export async function saveCheckpoint(
   resume?: ResumeState,
 ): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  const weights = await float32Bytes(model.weights.map((w) => w.tensor));
-  const weightsFile = blobName('weights', weights.sha256);
+  const weights = await writeFloat32Blob(dir, 'weights', model.weights.map((w) => w.tensor));
   const meta: CheckpointMeta = { formatVersion: FORMAT_VERSION, model: model.config, vocab: [...vocab.chars], training, weightsSha256: weights.sha256 };
-  const files = [weightsFile];
-  writeFileAtomic(join(dir, weightsFile), weights.bytes);
+  const files = [weights.file];
   if (resume) {
     const { tensors, ...scalars } = resume;
-    const state = await float32Bytes(tensors);
-    const file = blobName('state', state.sha256);
-    meta.resume = { ...scalars, file, sha256: state.sha256, shapes: tensors.map((t) => t.shape) };
-    files.push(file);
-    writeFileAtomic(join(dir, file), state.bytes);
+    const state = await writeFloat32Blob(dir, 'state', tensors);
+    meta.resume = { ...scalars, file: state.file, sha256: state.sha256, shapes: tensors.map((t) => t.shape) };
+    files.push(state.file);
   }
   const modelJson = {
     format: 'layers-model',
     generatedBy: 'charrnn',
     convertedBy: null,
     modelTopology: kerasTopology(model.config),
-    weightsManifest: [{ paths: [weightsFile], weights: model.weights.map(({ name, tensor }) => ({ name, shape: tensor.shape, dtype: 'float32' })) }],
+    weightsManifest: [{ paths: [weights.file], weights: model.weights.map(({ name, tensor }) => ({ name, shape: tensor.shape, dtype: 'float32' })) }],
     charrnn: meta,
   };
   // model.json last: until its rename, the old one still names complete files.
@@ -229,15 +225,31 @@ function parseModelJson(dir: string, parsed: unknown): { meta: CheckpointMeta; w
   return { meta, weightsName };
 }
 
-/** Tensors as one little-endian float32 buffer, with its SHA-256. */
-async function float32Bytes(tensors: tf.Tensor[]): Promise<{ bytes: Buffer; sha256: string }> {
-  const bytes = Buffer.alloc(tensors.reduce((n, t) => n + t.size, 0) * 4);
-  let offset = 0;
-  for (const tensor of tensors) {
-    const part = (await tensor.data()) as Float32Array; // one at a time: a copy of each is transient
-    for (let k = 0; k < part.length; k++, offset += 4) bytes.writeFloatLE(part[k], offset);
+/**
+ * Writes tensors as one little-endian float32 file named by its SHA-256, `<kind>-<sha>.bin`,
+ * atomically (see writeFileAtomic) and one tensor at a time: a checkpoint never holds a
+ * second copy of the whole model (or of Adam's moments, twice its size) in memory.
+ */
+async function writeFloat32Blob(dir: string, kind: string, tensors: tf.Tensor[]): Promise<{ file: string; sha256: string }> {
+  const tmp = join(dir, `${kind}.bin.tmp-${process.pid}`);
+  const hash = createHash('sha256');
+  const fd = openSync(tmp, 'w');
+  try {
+    for (const tensor of tensors) {
+      const part = (await tensor.data()) as Float32Array;
+      const bytes = Buffer.alloc(part.length * 4);
+      for (let k = 0; k < part.length; k++) bytes.writeFloatLE(part[k], k * 4);
+      hash.update(bytes);
+      writeSync(fd, bytes);
+    }
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
-  return { bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
+  const sha256 = hash.digest('hex');
+  const file = blobName(kind, sha256);
+  renameSync(tmp, join(dir, file));
+  return { file, sha256 };
 }
 
 function readFloat32LE(bytes: Buffer): Float32Array {
