@@ -88,20 +88,20 @@ export interface LoadedCheckpoint {
   resume?: ResumeState;
 }
 
-export async function saveCheckpoint(
+export function saveCheckpoint(
   dir: string,
   model: CharModel,
   vocab: Vocabulary,
   training: TrainingRecord,
   resume?: ResumeState,
-): Promise<void> {
+): void {
   mkdirSync(dir, { recursive: true });
-  const weights = await writeFloat32Blob(dir, 'weights', model.weights.map((w) => w.tensor));
+  const weights = writeFloat32Blob(dir, 'weights', model.weights.map((w) => w.tensor));
   const meta: CheckpointMeta = { formatVersion: FORMAT_VERSION, model: model.config, vocab: [...vocab.chars], training, weightsSha256: weights.sha256 };
   const files = [weights.file];
   if (resume) {
     const { tensors, ...scalars } = resume;
-    const state = await writeFloat32Blob(dir, 'state', tensors);
+    const state = writeFloat32Blob(dir, 'state', tensors);
     meta.resume = { ...scalars, file: state.file, sha256: state.sha256, shapes: tensors.map((t) => t.shape) };
     files.push(state.file);
   }
@@ -227,25 +227,21 @@ function parseModelJson(dir: string, parsed: unknown): { meta: CheckpointMeta; w
 
 /**
  * Writes tensors as one little-endian float32 file named by its SHA-256, `<kind>-<sha>.bin`,
- * atomically (see writeFileAtomic) and one tensor at a time: a checkpoint never holds a
- * second copy of the whole model (or of Adam's moments, twice its size) in memory.
+ * durably and one tensor at a time: a checkpoint never holds a second copy of the whole
+ * model (or of Adam's moments, twice its size) in memory.
  */
-async function writeFloat32Blob(dir: string, kind: string, tensors: tf.Tensor[]): Promise<{ file: string; sha256: string }> {
+function writeFloat32Blob(dir: string, kind: string, tensors: tf.Tensor[]): { file: string; sha256: string } {
   const tmp = join(dir, `${kind}.bin.tmp-${process.pid}`);
   const hash = createHash('sha256');
-  const fd = openSync(tmp, 'w');
-  try {
+  writeDurably(tmp, (fd) => {
     for (const tensor of tensors) {
-      const part = (await tensor.data()) as Float32Array;
-      const bytes = Buffer.alloc(part.length * 4);
-      for (let k = 0; k < part.length; k++) bytes.writeFloatLE(part[k], k * 4);
+      const values = tensor.dataSync() as Float32Array;
+      const bytes = Buffer.alloc(values.length * 4);
+      for (let k = 0; k < values.length; k++) bytes.writeFloatLE(values[k], k * 4);
       hash.update(bytes);
       writeSync(fd, bytes);
     }
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  });
   const sha256 = hash.digest('hex');
   const file = blobName(kind, sha256);
   renameSync(tmp, join(dir, file));
@@ -261,14 +257,19 @@ function readFloat32LE(bytes: Buffer): Float32Array {
 /** Write to a temporary name beside the target, flush to disk, then rename over it. */
 function writeFileAtomic(path: string, data: Uint8Array): void {
   const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
+  writeDurably(tmp, (fd) => writeSync(fd, data));
+  renameSync(tmp, path);
+}
+
+/** Creates `path`, fills it through `write`, and flushes it to disk before closing. */
+function writeDurably(path: string, write: (fd: number) => void): void {
+  const fd = openSync(path, 'w');
   try {
-    writeSync(fd, data);
+    write(fd);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
-  renameSync(tmp, path);
 }
 
 function syncDirectory(dir: string): void {

@@ -151,11 +151,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     seconds: seconds(),
     corpus: { path: corpus.path, encoding: corpus.encoding, bytes: corpus.bytes, chars: ids.length, fingerprint: corpus.fingerprint, counts },
   });
-  const save = async (kind: 'latest' | 'best') => {
+  const save = (kind: 'latest' | 'best') => {
     const { lossSinceEval, minLoss, lrScale, rollbacks, staleValidations } = progress;
     const tensors = [...adam.moments, ...carried.flatMap(({ h, c }) => [h, c])];
     const resume = { adamStep: adam.step, rngState: rng.savedState, lossSinceEval, minLoss, lrScale, rollbacks, staleValidations, tensors };
-    await saveCheckpoint(dirs[kind], model, vocab, record(), resume);
+    saveCheckpoint(dirs[kind], model, vocab, record(), resume);
     observer.onCheckpoint?.(kind, dirs[kind]);
   };
 
@@ -218,11 +218,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         progress.history.push({ step, epoch: step / batcher.stepsPerEpoch, trainLoss: sum / count, valLoss, lr, seconds: seconds() });
         progress.lossSinceEval = { sum: 0, count: 0 };
         observer.onValidation?.(step, valLoss, isBest);
-        if (isBest) await save('best');
+        if (isBest) save('best');
         if (stoppedBy === null && config.patience !== null && progress.staleValidations >= config.patience) stoppedBy = 'patience';
       }
       if (step % config.saveEvery === 0 || stoppedBy !== null) {
-        await save('latest');
+        save('latest');
         rollback.take(carried, rng.savedState, progress);
       }
     }

@@ -239,7 +239,7 @@ test('checkpoints record the cell and the learned initial state; one without a c
   const dir = workDir('cells');
   const vocab = new Vocabulary(['a', 'b', 'c', 'd', 'e']);
   const model = CharModel.create({ vocabSize: 5, hidden: 4, layers: 2, dropout: 0, cell: 'gru', learnedInit: true }, 2);
-  await saveCheckpoint(join(dir, 'gru'), model, vocab, trainingRecord(model.config));
+  saveCheckpoint(join(dir, 'gru'), model, vocab, trainingRecord(model.config));
   const loaded = loadCheckpoint(join(dir, 'gru'));
   assert.equal(loaded.meta.model.cell, 'gru');
   assert.equal(loaded.model.config.learnedInit, true);
@@ -249,7 +249,7 @@ test('checkpoints record the cell and the learned initial state; one without a c
 
   // A checkpoint written before --cell existed: no cell, no learnedInit in its metadata.
   const lstm = CharModel.create({ vocabSize: 5, hidden: 4, layers: 1, dropout: 0 }, 2);
-  await saveCheckpoint(join(dir, 'old'), lstm, vocab, trainingRecord(lstm.config));
+  saveCheckpoint(join(dir, 'old'), lstm, vocab, trainingRecord(lstm.config));
   const file = join(dir, 'old', 'model.json');
   const json = JSON.parse(readFileSync(file, 'utf8'));
   delete json.charrnn.model.cell;

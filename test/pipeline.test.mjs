@@ -79,7 +79,7 @@ test('training on the tiny corpus brings the loss well below ln(vocabulary)', ()
 test('a checkpoint reloads to identical next-character probabilities', async () => {
   const first = loadCheckpoint(runDir); // the run's best
   const dir = join(tmp(), 'copy');
-  await saveCheckpoint(dir, first.model, first.vocab, first.meta.training);
+  saveCheckpoint(dir, first.model, first.vocab, first.meta.training);
   const second = loadCheckpoint(dir);
   assert.deepEqual(second.vocab.chars, first.vocab.chars);
   const probe = tinyText().slice(0, 40);
