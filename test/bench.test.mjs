@@ -2,11 +2,11 @@
 // Nothing here times anything: `npm run bench` is a benchmark, not a test.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { utf8Boundary } from '../dist/bench/corpus.js';
-import { BUSY_CORES, isBusy, median, otherCores, parseProcStat, summarise } from '../dist/bench/measure.js';
-import { parseBenchArgs, parseConfigs } from '../dist/bench/options.js';
-import { parsePeerResult, peerArgs, pythonJson } from '../dist/bench/peer.js';
-import { blasName, busyMeasurements, formatTable, ratio, ratios } from '../dist/bench/report.js';
+import { utf8Boundary } from '../dist-bench/corpus.js';
+import { BUSY_CORES, isBusy, median, otherCores, parseProcStat, summarise } from '../dist-bench/measure.js';
+import { parseBenchArgs, parseConfigs } from '../dist-bench/options.js';
+import { parsePeerResult, peerArgs, pythonJson } from '../dist-bench/peer.js';
+import { blasName, busyMeasurements, formatTable, ratio, ratios } from '../dist-bench/report.js';
 
 describe('measurements', () => {
   test('median of odd and even counts, ignoring NaN', () => {

@@ -10,12 +10,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { extname, join, normalize } from 'node:path';
 import { test } from 'node:test';
-import { loadCheckpoint } from '../dist/checkpoint.js';
-import { TRAIN_DEFAULTS } from '../dist/config.js';
-import { readCorpus } from '../dist/corpus.js';
+import { loadCheckpoint } from '../dist/checkpoint/checkpoint.js';
+import { TRAIN_DEFAULTS } from '../dist/training/config.js';
+import { readCorpus } from '../dist/data/corpus.js';
 import { writeLayersModel } from '../dist/export/layers-model.js';
 import { writeWebPage } from '../dist/export/web-page.js';
-import { train } from '../dist/trainer.js';
+import { train } from '../dist/training/trainer.js';
 import { TINY_CORPUS, useBackend, workDir } from './helpers.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

@@ -6,13 +6,13 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadCheckpoint, saveCheckpoint } from '../dist/checkpoint.js';
-import { TRAIN_DEFAULTS } from '../dist/config.js';
-import { GradientPool } from '../dist/data-parallel.js';
-import { computeGradients } from '../dist/gradients.js';
-import { CharModel } from '../dist/model.js';
-import { BatchStepper } from '../dist/sampler.js';
-import { Vocabulary } from '../dist/vocab.js';
+import { loadCheckpoint, saveCheckpoint } from '../dist/checkpoint/checkpoint.js';
+import { TRAIN_DEFAULTS } from '../dist/training/config.js';
+import { GradientPool } from '../dist/training/data-parallel.js';
+import { computeGradients } from '../dist/training/gradients.js';
+import { CharModel } from '../dist/model/model.js';
+import { BatchStepper } from '../dist/sampling/sampler.js';
+import { Vocabulary } from '../dist/data/vocab.js';
 import { maxAbsDiff, useBackend, workDir } from './helpers.mjs';
 
 const tf = await useBackend('wasm');
@@ -181,7 +181,7 @@ test('training steps leave no tensors behind (every cell, learned initial state)
 // LSTM the 10 ops a training forward spends precomputing what its 7-op backward step needs.
 for (const [cell, fwd, bwd] of [['lstm', 12, 20], ['gru', 11, 23], ['rnn', 3, 5]]) {
   test(`ops per time step, ${cell}: ${fwd} forward, ${bwd} more for the hand-written backward`, async () => {
-    const module = await import(`../dist/${cell}.js`);
+    const module = await import(`../dist/cells/${cell}.js`);
     const [forward, sequence] = [module[`${cell}Forward`], module[`${cell}Sequence`]];
     const [B, H] = [2, 3];
     const kernelsFor = async (steps, withBackward) => {

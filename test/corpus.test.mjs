@@ -1,11 +1,11 @@
-// Unit tests for reading corpora (dist/corpus.js) and the code-point vocabulary (dist/vocab.js).
+// Unit tests for reading corpora (dist/data/corpus.js) and the code-point vocabulary (dist/data/vocab.js).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readCorpus, firstInvalidUtf8Offset, splitIds } from '../dist/corpus.js';
-import { Vocabulary } from '../dist/vocab.js';
+import { readCorpus, firstInvalidUtf8Offset, splitIds } from '../dist/data/corpus.js';
+import { Vocabulary } from '../dist/data/vocab.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'charrnn-corpus-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));

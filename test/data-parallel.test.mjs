@@ -2,9 +2,9 @@
 // whole batch (without dropout the maths is the same, only summed in another order).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GradientPool, shardRanges, shardStreams } from '../dist/data-parallel.js';
-import { computeGradients } from '../dist/gradients.js';
-import { CharModel } from '../dist/model.js';
+import { GradientPool, shardRanges, shardStreams } from '../dist/training/data-parallel.js';
+import { computeGradients } from '../dist/training/gradients.js';
+import { CharModel } from '../dist/model/model.js';
 import { maxAbsDiff, useBackend } from './helpers.mjs';
 
 const tf = await useBackend('wasm');

@@ -4,12 +4,12 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadCheckpoint } from '../dist/checkpoint.js';
-import { TRAIN_DEFAULTS } from '../dist/config.js';
-import { readCorpus } from '../dist/corpus.js';
-import { evaluate } from '../dist/evaluate.js';
+import { loadCheckpoint } from '../dist/checkpoint/checkpoint.js';
+import { TRAIN_DEFAULTS } from '../dist/training/config.js';
+import { readCorpus } from '../dist/data/corpus.js';
+import { evaluate } from '../dist/scoring/evaluate.js';
 import { writeLayersModel } from '../dist/export/layers-model.js';
-import { train } from '../dist/trainer.js';
+import { train } from '../dist/training/trainer.js';
 import { runCli, TINY_CORPUS, tinyText, useBackend, workDir } from './helpers.mjs';
 
 const tf = await useBackend('wasm');

@@ -1,11 +1,11 @@
-// Surprisal per character (src/surprisal.ts) and `charrnn eval --heatmap / --html`.
+// Surprisal per character (src/scoring/surprisal.ts) and `charrnn eval --heatmap / --html`.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { loadCheckpoint } from '../dist/checkpoint.js';
-import { evaluate } from '../dist/evaluate.js';
-import { meanBits, surprisal } from '../dist/surprisal.js';
+import { loadCheckpoint } from '../dist/checkpoint/checkpoint.js';
+import { evaluate } from '../dist/scoring/evaluate.js';
+import { meanBits, surprisal } from '../dist/scoring/surprisal.js';
 import { runCli, TINY_CORPUS, tinyText, useBackend, workDir } from './helpers.mjs';
 
 const WORK = workDir('heatmap');

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { selectBackend } from '../dist/backend.js';
+import { selectBackend } from '../dist/backend/select.js';
 
 export const BIN = fileURLToPath(new URL('../bin/charrnn.js', import.meta.url));
 

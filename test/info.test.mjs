@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { visibleChar } from '../dist/cli/info.js';
-import { sparkline } from '../dist/sparkline.js';
+import { sparkline } from '../dist/render/sparkline.js';
 import { runCli, TINY_CORPUS, workDir } from './helpers.mjs';
 
 const WORK = workDir('info');

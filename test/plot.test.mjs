@@ -1,9 +1,9 @@
-// Training metrics (metrics.jsonl, src/metrics.ts) and `charrnn plot` in the terminal, as SVG and as PNG.
+// Training metrics (metrics.jsonl, src/checkpoint/metrics.ts) and `charrnn plot` in the terminal, as SVG and as PNG.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { MetricsLog, readMetrics } from '../dist/metrics.js';
+import { MetricsLog, readMetrics } from '../dist/checkpoint/metrics.js';
 import { runCli, TINY_CORPUS, workDir } from './helpers.mjs';
 
 const WORK = workDir('plot');

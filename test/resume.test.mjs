@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { loadCheckpoint } from '../dist/checkpoint.js';
+import { loadCheckpoint } from '../dist/checkpoint/checkpoint.js';
 import { BIN, runCli, useBackend, workDir, TINY_CORPUS as TINY } from './helpers.mjs';
 
 const WORK = workDir('resume');

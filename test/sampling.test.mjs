@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { loadCheckpoint } from '../dist/checkpoint.js';
-import { CharModel } from '../dist/model.js';
-import { BatchStepper, generate, Sampler, sampleStreams } from '../dist/sampler.js';
-import { drawIndex, keepTopK, keepTopP, logProbability, nextCharDistribution, softmax } from '../dist/sampling.js';
+import { loadCheckpoint } from '../dist/checkpoint/checkpoint.js';
+import { CharModel } from '../dist/model/model.js';
+import { BatchStepper, generate, Sampler, sampleStreams } from '../dist/sampling/sampler.js';
+import { drawIndex, keepTopK, keepTopP, logProbability, nextCharDistribution, softmax } from '../dist/sampling/distribution.js';
 import { Rng } from '../dist/rng.js';
 import { runCli, TINY_CORPUS, tinyText, useBackend, workDir } from './helpers.mjs';
 

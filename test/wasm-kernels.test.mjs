@@ -1,10 +1,10 @@
-// Compares the wasm kernel fixes (dist/wasm-kernels) with the cpu backend.
+// Compares the wasm kernel fixes (dist/backend/wasm-kernels) with the cpu backend.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmKernelFixes } from '../dist/wasm-kernels/index.js';
+import { registerWasmKernelFixes } from '../dist/backend/wasm-kernels/index.js';
 
 registerWasmKernelFixes(); // before the backend is initialised (the other order is tested below)
 await tf.setBackend('cpu');
@@ -213,7 +213,7 @@ test('registerWasmKernelFixes also works after tf.setBackend("wasm")', () => {
   const script = `
     import * as tf from '@tensorflow/tfjs';
     import '@tensorflow/tfjs-backend-wasm';
-    import { registerWasmKernelFixes } from './dist/wasm-kernels/index.js';
+    import { registerWasmKernelFixes } from './dist/backend/wasm-kernels/index.js';
     await tf.setBackend('wasm');
     registerWasmKernelFixes();
     const a = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);

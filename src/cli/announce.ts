@@ -1,4 +1,4 @@
-import type { BackendInfo } from '../backend.js';
+import type { BackendInfo } from '../backend/select.js';
 import { info, paint } from './output.js';
 
 /** The start-up line that says where the tensors live, and why a faster backend was not used. */

@@ -1,11 +1,11 @@
 /** `charrnn eval <checkpoint> [file]`: nats/char, bits/char and perplexity; or, with --heatmap/--html, surprisal per character. */
 import { resolve } from 'node:path';
-import { selectBackend, type BackendChoice } from '../backend.js';
-import { loadCheckpoint, type CheckpointMeta } from '../checkpoint.js';
-import { readCorpus, splitIds, type TextEncoding } from '../corpus.js';
+import { selectBackend, type BackendChoice } from '../backend/select.js';
+import { loadCheckpoint, type CheckpointMeta } from '../checkpoint/checkpoint.js';
+import { readCorpus, splitIds, type TextEncoding } from '../data/corpus.js';
 import { CorpusError, UserError } from '../errors.js';
-import { evaluate } from '../evaluate.js';
-import { quoteChars, type Vocabulary } from '../vocab.js';
+import { evaluate } from '../scoring/evaluate.js';
+import { quoteChars, type Vocabulary } from '../data/vocab.js';
 import { announceBackend } from './announce.js';
 import { showHeatmap } from './heatmap.js';
 import { formatCount, info } from './output.js';

@@ -4,8 +4,8 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { selectBackend } from '../backend.js';
-import { loadCheckpoint } from '../checkpoint.js';
+import { selectBackend } from '../backend/select.js';
+import { loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { UserError } from '../errors.js';
 import { writeLayersModel } from '../export/layers-model.js';
 import { writeWebPage } from '../export/web-page.js';

@@ -10,9 +10,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Chalk, supportsColor, type ChalkInstance } from 'chalk';
-import type { CharModel } from '../model.js';
-import { meanBits, surprisal, type CharSurprisal } from '../surprisal.js';
-import type { Vocabulary } from '../vocab.js';
+import type { CharModel } from '../model/model.js';
+import { meanBits, surprisal, type CharSurprisal } from '../scoring/surprisal.js';
+import type { Vocabulary } from '../data/vocab.js';
 import { colourEnabled, formatCount, info } from './output.js';
 
 /** Background of each bucket, pale (expected) to dark red (surprising); bucket 0 is left plain. */

@@ -1,8 +1,8 @@
 /** `charrnn info <checkpoint>`: what a checkpoint holds and how it was trained, on stdout. */
 import { resolve } from 'node:path';
-import { selectBackend } from '../backend.js';
-import { loadCheckpoint, type CheckpointMeta } from '../checkpoint.js';
-import { sparkline } from '../sparkline.js';
+import { selectBackend } from '../backend/select.js';
+import { loadCheckpoint, type CheckpointMeta } from '../checkpoint/checkpoint.js';
+import { sparkline } from '../render/sparkline.js';
 import { formatCount, formatDuration } from './output.js';
 
 export interface InfoCommandOptions {

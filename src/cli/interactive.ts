@@ -5,9 +5,9 @@
  * Works the same with piped stdin, one prime or command per line.
  */
 import { createInterface } from 'node:readline';
-import type { CharModel } from '../model.js';
-import { generate } from '../sampler.js';
-import { quoteChars, type Vocabulary } from '../vocab.js';
+import type { CharModel } from '../model/model.js';
+import { generate } from '../sampling/sampler.js';
+import { quoteChars, type Vocabulary } from '../data/vocab.js';
 import { info, paint, paintStdout } from './output.js';
 
 export interface InteractiveSettings {

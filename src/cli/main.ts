@@ -4,9 +4,9 @@
  */
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { BACKEND_CHOICES } from '../backend.js';
-import { CELL_TYPES } from '../cells.js';
-import { TRAIN_DEFAULTS } from '../config.js';
+import { BACKEND_CHOICES } from '../backend/select.js';
+import { CELL_TYPES } from '../cells/registry.js';
+import { TRAIN_DEFAULTS } from '../training/config.js';
 import { UserError } from '../errors.js';
 import { completionScript, SHELLS, type Shell } from './completion.js';
 import { evalCommand } from './eval.js';

@@ -5,18 +5,18 @@
  * In the terminal, a chart drawn with asciichart that fits the width (stdout's, else
  * stderr's, else $COLUMNS, else 80); train loss a solid line, validation loss a dashed
  * one (and each in its own colour on a colour terminal). --svg writes an SVG image
- * (svg-chart.ts), --png the same rendered to PNG with resvg (WebAssembly, no native code).
+ * (render/svg-chart.ts), --png the same rendered to PNG with resvg (WebAssembly, no native code).
  */
 import asciichart from 'asciichart';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { readCheckpointMeta, resolveCheckpointDir } from '../checkpoint.js';
+import { readCheckpointMeta, resolveCheckpointDir } from '../checkpoint/checkpoint.js';
 import { UserError } from '../errors.js';
-import { METRICS_FILE, readMetrics } from '../metrics.js';
+import { METRICS_FILE, readMetrics } from '../checkpoint/metrics.js';
 import { colourEnabled, formatCount, info, paintStdout } from './output.js';
-import { lineChartSvg } from './svg-chart.js';
+import { lineChartSvg } from '../render/svg-chart.js';
 
 export interface PlotCommandOptions {
   svg?: string;

@@ -3,7 +3,7 @@
  * plain lines at validations and every few seconds (no escape codes).
  */
 import cliProgress from 'cli-progress';
-import type { StepProgress, TrainingObserver, TrainingPlan } from '../trainer.js';
+import type { StepProgress, TrainingObserver, TrainingPlan } from '../training/trainer.js';
 import { formatCount, formatDuration, info, paint } from './output.js';
 
 const PLAIN_LINE_SECONDS = 10;

@@ -5,11 +5,11 @@
  * stderr. --json prints one object per sample per line instead.
  */
 import { resolve } from 'node:path';
-import { selectBackend, type BackendChoice } from '../backend.js';
-import { loadCheckpoint } from '../checkpoint.js';
+import { selectBackend, type BackendChoice } from '../backend/select.js';
+import { loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { UserError } from '../errors.js';
-import { sampleStreams, type Sample, type StreamSettings } from '../sampler.js';
-import { quoteChars, type Vocabulary } from '../vocab.js';
+import { sampleStreams, type Sample, type StreamSettings } from '../sampling/sampler.js';
+import { quoteChars, type Vocabulary } from '../data/vocab.js';
 import { announceBackend } from './announce.js';
 import { interactiveSession } from './interactive.js';
 import { info, paint, paintStdout } from './output.js';

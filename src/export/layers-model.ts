@@ -12,9 +12,9 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LoadedCheckpoint } from '../checkpoint.js';
+import type { LoadedCheckpoint } from '../checkpoint/checkpoint.js';
 import { UserError } from '../errors.js';
-import { kerasTopology } from '../keras-topology.js';
+import { kerasTopology } from '../checkpoint/keras-topology.js';
 
 export const WEIGHTS_FILE = 'weights.bin';
 

@@ -6,15 +6,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { clipScale, type Adam } from './adam.js';
-import { StreamBatcher, type Batch } from './batches.js';
+import { StreamBatcher, type Batch } from '../data/batches.js';
 import { defaultThreads, GradientPool, localGradients, type GradientSource } from './data-parallel.js';
-import { saveCheckpoint, type LoadedCheckpoint, type TrainingRecord } from './checkpoint.js';
+import { saveCheckpoint, type LoadedCheckpoint, type TrainingRecord } from '../checkpoint/checkpoint.js';
 import { validateTrainConfig, type TrainConfig } from './config.js';
-import { splitIds, type Corpus } from './corpus.js';
-import { CorpusError, TrainingDivergedError, UserError } from './errors.js';
-import { disposeState, evaluate } from './evaluate.js';
-import type { LstmState } from './lstm.js';
-import { Rng } from './rng.js';
+import { splitIds, type Corpus } from '../data/corpus.js';
+import { CorpusError, TrainingDivergedError, UserError } from '../errors.js';
+import { disposeState, evaluate } from '../scoring/evaluate.js';
+import type { LstmState } from '../cells/lstm.js';
+import { Rng } from '../rng.js';
 import { RollbackPoint } from './rollback.js';
 import { startFresh, startFromResume, startFromWeights } from './starting-point.js';
 

@@ -5,8 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Adam } from './adam.js';
-import type { LstmState } from './lstm.js';
-import type { CharModel } from './model.js';
+import type { LstmState } from '../cells/lstm.js';
+import type { CharModel } from '../model/model.js';
 import type { Progress } from './starting-point.js';
 
 interface Snapshot {

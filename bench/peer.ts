@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { summarise, type Summary, type Window } from './measure.js';
 import type { BenchConfig, Timing } from './options.js';
 
-export const PEER_SCRIPT = fileURLToPath(new URL('../../../shared/peers/torch_charrnn.py', import.meta.url));
+export const PEER_SCRIPT = fileURLToPath(new URL('../../shared/peers/torch_charrnn.py', import.meta.url));
 export const PEER_THREADS = 2;
 /** A 2048² float32 matMul on 2 threads of this kind of machine: ~205 GFLOP/s with OpenBLAS, ~6 with the reference BLAS. */
 export const EXPECTED_GFLOPS = 205;

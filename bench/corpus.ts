@@ -6,12 +6,12 @@
 import { closeSync, existsSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readCorpus } from '../corpus.js';
-import { CorpusError } from '../errors.js';
-import { Vocabulary } from '../vocab.js';
+import { readCorpus } from '../dist/data/corpus.js';
+import { CorpusError } from '../dist/errors.js';
+import { Vocabulary } from '../dist/data/vocab.js';
 
-const WAR_AND_PEACE = fileURLToPath(new URL('../../../shared/corpora/warpeace.txt', import.meta.url));
-const BUILT_IN = fileURLToPath(new URL('../../corpora/default.txt', import.meta.url));
+const WAR_AND_PEACE = fileURLToPath(new URL('../../shared/corpora/warpeace.txt', import.meta.url));
+const BUILT_IN = fileURLToPath(new URL('../corpora/default.txt', import.meta.url));
 
 export interface BenchCorpus {
   /** The file the user chose (or the default). */

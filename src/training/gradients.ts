@@ -4,8 +4,8 @@
  * happen once, on the combined gradients.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { LstmState } from './lstm.js';
-import type { CharModel } from './model.js';
+import type { LstmState } from '../cells/lstm.js';
+import type { CharModel } from '../model/model.js';
 
 export interface Gradients {
   /** Mean loss per character, nats. */

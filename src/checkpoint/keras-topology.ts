@@ -5,8 +5,8 @@
  * with reset_after=False) → Dense softmax. Learned initial states (--learned-init) have
  * no place here: a Sequential model's recurrent layers start from zeros.
  */
-import { CELLS } from './cells.js';
-import { resolveModelConfig, type ModelConfig } from './model.js';
+import { CELLS } from '../cells/registry.js';
+import { resolveModelConfig, type ModelConfig } from '../model/model.js';
 
 export function kerasTopology(config: ModelConfig): object {
   const { cell, layers, hidden, vocabSize } = resolveModelConfig(config);

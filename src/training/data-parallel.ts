@@ -9,10 +9,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { Batch } from './batches.js';
+import type { Batch } from '../data/batches.js';
 import { computeGradients, type Gradients } from './gradients.js';
-import type { LstmState } from './lstm.js';
-import type { CharModel } from './model.js';
+import type { LstmState } from '../cells/lstm.js';
+import type { CharModel } from '../model/model.js';
 
 /** Computes a step's loss and gradients for a batch with its carried state. */
 export type GradientSource = (state: LstmState[], batch: Batch, dropoutSeed: number) => Promise<Gradients>;

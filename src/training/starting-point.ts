@@ -5,14 +5,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Adam } from './adam.js';
-import type { HistoryEntry, LoadedCheckpoint } from './checkpoint.js';
+import type { HistoryEntry, LoadedCheckpoint } from '../checkpoint/checkpoint.js';
 import type { TrainConfig } from './config.js';
-import type { Corpus } from './corpus.js';
-import { CorpusError, UserError } from './errors.js';
-import type { LstmState } from './lstm.js';
-import { CharModel } from './model.js';
-import { Rng } from './rng.js';
-import { quoteChars, Vocabulary } from './vocab.js';
+import type { Corpus } from '../data/corpus.js';
+import { CorpusError, UserError } from '../errors.js';
+import type { LstmState } from '../cells/lstm.js';
+import { CharModel } from '../model/model.js';
+import { Rng } from '../rng.js';
+import { quoteChars, Vocabulary } from '../data/vocab.js';
 
 /** Everything the loop carries from step to step besides tensors. */
 export interface Progress {

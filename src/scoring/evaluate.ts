@@ -3,9 +3,9 @@
  * in nats, bits (nats / ln 2) and perplexity (e^nats).
  */
 import * as tf from '@tensorflow/tfjs';
-import { StreamBatcher } from './batches.js';
-import type { LstmState } from './lstm.js';
-import type { CharModel } from './model.js';
+import { StreamBatcher } from '../data/batches.js';
+import type { LstmState } from '../cells/lstm.js';
+import type { CharModel } from '../model/model.js';
 
 export interface Score {
   nats: number;

@@ -4,10 +4,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { selectBackend, type BackendChoice } from './backend.js';
+import { selectBackend, type BackendChoice } from '../backend/select.js';
 import type { ShardReply, ShardRequest, WorkerSetup } from './data-parallel.js';
 import { computeGradients } from './gradients.js';
-import { CharModel } from './model.js';
+import { CharModel } from '../model/model.js';
 
 const setup = workerData as WorkerSetup;
 await selectBackend(setup.backend as BackendChoice);

@@ -10,10 +10,10 @@
  * For one-hot input, x·W is a row lookup, so layer 0's projection is a gather.
  */
 import * as tf from '@tensorflow/tfjs';
-import { CELLS, isCellType, type CellType } from './cells.js';
+import { CELLS, isCellType, type CellType } from '../cells/registry.js';
 import { attachInitialState, detached } from './learned-init.js';
-import type { LstmState } from './lstm.js';
-import { Rng } from './rng.js';
+import type { LstmState } from '../cells/lstm.js';
+import { Rng } from '../rng.js';
 
 export interface ModelConfig {
   vocabSize: number;

@@ -7,7 +7,7 @@ import { CommanderError } from 'commander';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { UserError } from '../errors.js';
+import { UserError } from '../dist/errors.js';
 import { prepareCorpus } from './corpus.js';
 import { parseBenchArgs, type BenchOptions } from './options.js';
 import { runOurs } from './ours.js';

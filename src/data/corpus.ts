@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CorpusError } from './errors.js';
+import { CorpusError } from '../errors.js';
 
 export interface Corpus {
   /** Absolute, so a checkpoint can find it again from any directory. */

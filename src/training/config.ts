@@ -2,8 +2,8 @@
  * Training settings with their defaults, grouped as the CLI shows them. The resolved
  * settings are saved in every checkpoint, so sampling and evaluation need no shape flags.
  */
-import { CELL_TYPES, isCellType, type CellType } from './cells.js';
-import { UserError } from './errors.js';
+import { CELL_TYPES, isCellType, type CellType } from '../cells/registry.js';
+import { UserError } from '../errors.js';
 
 export interface TrainConfig {
   // model

@@ -20,14 +20,14 @@
  * made a step about 20% slower at batch 1.
  */
 import * as tf from '@tensorflow/tfjs';
-import { disposeState } from './evaluate.js';
-import type { CellType } from './cells.js';
-import { gruCell } from './gru.js';
-import { lstmCell, type LstmState } from './lstm.js';
-import type { CharModel } from './model.js';
-import { Rng } from './rng.js';
-import { logProbability, pickIndex, softmax, type DistributionOptions } from './sampling.js';
-import type { Vocabulary } from './vocab.js';
+import { disposeState } from '../scoring/evaluate.js';
+import type { CellType } from '../cells/registry.js';
+import { gruCell } from '../cells/gru.js';
+import { lstmCell, type LstmState } from '../cells/lstm.js';
+import type { CharModel } from '../model/model.js';
+import { Rng } from '../rng.js';
+import { logProbability, pickIndex, softmax, type DistributionOptions } from './distribution.js';
+import type { Vocabulary } from '../data/vocab.js';
 
 interface StepLayer {
   /** Layer 0: E = W + b (V, G·H), gathered by character id. Layers above: [W; U] (2H, G·H). GRU: the z, r columns only. */

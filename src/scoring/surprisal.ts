@@ -7,9 +7,9 @@
  * context of every prediction is the whole text before it. The first character has no
  * prediction (the model predicts only after reading something): its `bits` is null.
  */
-import type { CharModel } from './model.js';
-import { Sampler } from './sampler.js';
-import { quoteChars, type Vocabulary } from './vocab.js';
+import type { CharModel } from '../model/model.js';
+import { Sampler } from '../sampling/sampler.js';
+import { quoteChars, type Vocabulary } from '../data/vocab.js';
 
 export interface CharSurprisal {
   char: string;

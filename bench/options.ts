@@ -3,9 +3,9 @@
  * the timings derived from --seconds (or --quick).
  */
 import { Command, Option } from 'commander';
-import { BACKEND_CHOICES, type BackendChoice } from '../backend.js';
-import { choice, real } from '../cli/parse.js';
-import { UserError } from '../errors.js';
+import { BACKEND_CHOICES, type BackendChoice } from '../dist/backend/select.js';
+import { choice, real } from '../dist/cli/parse.js';
+import { UserError } from '../dist/errors.js';
 
 export interface BenchConfig {
   /** "2x128": layers × hidden units. */
