@@ -1,5 +1,6 @@
-// The exported web page in headless Chromium: it loads the model with plain
-// @tensorflow/tfjs from its local tf.min.js, predicts what our engine predicts, and a
+// The exported web page in headless Chromium, opened from disk (file://) as a user's
+// double-click opens it: it loads the model with TensorFlow.js from its local tf.min.js
+// and model.js, predicts what our engine predicts, and a
 // click on Generate writes text. Takes a screenshot: into the test's temp directory, or to
 // CHARRNN_SCREENSHOT if set (how docs/export-page.png was made), never into the repository.
 // Skips (does not fail) where Chromium is not installed: CHROMIUM_PATH, else /usr/bin/chromium.
@@ -7,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { extname, join, normalize } from 'node:path';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import { loadCheckpoint } from '../dist/checkpoint/checkpoint.js';
 import { TRAIN_DEFAULTS } from '../dist/training/config.js';
@@ -32,11 +33,10 @@ test('the exported page loads in Chromium, matches our probabilities, and genera
   await writeLayersModel(checkpoint, site);
   writeWebPage(site, 'charrnn: tiny corpus (2×48 GRU)');
 
-  const server = await serve(site);
   const browser = await Chromium.launch();
   try {
     const page = await browser.newPage(900, 720);
-    await page.navigate(`http://127.0.0.1:${server.address().port}/index.html`);
+    await page.navigate(pathToFileURL(join(site, 'index.html')).href);
     const status = await page.evaluate('window.charrnn.ready.then(() => document.getElementById("status").textContent)');
     assert.match(status, /^ready \(tfjs 4\.22\.0/);
 
@@ -70,25 +70,9 @@ test('the exported page loads in Chromium, matches our probabilities, and genera
     writeFileSync(screenshot, png);
   } finally {
     await browser.close();
-    server.close();
     checkpoint.model.dispose();
   }
 });
-
-const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.json': 'application/json', '.bin': 'application/octet-stream' };
-
-/** A static file server for `root` on 127.0.0.1, on a free port. */
-function serve(root) {
-  const server = createServer((req, res) => {
-    const path = normalize(join(root, decodeURIComponent(new URL(req.url, 'http://x').pathname)));
-    if (!path.startsWith(root) || !existsSync(path)) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' }).end(readFileSync(path));
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
 
 /** Just enough of the Chrome DevTools Protocol, over the pipe on fds 3 (to Chromium) and 4 (from it). */
 class Chromium {

@@ -1,6 +1,7 @@
 /**
  * `charrnn export <checkpoint> <dir>`: a checkpoint as a tfjs layers model (model.json,
- * weights.bin, vocab.json) with a web page that samples from it (index.html, tf.min.js).
+ * weights.bin, vocab.json) with a web page that samples from it (index.html, tf.min.js,
+ * model.js), which opens from disk.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -33,7 +34,7 @@ export async function exportCommand(checkpointPath: string, outDir: string, opti
       ...writeWebPage(outDir, `charrnn: ${name} (${layers}×${hidden} ${cell.toUpperCase()})`),
     ];
     info(`exported ${checkpoint.dir} to ${outDir}: ${files.join(', ')}`);
-    info(`serve it over http (e.g. npx http-server ${outDir}) and open index.html; for Keras: tensorflowjs_converter --input_format=tfjs_layers_model --output_format=keras ${join(outDir, 'model.json')} model.h5`);
+    info(`open ${join(outDir, 'index.html')} in a browser to sample from it; for Keras: tensorflowjs_converter --input_format=tfjs_layers_model --output_format=keras ${join(outDir, 'model.json')} model.h5`);
   } finally {
     checkpoint.model.dispose();
   }

@@ -1,8 +1,9 @@
 /**
- * The web page an export carries: index.html, which loads the exported model with
- * `tf.loadLayersModel('model.json')` and samples from it (prime text, a temperature
- * slider, a Generate button), and a local copy of tf.min.js, so it works offline from
- * any static file server (browsers do not fetch model.json from file:// pages).
+ * The web page an export carries, made to open from disk with a double-click (file://,
+ * where browsers refuse fetch): index.html; a local copy of TensorFlow.js's tf.min.js; and
+ * model.js, which assigns the exported model.json, its weights (base64) and the vocabulary
+ * to `window.charrnnExport`, so the page loads them with script tags, no request at all.
+ * The page samples from the model (prime text, a temperature slider, a Generate button).
  *
  * A Sequential model starts every call from zero state, so reading the whole text (prime
  * + generated so far) again for every character would give exact probabilities at a
@@ -12,24 +13,32 @@
  * it reads the prime once, then one step per character, as charrnn's own sampler does.
  * The stateless model is kept for `probabilities(text)`, which the tests compare.
  *
- * The page runs on tfjs's CPU backend unless the URL says `?backend=webgl`: a character
- * model's steps are small matMuls, where WebGL's upload/readback per character costs more
- * than it saves (and a browser without a GPU emulates WebGL, slowly).
+ * It runs on tfjs's cpu backend: a character model's steps are small matMuls, where
+ * WebGL's upload/readback per character would cost more than it saves.
  *
  * For tests, the page exposes `window.charrnn = { ready, probabilities(text), steppedProbabilities(text) }`.
  */
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { WEIGHTS_FILE } from './layers-model.js';
 
 export const PAGE_FILE = 'index.html';
 export const TFJS_FILE = 'tf.min.js';
+export const MODEL_SCRIPT = 'model.js';
 
-/** Writes index.html and tf.min.js into `outDir` (which holds the exported model); returns their names. */
+/**
+ * Writes index.html, tf.min.js and model.js into `outDir`, which already holds the
+ * exported model (model.json, weights.bin, vocab.json); returns the names written.
+ */
 export function writeWebPage(outDir: string, title: string): string[] {
   copyFileSync(createRequire(import.meta.url).resolve('@tensorflow/tfjs/dist/tf.min.js'), join(outDir, TFJS_FILE));
+  const model = readFileSync(join(outDir, 'model.json'), 'utf8');
+  const weights = readFileSync(join(outDir, WEIGHTS_FILE)).toString('base64');
+  const vocab = readFileSync(join(outDir, 'vocab.json'), 'utf8');
+  writeFileSync(join(outDir, MODEL_SCRIPT), `window.charrnnExport = { model: ${model}, weights: '${weights}', vocab: ${vocab} };\n`);
   writeFileSync(join(outDir, PAGE_FILE), PAGE.replaceAll('{{TITLE}}', escapeHtml(title)));
-  return [PAGE_FILE, TFJS_FILE];
+  return [PAGE_FILE, TFJS_FILE, MODEL_SCRIPT];
 }
 
 function escapeHtml(text: string): string {
@@ -72,18 +81,17 @@ const PAGE = `<!doctype html>
 <div id="output"></div>
 <div id="status">loading the model…</div>
 <script src="tf.min.js"></script>
+<script src="model.js"></script>
 <script>
 'use strict';
 const $ = (id) => document.getElementById(id);
 let model, stepper, vocab, index;
 
 const ready = (async () => {
-  await tf.setBackend(new URLSearchParams(location.search).get('backend') || 'cpu');
-  const [meta, loaded, chars] = await Promise.all([
-    fetch('model.json').then((r) => r.json()),
-    tf.loadLayersModel('model.json'),
-    fetch('vocab.json').then((r) => r.json()),
-  ]);
+  await tf.setBackend('cpu');
+  const { model: meta, weights, vocab: chars } = window.charrnnExport;
+  const weightData = Uint8Array.from(atob(weights), (ch) => ch.charCodeAt(0)).buffer;
+  const loaded = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: meta.modelTopology, weightSpecs: meta.weightsManifest[0].weights, weightData }));
   [model, vocab] = [loaded, chars];
   index = new Map(vocab.map((ch, k) => [ch, k]));
   // The stateful copy: state carried from call to call, for one batch row.
@@ -100,7 +108,7 @@ const ready = (async () => {
   $('status').textContent = 'ready (tfjs ' + tf.version.tfjs + ', ' + tf.getBackend() + ' backend)';
   $('generate').disabled = false;
 })().catch((err) => {
-  $('status').textContent = 'could not load the model: ' + err.message + (location.protocol === 'file:' ? ' (serve this directory over http)' : '');
+  $('status').textContent = 'could not load the model: ' + err.message;
   throw err;
 });
 
