@@ -1,12 +1,37 @@
 /**
- * Shows training as it happens: a progress bar on a terminal; in a pipe or a CI log,
- * plain lines at validations and every few seconds (no escape codes).
+ * Shows training as it happens: a progress bar on a terminal, fitted to its width; in a
+ * pipe or a CI log, plain lines at validations and every few seconds (no escape codes).
  */
 import cliProgress from 'cli-progress';
 import type { StepProgress, TrainingObserver, TrainingPlan } from '../training/trainer.js';
 import { formatCount, formatDuration, info, paint } from './output.js';
 
 const PLAIN_LINE_SECONDS = 10;
+const BAR_WIDTH = 24;
+
+/** One part of the progress line; on a narrow terminal the parts with the highest `drop` go first. */
+export interface LineField {
+  text: string;
+  drop: number;
+}
+
+/**
+ * The fields that fit in `columns`, in their given order, joined by " | ": fields are
+ * dropped, highest `drop` first, until the line fits (the last one left is kept whole).
+ */
+export function fitLine(fields: readonly LineField[], columns: number): string {
+  const kept = [...fields];
+  const width = () => kept.reduce((n, f) => n + visibleLength(f.text), 0) + 3 * (kept.length - 1);
+  while (kept.length > 1 && width() > columns) {
+    const worst = kept.reduce((a, b) => (b.drop > a.drop ? b : a));
+    kept.splice(kept.indexOf(worst), 1);
+  }
+  return kept.map((f) => f.text).join(' | ');
+}
+
+function visibleLength(text: string): number {
+  return [...text.replace(/\x1b\[[0-9;]*m/g, '')].length; // colour codes take no columns
+}
 
 export class TrainingProgress implements TrainingObserver {
   private bar: cliProgress.SingleBar | null = null;
@@ -23,8 +48,26 @@ export class TrainingProgress implements TrainingObserver {
     this.bar = new cliProgress.SingleBar(
       {
         stream: process.stderr,
-        format: `${paint.cyan('{bar}')} step {value}/{total} | epoch {epoch} | loss {loss} | val {val} | {rate} chars/s | ETA {eta_formatted}`,
-        barsize: 24,
+        format: (options, params, payload: Record<string, string>) => {
+          const known = params.total > 0;
+          const filled = known ? Math.round(Math.min(1, params.progress) * BAR_WIDTH) : 0;
+          const bar = options.barCompleteString!.slice(0, filled) + options.barIncompleteString!.slice(0, BAR_WIDTH - filled);
+          // A bar of ~105 characters cut off chars/s and the ETA on an 80-column terminal:
+          // fit the width, keeping the step, loss, speed and ETA longest.
+          return fitLine(
+            [
+              { text: paint.cyan(bar), drop: 6 },
+              { text: known ? `step ${params.value}/${params.total}` : `step ${params.value}`, drop: 0 },
+              { text: `epoch ${payload.epoch}`, drop: 5 },
+              { text: `loss ${payload.loss}`, drop: 1 },
+              { text: `val ${payload.val}`, drop: 4 },
+              { text: `${payload.rate} chars/s`, drop: 2 },
+              ...(known && Number.isFinite(params.eta) ? [{ text: `ETA ${formatDuration(params.eta)}`, drop: 3 }] : []),
+            ],
+            (process.stderr.columns || 80) - 1,
+          );
+        },
+        barsize: BAR_WIDTH,
         hideCursor: true,
         etaBuffer: 50,
         fps: 5,
