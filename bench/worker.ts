@@ -11,7 +11,7 @@
  * `charrnn sample` takes) with a fresh model of the same shape: speed does not depend on
  * the weights' values.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../dist/tf.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -140,7 +140,7 @@ export async function runWorker(task: WorkerTask): Promise<WorkerResult> {
   return {
     config: task.config.name,
     backend: { name: backend.name, description: `${backend.description}, ${defaultThreads()} training threads` },
-    tfjs: tf.version.tfjs,
+    tfjs: tf.version_core,
     parameters,
     train: trained,
     sample,

@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadLayersModel } from '@tensorflow/tfjs-layers';
 import { loadCheckpoint } from '../dist/checkpoint/checkpoint.js';
 import { TRAIN_DEFAULTS } from '../dist/training/config.js';
 import { readCorpus } from '../dist/data/corpus.js';
@@ -29,7 +28,7 @@ async function trainTiny(name, overrides, threads = 1) {
 async function layersModelProbabilities(exportDir, ids, V) {
   const json = JSON.parse(readFileSync(join(exportDir, 'model.json'), 'utf8'));
   const weightData = new Uint8Array(readFileSync(join(exportDir, json.weightsManifest[0].paths[0]))).buffer;
-  const layers = await loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData }));
+  const layers = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData }));
   const probs = tf.tidy(() => layers.predict(tf.oneHot(tf.tensor2d([Array.from(ids)], undefined, 'int32'), V).toFloat()).reshape([ids.length, V]));
   layers.dispose();
   return probs;

@@ -1,5 +1,5 @@
 // Shared test setup: the wasm backend (what users without tfjs-node run) and small fixtures.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../dist/tf.js';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -2,8 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
+import * as tf from '../dist/tf.js';
 import { registerWasmKernelFixes } from '../dist/backend/wasm-kernels/index.js';
 
 registerWasmKernelFixes(); // before the backend is initialised (the other order is tested below)
@@ -211,8 +210,7 @@ test('registerWasmKernelFixes is idempotent and only touches wasm', () => {
 
 test('registerWasmKernelFixes also works after tf.setBackend("wasm")', () => {
   const script = `
-    import * as tf from '@tensorflow/tfjs';
-    import '@tensorflow/tfjs-backend-wasm';
+    import * as tf from './dist/tf.js';
     import { registerWasmKernelFixes } from './dist/backend/wasm-kernels/index.js';
     await tf.setBackend('wasm');
     registerWasmKernelFixes();

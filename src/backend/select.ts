@@ -4,7 +4,7 @@
  * The native packages are optional dependencies: they may be absent, or present but
  * unable to load (no libtensorflow, wrong CUDA), so any load error means "fall back".
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -59,7 +59,6 @@ async function loadNative(pkg: (typeof NATIVE_PACKAGES)[number]): Promise<string
 
 async function loadWasm(): Promise<string> {
   const { registerWasmKernelFixes } = await import('./wasm-kernels/index.js');
-  await import('@tensorflow/tfjs-backend-wasm');
   registerWasmKernelFixes();
   if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
   const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD';

@@ -30,7 +30,7 @@
  *
  * Memory: the backward keeps z, r, [z r], ĥ, h − ĥ and r∘h of every step, 7·T·B·H floats.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import type { LstmState } from './lstm.js';
 
 interface StepResult {

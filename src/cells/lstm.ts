@@ -15,7 +15,7 @@
  *
  * Memory: the backward keeps 6·T·B·H floats (see lstmSequence).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 
 export interface LstmState {
   h: tf.Tensor2D; // (B, H)

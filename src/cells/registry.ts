@@ -12,7 +12,7 @@
  * through unchanged (zeros), so carried state, resume files and data-parallel shards
  * have one layout for all cells.
  */
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '../tf.js';
 import { gruForward, gruSequence } from './gru.js';
 import { lstmForward, lstmSequence, type LstmState } from './lstm.js';
 import { rnnForward, rnnSequence } from './rnn.js';

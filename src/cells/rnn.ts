@@ -16,7 +16,7 @@
  *
  * Memory: the backward keeps only the outputs h of every step, T·B·H floats.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import type { LstmState } from './lstm.js';
 
 /** One time step given the step's input projection zx (B, H). */

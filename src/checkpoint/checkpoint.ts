@@ -9,7 +9,7 @@
  * A run directory holds `latest/` and `best/` checkpoints; passing a run directory
  * where a checkpoint is expected means its best one.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';

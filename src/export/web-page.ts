@@ -1,6 +1,7 @@
 /**
  * The web page an export carries, made to open from disk with a double-click (file://,
- * where browsers refuse fetch): index.html; a local copy of TensorFlow.js's tf.min.js; and
+ * where browsers refuse fetch): index.html; tf.min.js, the parts of TensorFlow.js it needs
+ * (core, the cpu backend, layers); and
  * model.js, which assigns the exported model.json, its weights (base64) and the vocabulary
  * to `window.charrnnExport`, so the page loads them with script tags, no request at all.
  * The page samples from the model (prime text, a temperature slider, a Generate button).
@@ -19,7 +20,6 @@
  * For tests, the page exposes `window.charrnn = { ready, probabilities(text), steppedProbabilities(text) }`.
  */
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { WEIGHTS_FILE } from './layers-model.js';
 
@@ -32,7 +32,7 @@ export const MODEL_SCRIPT = 'model.js';
  * exported model (model.json, weights.bin, vocab.json); returns the names written.
  */
 export function writeWebPage(outDir: string, title: string): string[] {
-  copyFileSync(createRequire(import.meta.url).resolve('@tensorflow/tfjs/dist/tf.min.js'), join(outDir, TFJS_FILE));
+  copyFileSync(new URL(`./${TFJS_FILE}`, import.meta.url), join(outDir, TFJS_FILE)); // built by scripts/bundle-tfjs.mjs
   const model = readFileSync(join(outDir, 'model.json'), 'utf8');
   const weights = readFileSync(join(outDir, WEIGHTS_FILE)).toString('base64');
   const vocab = readFileSync(join(outDir, 'vocab.json'), 'utf8');
@@ -105,7 +105,7 @@ const ready = (async () => {
   const m = meta.charrnn && meta.charrnn.model;
   const cell = { lstm: 'LSTM', gru: 'GRU', rnn: 'RNN' }[(m && m.cell) || 'lstm'];
   $('model').textContent = m ? m.layers + '×' + m.hidden + ' ' + cell + ', ' + vocab.length + ' characters' : vocab.length + ' characters';
-  $('status').textContent = 'ready (tfjs ' + tf.version.tfjs + ', ' + tf.getBackend() + ' backend)';
+  $('status').textContent = 'ready (tfjs ' + tf.version_core + ', ' + tf.getBackend() + ' backend)';
   $('generate').disabled = false;
 })().catch((err) => {
   $('status').textContent = 'could not load the model: ' + err.message;

@@ -12,7 +12,7 @@
  * state equal to it in all H floats does not happen in practice; float32 copies,
  * slices and worker round-trips keep the start rows exact.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 
 /**
  * state (B, H), init (H) → the same values (B, H); backward: the state gets dy, and

@@ -9,7 +9,7 @@
  *   --learned-init only, last: initial_h (H) per layer, and initial_c (H) for an LSTM
  * For one-hot input, x·W is a row lookup, so layer 0's projection is a gather.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import { CELLS, isCellType, type CellType } from '../cells/registry.js';
 import { attachInitialState, detached } from './learned-init.js';
 import type { LstmState } from '../cells/lstm.js';

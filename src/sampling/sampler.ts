@@ -19,7 +19,7 @@
  * is used rather than tf.fused.matMul: on wasm the fused op's extra reshapes and gradient wrapper
  * made a step about 20% slower at batch 1.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import { disposeState } from '../scoring/evaluate.js';
 import type { CellType } from '../cells/registry.js';
 import { gruCell } from '../cells/gru.js';

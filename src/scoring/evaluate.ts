@@ -2,7 +2,7 @@
  * Scoring a model on text: the mean cross-entropy of predicting each next character,
  * in nats, bits (nats / ln 2) and perplexity (e^nats).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import { StreamBatcher } from '../data/batches.js';
 import type { LstmState } from '../cells/lstm.js';
 import type { CharModel } from '../model/model.js';

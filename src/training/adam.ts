@@ -3,7 +3,7 @@
  * tf.train so that its moments, step count and learning rate are plain state we can
  * checkpoint and change between steps.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 
 export class Adam {
   step = 0;

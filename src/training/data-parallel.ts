@@ -6,7 +6,7 @@
  * stateless: the weights arrive through shared memory, the carried LSTM state of the
  * shard with each step, so resuming, rollbacks and epochs work exactly as on one thread.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Batch } from '../data/batches.js';

@@ -2,7 +2,7 @@
  * A worker thread of the data-parallel trainer (data-parallel.ts): computes the loss and
  * gradients of one shard of streams per request, with the weights read from shared memory.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import { selectBackend, type BackendChoice } from '../backend/select.js';
 import type { ShardReply, ShardRequest, WorkerSetup } from './data-parallel.js';

@@ -3,7 +3,7 @@
  * be shared out between threads (see data-parallel.ts). Clipping and the Adam update
  * happen once, on the combined gradients.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import type { LstmState } from '../cells/lstm.js';
 import type { CharModel } from '../model/model.js';
 

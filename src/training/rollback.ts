@@ -3,7 +3,7 @@
  * at known-good points, to go back to when the loss turns non-finite or explodes.
  * Copies are cheap: tfjs clones share data until the variables are reassigned.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import type { Adam } from './adam.js';
 import type { LstmState } from '../cells/lstm.js';
 import type { CharModel } from '../model/model.js';

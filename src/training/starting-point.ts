@@ -3,7 +3,7 @@
  * another run's weights to fine-tune (with a new optimiser). Each checks that the
  * corpus fits what it starts from.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import { Adam } from './adam.js';
 import type { HistoryEntry, LoadedCheckpoint } from '../checkpoint/checkpoint.js';
 import type { TrainConfig } from './config.js';

@@ -3,7 +3,7 @@
  * forward/backward → clip → Adam step → log → validate/checkpoint → stop?
  * It never prints; the caller watches through `TrainingObserver`.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import { join } from 'node:path';
 import { clipScale, type Adam } from './adam.js';
 import { StreamBatcher, type Batch } from '../data/batches.js';

@@ -1,8 +1,8 @@
 // Shared helpers for the wasm kernel fixes: typed access to the parts of the
 // wasm backend we touch (tensor heap offsets, allocation, disposal) and calls
 // into the backend's own kernels on TensorInfos (no engine bookkeeping).
-import * as tf from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import * as tf from '../../tf.js';
+import type { BackendWasm } from '../../tf.js';
 
 export type WasmBackend = BackendWasm;
 

@@ -6,7 +6,7 @@
 // transposed with the backend's fast Transpose kernel, batches are folded
 // into rows when b is not batched, and otherwise each batch is one XNNPACK
 // call, so the original kernel only ever sees its fast case.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../tf.js';
 import { asWasm, input, copyRange, dispose, heapCopy, runWasmKernel, view, type KernelArgs, type WasmBackend } from './backend.js';
 
 /** Runs [1, M, K] x [1, K, N] -> [1, M, N] on the XNNPACK path. */

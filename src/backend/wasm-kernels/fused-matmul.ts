@@ -7,7 +7,7 @@
 // reduced to the XNNPACK case (bias handled correctly there); biases that are
 // not of shape [N] and activations the fused C++ kernel lacks run unfused
 // (BatchMatMul, Add, activation kernel) instead of throwing.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../tf.js';
 import { matMulViaFastPath } from './batch-matmul.js';
 import { asWasm, input, dispose, runWasmKernel, type KernelArgs, type WasmBackend } from './backend.js';
 

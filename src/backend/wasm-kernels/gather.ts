@@ -3,7 +3,7 @@
 // ~35 ms, a fifth of a whole training step of a 2×128 LSTM. The common case,
 // whole rows along axis 0 with no batch dims, is one heap copy per index here;
 // every other case goes to the original kernel.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../tf.js';
 import { asWasm, byteOffset, input, type KernelArgs } from './backend.js';
 
 export function makeGatherConfig(original: tf.KernelConfig): tf.KernelConfig {

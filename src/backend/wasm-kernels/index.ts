@@ -12,8 +12,7 @@
 // setupFuncs when the backend is initialised, and again on each setBackend),
 // and the replaced kernels call the original kernelFuncs, which were set up
 // by whichever of the two ran. Calling it more than once does nothing.
-import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm'; // registers the original wasm kernels first
+import * as tf from '../../tf.js';
 import { makeBatchMatMulConfig } from './batch-matmul.js';
 import { makeFusedMatMulConfig } from './fused-matmul.js';
 import { makeGatherConfig } from './gather.js';

@@ -4,7 +4,7 @@
 // O(output) (SplitV and Unpack call it once per output: O(outputs * input)).
 // Here the slice is copied straight from the input's heap memory to the
 // output's as a few contiguous runs (one single memmove for a block of rows).
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../tf.js';
 import { asWasm, input, byteOffset, type KernelArgs, type WasmBackend } from './backend.js';
 
 /** Copies x[begin : begin + size] (begin/size already parsed, same rank as x) into a new tensor. */

@@ -2,7 +2,7 @@
 // and that Slice copies the whole input each time (see slice.ts), so tf.split
 // into P parts costs P full copies of the input. Here each part is copied
 // directly from the heap, so the total cost is one pass over the input.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../tf.js';
 import { asWasm, input, type KernelArgs } from './backend.js';
 import { sliceHeap } from './slice.js';
 

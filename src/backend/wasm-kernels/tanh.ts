@@ -9,7 +9,7 @@
 // std::tanh's (tanh(1e-8) comes out as 0), which no LSTM can notice.
 // Below ~1k elements (batch-1 sampling) four kernel calls cost more than the
 // scalar loop saves, so small tensors keep the original kernel.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../tf.js';
 import { asWasm, dispose, input, runWasmKernel, type KernelArgs, type WasmBackend } from './backend.js';
 
 const SMALL = 1024; // elements

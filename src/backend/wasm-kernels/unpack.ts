@@ -3,7 +3,7 @@
 // unstacking a [T, B, H] tensor copied T * T * B * H floats. Here each output
 // is copied directly from the heap (one memmove per output along axis 0), so
 // the total cost is one pass over the input.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../tf.js';
 import { asWasm, input, type KernelArgs } from './backend.js';
 import { sliceHeap } from './slice.js';
 

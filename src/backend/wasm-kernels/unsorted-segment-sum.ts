@@ -3,7 +3,7 @@
 // lookup): training a model with an embedding on 'wasm' fails with "Kernel
 // 'UnsortedSegmentSum' not registered for backend 'wasm'". This is a plain JS
 // loop over views of the wasm heap (one pass over x).
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../tf.js';
 import { asWasm, input, type KernelArgs } from './backend.js';
 
 function unsortedSegmentSum({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
