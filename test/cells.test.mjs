@@ -11,6 +11,7 @@ import { TRAIN_DEFAULTS } from '../dist/training/config.js';
 import { GradientPool } from '../dist/training/data-parallel.js';
 import { computeGradients } from '../dist/training/gradients.js';
 import { CharModel } from '../dist/model/model.js';
+import { CELLS } from '../dist/cells/registry.js';
 import { BatchStepper } from '../dist/sampling/sampler.js';
 import { Vocabulary } from '../dist/data/vocab.js';
 import { maxAbsDiff, useBackend, workDir } from './helpers.mjs';
@@ -24,13 +25,13 @@ const targets = [1, 2, 3, 4, 0, 1, 2, 3];
 const CARRIED = { h: 0.3, c: -0.2 }; // a non-zero carried state, so paths through h0 (and c0) are exercised
 const GATES = { lstm: 4, gru: 3, rnn: 1 };
 
-/** Gradients of the loss for every variable, from the state `fromStart` ? model.zeroState : CARRIED. */
+/** Gradients of the loss for every variable, from the state `fromStart` ? model.initialState : CARRIED (h, then c). */
 function tfGradients(model, autodiff, fromStart) {
   const variables = model.variables;
   const { value, grads } = tf.variableGrads(() => {
-    const state = fromStart ? model.zeroState(B) : model.zeroState(B).map(({ h, c }) => ({ h: tf.fill(h.shape, CARRIED.h), c: tf.fill(c.shape, CARRIED.c) }));
+    const state = fromStart ? model.initialState(B) : model.initialState(B).map((layer) => layer.map((t, k) => tf.fill(t.shape, [CARRIED.h, CARRIED.c][k])));
     const { loss, final } = model.loss(tf.tensor1d(inputs, 'int32'), tf.tensor1d(targets, 'int32'), state, { dropoutSeed: 1, autodiff });
-    tf.dispose(final.flatMap((s) => [s.h, s.c]));
+    tf.dispose(final.flat());
     return loss;
   }, variables);
   const out = variables.map((v) => Array.from(grads[v.name].dataSync()));
@@ -181,18 +182,17 @@ test('training steps leave no tensors behind (every cell, learned initial state)
 // LSTM the 10 ops a training forward spends precomputing what its 7-op backward step needs.
 for (const [cell, fwd, bwd] of [['lstm', 12, 20], ['gru', 11, 23], ['rnn', 3, 5]]) {
   test(`ops per time step, ${cell}: ${fwd} forward, ${bwd} more for the hand-written backward`, async () => {
-    const module = await import(`../dist/cells/${cell}.js`);
-    const [forward, sequence] = [module[`${cell}Forward`], module[`${cell}Sequence`]];
+    const { forward, sequence } = CELLS[cell].reference;
     const [B, H] = [2, 3];
     const kernelsFor = async (steps, withBackward) => {
       const zIn = tf.randomNormal([steps * B, GATES[cell] * H]);
       const U = tf.randomNormal([H, GATES[cell] * H]);
-      const initial = { h: tf.randomNormal([B, H]), c: tf.zeros([B, H]) };
+      const initial = CELLS[cell].state.map((_, k) => (k === 0 ? tf.randomNormal([B, H]) : tf.zeros([B, H])));
       const { kernels } = await tf.profile(() => {
         if (withBackward) tf.grads((z, u) => tf.sum(sequence(z, u, initial).hs))([zIn, U]);
         else forward(zIn, U, initial);
       });
-      tf.dispose([zIn, U, initial.h, initial.c]);
+      tf.dispose([zIn, U, ...initial]);
       return kernels.length;
     };
     const perStep = async (withBackward) => ((await kernelsFor(6, withBackward)) - (await kernelsFor(2, withBackward))) / 4;
@@ -209,8 +209,8 @@ test('sampling\'s step path gives the forward\'s logits, for every cell, from th
       const model = CharModel.create({ vocabSize: 5, hidden: 6, layers: 2, dropout: 0, cell, learnedInit }, 9);
       if (learnedInit) model.variables.slice(3 * 2 + 2).forEach((v, k) => v.assign(tf.randomUniform(v.shape, -1, 1, 'float32', k)));
       const expected = tf.tidy(() => {
-        const { logits, final } = model.forward(tf.tensor1d(ids, 'int32'), model.zeroState(2));
-        tf.dispose(final.flatMap((s) => [s.h, s.c]));
+        const { logits, final } = model.forward(tf.tensor1d(ids, 'int32'), model.initialState(2));
+        tf.dispose(final.flat());
         return logits;
       });
       const stepper = new BatchStepper(model, 2);
@@ -270,7 +270,7 @@ test('data-parallel shards (a worker thread) give the whole batch\'s gradients f
   const [T, B] = [5, 4];
   const inputs = Int32Array.from({ length: T * B }, (_, k) => (k * 7) % 11);
   const targets = Int32Array.from({ length: T * B }, (_, k) => (k * 3 + 1) % 11);
-  const state = model.zeroState(B);
+  const state = model.initialState(B);
   const whole = computeGradients(model, state, inputs, targets, 1);
   const pool = new GradientPool(model, 2, 'wasm');
   try {
@@ -278,10 +278,10 @@ test('data-parallel shards (a worker thread) give the whole batch\'s gradients f
     whole.grads.forEach((g, k) => assert.ok(maxAbsDiff(sharded.grads[k].dataSync(), g.dataSync()) < 1e-6, `gradient ${k}`));
     const initialGrad = whole.grads.at(-1).dataSync();
     assert.ok(Math.hypot(...initialGrad) > 1e-4, 'the initial state gets a gradient');
-    tf.dispose([...sharded.grads, ...sharded.final.flatMap(({ h, c }) => [h, c])]);
+    tf.dispose([...sharded.grads, ...sharded.final.flat()]);
   } finally {
     await pool.close();
   }
-  tf.dispose([...whole.grads, ...whole.final.flatMap(({ h, c }) => [h, c]), ...state.flatMap(({ h, c }) => [h, c])]);
+  tf.dispose([...whole.grads, ...whole.final.flat(), ...state.flat()]);
   model.dispose();
 });

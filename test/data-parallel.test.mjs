@@ -22,7 +22,7 @@ test('three shards (two worker threads) give the whole batch\'s loss, gradients 
   const [T, B] = [6, 7];
   const inputs = Int32Array.from({ length: T * B }, (_, k) => (k * 7) % 11);
   const targets = Int32Array.from({ length: T * B }, (_, k) => (k * 3 + 1) % 11);
-  const state = model.zeroState(B).map(({ h, c }) => ({ h: tf.randomNormal(h.shape, 0, 0.5, 'float32', 1), c: tf.randomNormal(c.shape, 0, 0.5, 'float32', 2) }));
+  const state = model.initialState(B).map((layer) => layer.map((t, k) => tf.randomNormal(t.shape, 0, 0.5, 'float32', 1 + k)));
   const whole = computeGradients(model, state, inputs, targets, 1);
 
   const pool = new GradientPool(model, 3, 'wasm');
@@ -30,14 +30,14 @@ test('three shards (two worker threads) give the whole batch\'s loss, gradients 
     const sharded = await pool.source(state, { inputs, targets }, 1);
     assert.ok(Math.abs(sharded.loss - whole.loss) < 1e-6, `loss ${sharded.loss} vs ${whole.loss}`);
     whole.grads.forEach((g, k) => assert.ok(maxAbsDiff(sharded.grads[k].dataSync(), g.dataSync()) < 1e-6, `gradient ${k}`));
-    whole.final.forEach(({ h, c }, l) => {
-      assert.ok(maxAbsDiff(sharded.final[l].h.dataSync(), h.dataSync()) < 1e-6, `h of layer ${l}`);
-      assert.ok(maxAbsDiff(sharded.final[l].c.dataSync(), c.dataSync()) < 1e-6, `c of layer ${l}`);
+    whole.final.forEach(([h, c], l) => {
+      assert.ok(maxAbsDiff(sharded.final[l][0].dataSync(), h.dataSync()) < 1e-6, `h of layer ${l}`);
+      assert.ok(maxAbsDiff(sharded.final[l][1].dataSync(), c.dataSync()) < 1e-6, `c of layer ${l}`);
     });
-    tf.dispose([...sharded.grads, ...sharded.final.flatMap(({ h, c }) => [h, c])]);
+    tf.dispose([...sharded.grads, ...sharded.final.flat()]);
   } finally {
     await pool.close();
   }
-  tf.dispose([...whole.grads, ...whole.final.flatMap(({ h, c }) => [h, c]), ...state.flatMap(({ h, c }) => [h, c])]);
+  tf.dispose([...whole.grads, ...whole.final.flat(), ...state.flat()]);
   model.dispose();
 });

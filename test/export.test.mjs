@@ -50,8 +50,8 @@ for (const [cell, threads] of [['lstm', 1], ['gru', 2], ['rnn', 1]]) {
     assert.deepEqual(JSON.parse(readFileSync(join(exportDir, 'vocab.json'), 'utf8')), checkpoint.vocab.chars);
     const exported = loadCheckpoint(exportDir); // charrnn reads its own exports too
     const ours = tf.tidy(() => {
-      const { logits, final } = exported.model.forward(tf.tensor1d(ids, 'int32'), exported.model.zeroState(1));
-      tf.dispose(final.flatMap((s) => [s.h, s.c]));
+      const { logits, final } = exported.model.forward(tf.tensor1d(ids, 'int32'), exported.model.initialState(1));
+      tf.dispose(final.flat());
       return tf.softmax(logits);
     });
     const theirs = await layersModelProbabilities(exportDir, ids, checkpoint.vocab.size);

@@ -17,21 +17,19 @@
  * as one (H, 3H) matMul, one more op per step.
  *
  * As in lstm.ts, the input projection x·W + b for every step comes from the caller (one
- * gather or one matMul before the time loop). The state keeps the LSTM's {h, c} shape so
- * the trainer, data-parallel workers and checkpoints need no per-cell code: a GRU does
- * not use c and passes it through unchanged (zeros).
+ * gather or one matMul before the time loop). The state is h alone.
  *
  * Shapes: T steps, B streams, H hidden units.
  *   zIn (T*B, 3H)   row t*B + b is step t of stream b; columns z | r | h
  *   U   (H, 3H)     columns Uz | Ur | Uh
- *   h0, c0 (B, H)   carried state (truncated BPTT: usually a constant; h0 is differentiable
+ *   [h0] (B, H)     carried state (truncated BPTT: usually a constant; h0 is differentiable
  *                   for a learned initial state, its gradient the backward's last dh)
  *   hs  (T*B, H)    hidden output of every step
  *
  * Memory: the backward keeps z, r, [z r], ĥ, h − ĥ and r∘h of every step, 7·T·B·H floats.
  */
 import * as tf from '../tf.js';
-import type { LstmState } from './lstm.js';
+import { StepProjection, type LayerOutput, type LayerStepper, type RecurrentCell, type RecurrentState } from './cell.js';
 
 interface StepResult {
   /** σ of the update and reset pre-activations, (B, 2H), and its two halves. */
@@ -79,18 +77,18 @@ function splitU(U: tf.Tensor2D, H: number): [tf.Tensor2D, tf.Tensor2D] {
  * The plain forward: used for evaluation, and, differentiated by tfjs autodiff, as the
  * reference that the gradient test holds the hand-written backward to.
  */
-export function gruForward(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmState): { hs: tf.Tensor2D; final: LstmState } {
-  const [B, H] = initial.h.shape;
+export function gruForward(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: RecurrentState): LayerOutput {
+  let [h] = initial;
+  const [B, H] = h.shape;
   const steps = zIn.shape[0] / B;
   const [Uzr, Uh] = splitU(U, H);
   const { xzr, xh } = splitSteps(zIn, steps, H);
-  let h = initial.h;
   const hs: tf.Tensor2D[] = [];
   for (let t = 0; t < steps; t++) {
     h = gruStep(xzr[t], xh[t], Uzr, Uh, h).h;
     hs.push(h);
   }
-  return { hs: tf.concat(hs, 0), final: { h, c: tf.clone(initial.c) } };
+  return { hs: tf.concat(hs, 0), final: [h] };
 }
 
 /**
@@ -98,10 +96,10 @@ export function gruForward(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmState)
  * zIn, U and the initial h) and the final state, which is kept (survives the caller's tidy) and is not
  * differentiable: the caller owns it and disposes it.
  */
-export function gruSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmState): { hs: tf.Tensor2D; final: LstmState } {
-  const [B, H] = initial.h.shape;
+export function gruSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: RecurrentState): LayerOutput {
+  const [B, H] = initial[0].shape;
   const steps = zIn.shape[0] / B;
-  let final: LstmState | undefined;
+  let final: RecurrentState | undefined;
 
   const run = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [zInT, UT, h0, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
@@ -123,7 +121,7 @@ export function gruSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmState
       h = step.h;
       hs.push(h);
     }
-    final = { h: tf.keep(h), c: tf.keep(tf.clone(initial.c)) };
+    final = [tf.keep(h)];
     const hsAll = tf.concat(hs, 0);
     // h_{t-1} and r∘h_{t-1} of every step, for dU in one matMul per block.
     const hPrevAll = steps > 1 ? tf.concat([h0, ...hs.slice(0, -1)], 0) : h0;
@@ -171,6 +169,42 @@ export function gruSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmState
     return { value: hsAll, gradFunc };
   });
 
-  const hs = run(zIn, U, initial.h) as tf.Tensor2D;
+  const hs = run(zIn, U, initial[0]) as tf.Tensor2D;
   return { hs, final: final! };
 }
+
+/**
+ * Sampling's step: the update and reset columns join the input and recurrent matMuls as
+ * any cell's do (StepProjection), but the candidate's recurrent part (r∘h)·Uh cannot (it
+ * needs r first): its input part is a second projection, without U, and gruCell adds it.
+ */
+function gruStepper(layer: number, W: tf.Tensor2D, U: tf.Tensor2D, b: tf.Tensor1D): LayerStepper {
+  const H = U.shape[0];
+  const [Wzr, Wh] = tf.split(W, [2 * H, H], 1) as tf.Tensor2D[];
+  const [Uzr, Uh] = splitU(U, H);
+  const [bzr, bh] = tf.split(b, [2 * H, H]) as tf.Tensor1D[];
+  const update = new StepProjection(layer, Wzr, Uzr, bzr);
+  const candidate = new StepProjection(layer, Wh, null, bh);
+  tf.dispose([Wzr, Wh, Uzr, bzr, bh]); // the projections hold their own combined copies
+  return {
+    step: (input, [h]) => [gruCell(update.apply(input, h), candidate.apply(input, h), Uh, h).h],
+    dispose: () => {
+      update.dispose();
+      candidate.dispose();
+      Uh.dispose();
+    },
+  };
+}
+
+export const gru: RecurrentCell = {
+  gates: 3,
+  state: ['h'],
+  initialBias: (H) => new Float32Array(3 * H),
+  reference: { forward: gruForward, sequence: gruSequence, stepper: gruStepper },
+  keras: {
+    className: 'GRU',
+    prefix: 'gru',
+    // Keras 2.3+ defaults to reset_after=True: say False explicitly, or Keras reads the weights wrongly.
+    config: { activation: 'tanh', recurrent_activation: 'sigmoid', reset_after: false, implementation: 2 },
+  },
+};

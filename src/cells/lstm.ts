@@ -9,18 +9,14 @@
  * Shapes: T steps, B streams, H hidden units.
  *   zIn (T*B, 4H)   row t*B + b is step t of stream b
  *   U   (H, 4H)
- *   h0, c0 (B, H)   carried state (truncated BPTT: usually a constant; differentiable for a
+ *   [h0, c0] (B, H) carried state (truncated BPTT: usually a constant; differentiable for a
  *                   learned initial state, whose gradient is the backward's last dh, dc)
  *   hs  (T*B, H)    hidden output of every step
  *
  * Memory: the backward keeps 6·T·B·H floats (see lstmSequence).
  */
 import * as tf from '../tf.js';
-
-export interface LstmState {
-  h: tf.Tensor2D; // (B, H)
-  c: tf.Tensor2D; // (B, H)
-}
+import { projectedStepper, type LayerOutput, type RecurrentCell, type RecurrentState } from './cell.js';
 
 interface StepResult {
   i: tf.Tensor;
@@ -57,10 +53,10 @@ function splitSteps(zIn: tf.Tensor2D, steps: number): tf.Tensor2D[] {
  * The plain forward: used for evaluation and sampling, and, differentiated by tfjs autodiff,
  * as the reference that the gradient test holds the hand-written backward to.
  */
-export function lstmForward(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmState): { hs: tf.Tensor2D; final: LstmState } {
-  const batch = initial.h.shape[0];
+export function lstmForward(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: RecurrentState): LayerOutput {
+  const batch = initial[0].shape[0];
   const steps = zIn.shape[0] / batch;
-  let { h, c } = initial;
+  let [h, c] = initial;
   const hs: tf.Tensor2D[] = [];
   const zxs = splitSteps(zIn, steps);
   for (let t = 0; t < steps; t++) {
@@ -77,7 +73,7 @@ export function lstmForward(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmState
   }
   const hsAll = tf.concat(hs, 0);
   tf.dispose(hs.slice(0, -1)); // the last is the final h
-  return { hs: hsAll, final: { h, c } };
+  return { hs: hsAll, final: [h, c] };
 }
 
 /**
@@ -104,10 +100,10 @@ function activationSlopes(H: number): { slope: tf.Tensor1D; offset: tf.Tensor1D 
  * 32 instead of 43: on tfjs-node-gpu each op is a kernel launch. (On wasm, where ops on
  * (B, 4H) cost more than on (B, H), the two forms take the same time.)
  */
-export function lstmSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmState): { hs: tf.Tensor2D; final: LstmState } {
-  const [batch, H] = initial.h.shape;
+export function lstmSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: RecurrentState): LayerOutput {
+  const [batch, H] = initial[0].shape;
   const steps = zIn.shape[0] / batch;
-  let final: LstmState | undefined;
+  let final: RecurrentState | undefined;
 
   const run = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [zInT, UT, h0, c0, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
@@ -133,7 +129,7 @@ export function lstmSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmStat
       ({ h, c } = step);
       hs.push(h);
     }
-    final = { h: tf.keep(h), c: tf.keep(c) };
+    final = [tf.keep(h), tf.keep(c)];
     const hsAll = tf.concat(hs, 0);
     // h_{t-1} for every step, for dU in one matMul.
     const hPrevAll = steps > 1 ? tf.concat([h0, ...hs.slice(0, -1)], 0) : h0;
@@ -175,6 +171,27 @@ export function lstmSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmStat
     return { value: hsAll, gradFunc };
   });
 
-  const hs = run(zIn, U, initial.h, initial.c) as tf.Tensor2D;
+  const hs = run(zIn, U, ...initial) as tf.Tensor2D;
   return { hs, final: final! };
 }
+
+export const lstm: RecurrentCell = {
+  gates: 4,
+  state: ['h', 'c'],
+  // Forget-gate bias 1 (gate order i, f, g, o): early on the cell remembers rather than forgets.
+  initialBias: (H) => new Float32Array(4 * H).fill(1, H, 2 * H),
+  reference: {
+    forward: lstmForward,
+    sequence: lstmSequence,
+    stepper: (layer, W, U, b) =>
+      projectedStepper(layer, W, U, b, (z, [, c]) => {
+        const next = lstmCell(z, c);
+        return [next.h, next.c];
+      }),
+  },
+  keras: {
+    className: 'LSTM',
+    prefix: 'lstm',
+    config: { activation: 'tanh', recurrent_activation: 'sigmoid', unit_forget_bias: true, implementation: 2 },
+  },
+};

@@ -4,20 +4,19 @@
  *
  * As in lstm.ts, the input projection x·W + b for every step comes from the caller (one
  * gather or one matMul before the time loop); each step does one h·U matMul. The state
- * keeps the LSTM's {h, c} shape so the trainer, data-parallel workers and checkpoints
- * need no per-cell code: c is unused and passed through unchanged (zeros).
+ * is h alone.
  *
  * Shapes: T steps, B streams, H hidden units.
  *   zIn (T*B, H)    row t*B + b is step t of stream b
  *   U   (H, H)
- *   h0, c0 (B, H)   carried state (truncated BPTT: usually a constant; h0 is differentiable
+ *   [h0] (B, H)     carried state (truncated BPTT: usually a constant; h0 is differentiable
  *                   for a learned initial state, its gradient the backward's last dh)
  *   hs  (T*B, H)    hidden output of every step
  *
  * Memory: the backward keeps only the outputs h of every step, T·B·H floats.
  */
 import * as tf from '../tf.js';
-import type { LstmState } from './lstm.js';
+import { projectedStepper, type LayerOutput, type RecurrentCell, type RecurrentState } from './cell.js';
 
 /** One time step given the step's input projection zx (B, H). */
 export function rnnStep(zx: tf.Tensor2D, U: tf.Tensor2D, hPrev: tf.Tensor2D): tf.Tensor2D {
@@ -28,15 +27,15 @@ export function rnnStep(zx: tf.Tensor2D, U: tf.Tensor2D, hPrev: tf.Tensor2D): tf
  * The plain forward: used for evaluation, and, differentiated by tfjs autodiff, as the
  * reference that the gradient test holds the hand-written backward to.
  */
-export function rnnForward(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmState): { hs: tf.Tensor2D; final: LstmState } {
-  const steps = zIn.shape[0] / initial.h.shape[0];
-  let h = initial.h;
+export function rnnForward(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: RecurrentState): LayerOutput {
+  let [h] = initial;
+  const steps = zIn.shape[0] / h.shape[0];
   const hs: tf.Tensor2D[] = [];
   for (const zx of tf.split(zIn, steps, 0) as tf.Tensor2D[]) {
     h = rnnStep(zx, U, h);
     hs.push(h);
   }
-  return { hs: tf.concat(hs, 0), final: { h, c: tf.clone(initial.c) } };
+  return { hs: tf.concat(hs, 0), final: [h] };
 }
 
 /**
@@ -44,9 +43,9 @@ export function rnnForward(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmState)
  * zIn, U and the initial h) and the final state, which is kept (survives the caller's tidy) and is not
  * differentiable: the caller owns it and disposes it.
  */
-export function rnnSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmState): { hs: tf.Tensor2D; final: LstmState } {
-  const steps = zIn.shape[0] / initial.h.shape[0];
-  let final: LstmState | undefined;
+export function rnnSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: RecurrentState): LayerOutput {
+  const steps = zIn.shape[0] / initial[0].shape[0];
+  let final: RecurrentState | undefined;
 
   const run = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [zInT, UT, h0, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
@@ -57,7 +56,7 @@ export function rnnSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmState
       zx.dispose();
       hs.push(h);
     }
-    final = { h: tf.keep(h), c: tf.keep(tf.clone(initial.c)) };
+    final = [tf.keep(h)];
     const hsAll = tf.concat(hs, 0);
     // h_{t-1} of every step, for dU in one matMul.
     const hPrevAll = steps > 1 ? tf.concat([h0, ...hs.slice(0, -1)], 0) : h0;
@@ -87,6 +86,18 @@ export function rnnSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: LstmState
     return { value: hsAll, gradFunc };
   });
 
-  const hs = run(zIn, U, initial.h) as tf.Tensor2D;
+  const hs = run(zIn, U, initial[0]) as tf.Tensor2D;
   return { hs, final: final! };
 }
+
+export const rnn: RecurrentCell = {
+  gates: 1,
+  state: ['h'],
+  initialBias: (H) => new Float32Array(H),
+  reference: {
+    forward: rnnForward,
+    sequence: rnnSequence,
+    stepper: (layer, W, U, b) => projectedStepper(layer, W, U, b, (z) => [tf.tanh(z) as tf.Tensor2D]),
+  },
+  keras: { className: 'SimpleRNN', prefix: 'simple_rnn', config: { activation: 'tanh' } },
+};

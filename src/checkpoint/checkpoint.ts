@@ -21,7 +21,8 @@ import { kerasTopology } from './keras-topology.js';
 import { CharModel, weightSpecs, type ModelConfig } from '../model/model.js';
 import { Vocabulary } from '../data/vocab.js';
 
-export const FORMAT_VERSION = 1;
+/** 2: the carried state is each cell's own tensors (1 wrote h and c for every cell). */
+export const FORMAT_VERSION = 2;
 const MODEL_FILE = 'model.json';
 
 export interface HistoryEntry {
@@ -69,7 +70,7 @@ export interface ResumeState {
   rollbacks: number;
   /** Validations in a row without a new best (for --patience). */
   staleValidations: number;
-  /** Adam's moments (first, then second, of every weight), then the carried h and c of every layer. */
+  /** Adam's moments (first, then second, of every weight), then the carried state of every layer (its cell's tensors). */
   tensors: tf.Tensor[];
 }
 
@@ -149,9 +150,20 @@ export function loadCheckpoint(path: string, options: { resume?: boolean } = {})
     const record = meta.resume;
     if (!record) throw new CheckpointError(`${dir} holds no training state to resume from (written by an older charrnn?); use --init-from to start from its weights`);
     const { file, sha256, shapes, ...scalars } = record;
-    loaded.resume = { ...scalars, tensors: toTensors(readBlob(dir, file, sha256, shapes, 'training state'), shapes) };
+    const tensors = toTensors(readBlob(dir, file, sha256, shapes, 'training state'), shapes);
+    loaded.resume = { ...scalars, tensors: meta.formatVersion < 2 ? cellStateOnly(tensors, loaded.model) : tensors };
   }
   return loaded;
+}
+
+/** Format 1 carried h and c for every cell: keeps, of each layer's pair, the tensors the cell's state has. */
+function cellStateOnly(tensors: tf.Tensor[], model: CharModel): tf.Tensor[] {
+  const weights = model.variables.length;
+  const perLayer = model.cell.state.length;
+  const states = tensors.slice(2 * weights);
+  const kept = states.filter((_, k) => k % 2 < perLayer);
+  tf.dispose(states.filter((t) => !kept.includes(t)));
+  return [...tensors.slice(0, 2 * weights), ...kept];
 }
 
 /** Reads a float32 file, checking its name, length against `shapes`, and checksum. */

@@ -1,6 +1,6 @@
 /**
  * Learned initial state (`--learned-init`): each layer's starting h (and, for an LSTM,
- * c) is a trained vector instead of zeros. `CharModel.zeroState(B)` broadcasts it to B
+ * c) is a trained vector instead of zeros. `CharModel.initialState(B)` broadcasts it to B
  * rows; that is where streams start (each epoch, evaluation, sampling).
  *
  * The gradient must reach the vector whenever a training step starts from it, but the
@@ -32,7 +32,7 @@ export function attachInitialState(state: tf.Tensor2D, init: tf.Tensor1D): tf.Te
 }
 
 /**
- * x (any shape) → the same values, through which no gradient flows: `zeroState` is a
+ * x (any shape) → the same values, through which no gradient flows: `initialState` is a
  * start value, so that its broadcast of the learned vectors does not also pass a
  * gradient (which `attachInitialState` already gives) when made inside a gradient scope.
  */

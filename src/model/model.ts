@@ -1,18 +1,18 @@
 /**
  * The character model: one-hot input → L stacked recurrent layers (LSTM, GRU or vanilla
- * RNN, see cells.ts) → linear → softmax.
+ * RNN, see cells/) → linear → softmax.
  *
  * Weights are laid out as a Keras/tfjs LSTM/GRU/SimpleRNN stack expects them, so a
  * checkpoint is a loadable tfjs layers model. With G gates per cell (4, 3, 1):
  *   layer l: kernel W (D, G·H) with D = V for l = 0 and H above; recurrent_kernel U (H, G·H); bias b (G·H)
  *   output:  kernel Wy (H, V), bias by (V)
- *   --learned-init only, last: initial_h (H) per layer, and initial_c (H) for an LSTM
+ *   --learned-init only, last: per layer one (H) vector per state tensor of the cell: initial_h, and initial_c for an LSTM
  * For one-hot input, x·W is a row lookup, so layer 0's projection is a gather.
  */
 import * as tf from '../tf.js';
+import { cellKernels, zeroState, type RecurrentCell, type RecurrentState } from '../cells/cell.js';
 import { CELLS, isCellType, type CellType } from '../cells/registry.js';
 import { attachInitialState, detached } from './learned-init.js';
-import type { LstmState } from '../cells/lstm.js';
 import { Rng } from '../rng.js';
 
 export interface ModelConfig {
@@ -45,12 +45,6 @@ interface LayerWeights {
   bias: tf.Variable<tf.Rank.R1>;
 }
 
-/** A layer's learned initial state (--learned-init): h, and c for an LSTM. */
-interface InitialWeights {
-  h: tf.Variable<tf.Rank.R1>;
-  c: tf.Variable<tf.Rank.R1> | null;
-}
-
 /** The config with the optional fields filled in, as a model holds and a checkpoint records it. */
 export function resolveModelConfig(config: ModelConfig): Required<ModelConfig> {
   const cell = config.cell ?? 'lstm';
@@ -66,14 +60,15 @@ export class CharModel {
     private readonly layers: LayerWeights[],
     private readonly outKernel: tf.Variable<tf.Rank.R2>,
     private readonly outBias: tf.Variable<tf.Rank.R1>,
-    private readonly initial: InitialWeights[],
+    /** Per layer, with --learned-init: the learned initial state, one (H) vector per state tensor. */
+    private readonly initial: tf.Variable<tf.Rank.R1>[][],
   ) {
     this.config = resolveModelConfig(config);
   }
 
   /**
    * Fresh weights, uniform in ±1/√H as PyTorch initialises its recurrent layers; biases
-   * from cells.ts (an LSTM's forget-gate bias is 1); learned initial states start at 0.
+   * from the cell (an LSTM's forget-gate bias is 1); learned initial states start at 0.
    */
   static create(config: ModelConfig, seed: number): CharModel {
     const resolved = resolveModelConfig(config);
@@ -119,8 +114,8 @@ export class CharModel {
     }
     const [outKernel, outBias, ...rest] = variables.slice(3 * config.layers);
     const starts = rest as tf.Variable<tf.Rank.R1>[];
-    const perLayer = starts.length / config.layers; // 0 without --learned-init; h (and c for an LSTM) with it
-    const initial = Array.from({ length: perLayer > 0 ? config.layers : 0 }, (_, l) => ({ h: starts[perLayer * l], c: perLayer === 2 ? starts[perLayer * l + 1] : null }));
+    const perLayer = starts.length / config.layers; // 0 without --learned-init
+    const initial = Array.from({ length: perLayer > 0 ? config.layers : 0 }, (_, l) => starts.slice(perLayer * l, perLayer * (l + 1)));
     return new CharModel(config, layers, outKernel as tf.Variable<tf.Rank.R2>, outBias as tf.Variable<tf.Rank.R1>, initial);
   }
 
@@ -159,8 +154,12 @@ export class CharModel {
       ...this.layers.flatMap((l) => [l.kernel, l.recurrentKernel, l.bias]),
       this.outKernel,
       this.outBias,
-      ...this.initial.flatMap(({ h, c }) => (c ? [h, c] : [h])),
+      ...this.initial.flat(),
     ];
+  }
+
+  get cell(): RecurrentCell {
+    return CELLS[this.config.cell];
   }
 
   get parameterCount(): number {
@@ -168,39 +167,29 @@ export class CharModel {
   }
 
   /**
-   * The state streams start from, one (B, H) pair per layer: zeros, or with
-   * --learned-init the learned initial state broadcast to B rows. (The name predates
-   * learned initial states.) A GRU's or RNN's c is always zeros: it does not use it.
+   * The state streams start from, per layer, B rows of each of the cell's state tensors:
+   * zeros, or with --learned-init the learned initial state broadcast to B rows.
    */
-  zeroState(batch: number): LstmState[] {
-    const H = this.config.hidden;
-    if (this.initial.length === 0) {
-      return this.layers.map(() => ({ h: tf.zeros([batch, H]) as tf.Tensor2D, c: tf.zeros([batch, H]) as tf.Tensor2D }));
-    }
-    return tf.tidy(() =>
-      this.initial.map(({ h, c }) => ({
-        h: detached(tf.tile(tf.expandDims(h, 0), [batch, 1]) as tf.Tensor2D),
-        c: c ? detached(tf.tile(tf.expandDims(c, 0), [batch, 1]) as tf.Tensor2D) : (tf.zeros([batch, H]) as tf.Tensor2D),
-      })),
-    );
+  initialState(batch: number): RecurrentState[] {
+    if (this.initial.length === 0) return this.layers.map(() => zeroState(this.cell, batch, this.config.hidden));
+    return tf.tidy(() => this.initial.map((vectors) => vectors.map((v) => detached(tf.tile(tf.expandDims(v, 0), [batch, 1]) as tf.Tensor2D))));
   }
 
   /**
-   * inputs (T*B) int32 character ids, time-major; state: one (B, H) pair per layer.
+   * inputs (T*B) int32 character ids, time-major; state: the cell's (B, H) tensors per layer.
    * Returns logits (T*B, V) and the state after the last step (kept: the caller disposes it).
    */
-  forward(inputs: tf.Tensor1D, state: LstmState[], options: ForwardOptions = {}): { logits: tf.Tensor2D; final: LstmState[] } {
+  forward(inputs: tf.Tensor1D, state: RecurrentState[], options: ForwardOptions = {}): { logits: tf.Tensor2D; final: RecurrentState[] } {
     const training = options.dropoutSeed !== undefined;
-    const cell = CELLS[this.config.cell];
-    const run = training && !options.autodiff ? cell.sequence : cell.forward;
-    const final: LstmState[] = [];
+    const run = options.autodiff ? this.cell.reference.forward : training ? cellKernels(this.cell).sequence : cellKernels(this.cell).forward;
+    const final: RecurrentState[] = [];
     let x: tf.Tensor2D | null = null; // the previous layer's output, (T*B, H)
     this.layers.forEach((layer, l) => {
       const zIn = projectInput(x, inputs, layer);
       const { hs, final: layerFinal } = run(zIn, layer.recurrentKernel, this.startingFrom(state[l], l));
       // No gradient needs zIn's values, but a gradient tape would keep it (T·B·G·H floats) to the end.
       zIn.dispose();
-      final.push({ h: tf.keep(layerFinal.h), c: tf.keep(layerFinal.c) });
+      final.push(layerFinal.map((t) => tf.keep(t)));
       x = training && this.config.dropout > 0 ? (tf.dropout(hs, this.config.dropout, undefined, options.dropoutSeed! + l) as tf.Tensor2D) : hs;
     });
     const logits = tf.add(tf.matMul(x!, this.outKernel), this.outBias) as tf.Tensor2D;
@@ -208,14 +197,13 @@ export class CharModel {
   }
 
   /** With --learned-init, rows of `state` that are the learned initial state pass their gradient to it. */
-  private startingFrom(state: LstmState, layer: number): LstmState {
+  private startingFrom(state: RecurrentState, layer: number): RecurrentState {
     const init = this.initial[layer];
-    if (!init) return state;
-    return { h: attachInitialState(state.h, init.h), c: init.c ? attachInitialState(state.c, init.c) : state.c };
+    return init ? state.map((s, k) => attachInitialState(s, init[k])) : state;
   }
 
   /** Mean cross-entropy in nats per character of predicting `targets` (T*B) from `inputs`. */
-  loss(inputs: tf.Tensor1D, targets: tf.Tensor1D, state: LstmState[], options: ForwardOptions = {}): { loss: tf.Scalar; final: LstmState[] } {
+  loss(inputs: tf.Tensor1D, targets: tf.Tensor1D, state: RecurrentState[], options: ForwardOptions = {}): { loss: tf.Scalar; final: RecurrentState[] } {
     const { logits, final } = this.forward(inputs, state, options);
     const labels = tf.oneHot(targets, this.config.vocabSize);
     return { loss: tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar, final };
@@ -258,8 +246,7 @@ export function weightSpecs(config: ModelConfig): { name: string; shape: number[
   specs.push({ name: 'output/kernel', shape: [H, V] }, { name: 'output/bias', shape: [V] });
   if (learnedInit) {
     for (let l = 0; l < config.layers; l++) {
-      specs.push({ name: `${layerName(l)}/initial_h`, shape: [H] });
-      if (cell.usesC) specs.push({ name: `${layerName(l)}/initial_c`, shape: [H] });
+      for (const name of cell.state) specs.push({ name: `${layerName(l)}/initial_${name}`, shape: [H] });
     }
   }
   return specs;

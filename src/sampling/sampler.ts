@@ -4,71 +4,29 @@
  * B streams (several samples, or one prime at several temperatures) step together:
  * one model step per character for all of them.
  *
- * The step path (`BatchStepper`) keeps its own copy of the weights, combined once so
- * that a step is a handful of tfjs ops per layer (shapes: B streams, H hidden, V vocabulary,
- * G gates: 4 LSTM, 3 GRU, 1 RNN):
- *   layer 0:   z = E[ids] + h·U          E = W + b (V, G·H): the input projection is a row gather
- *   layer l>0: z = [x, h]·[W; U] + b     one matMul for input and recurrence, (B, 2H)·(2H, G·H)
- *   LSTM:      lstmCell (lstm.ts): i f o = σ(…), g = tanh(…);  c' = f·c + i·g,  h' = o·tanh(c')
- *   RNN:       h' = tanh(z)
- *   GRU:       z above covers only the update and reset columns (G·H → 2H); the candidate's
- *              input part is a second gather (layer 0) or x·Wh + bh, and gruCell (gru.ts)
- *              adds (r∘h)·Uh, which cannot join the fused matMul: it needs r first
+ * The step path (`BatchStepper`) keeps its own copy of the weights, each layer's combined
+ * once by its cell's stepper (cells/cell.ts: layer 0's input projection is a row gather,
+ * the layers above do input and recurrence in one matMul), so that a step is a handful of
+ * tfjs ops per layer (shapes: B streams, H hidden, V vocabulary); then
  *   output:    logits = h·Wy + by (B, V), read back with one dataSync for all streams
- * Temperature, top-k, top-p and the draw then run in plain JS (`sampling.ts`). Plain matMul + add
- * is used rather than tf.fused.matMul: on wasm the fused op's extra reshapes and gradient wrapper
- * made a step about 20% slower at batch 1.
+ * Temperature, top-k, top-p and the draw then run in plain JS (`distribution.ts`).
  */
 import * as tf from '../tf.js';
-import { disposeState } from '../scoring/evaluate.js';
-import type { CellType } from '../cells/registry.js';
-import { gruCell } from '../cells/gru.js';
-import { lstmCell, type LstmState } from '../cells/lstm.js';
+import { cellKernels, disposeState, type LayerStepper, type RecurrentState } from '../cells/cell.js';
 import type { CharModel } from '../model/model.js';
 import { Rng } from '../rng.js';
 import { logProbability, pickIndex, softmax, type DistributionOptions } from './distribution.js';
 import type { Vocabulary } from '../data/vocab.js';
-
-interface StepLayer {
-  /** Layer 0: E = W + b (V, G·H), gathered by character id. Layers above: [W; U] (2H, G·H). GRU: the z, r columns only. */
-  input: tf.Tensor2D;
-  /** Layer 0 only: U (H, G·H). */
-  recurrent?: tf.Tensor2D;
-  /** Layers above 0: b (G·H). */
-  bias?: tf.Tensor1D;
-  /**
-   * GRU only, the candidate's parts: layer 0 E's h columns (V, H) to gather; above Wh (H, H)
-   * and bh (H); and Uh (H, H) for (r∘h)·Uh.
-   */
-  candidate?: { input: tf.Tensor2D; bias?: tf.Tensor1D; recurrent: tf.Tensor2D };
-}
-
-/** The step path's copy of layer l's weights W (D, G·H), U (H, G·H), b (G·H), combined as `StepLayer` says. */
-function stepLayer(cell: CellType, l: number, W: tf.Tensor2D, U: tf.Tensor2D, b: tf.Tensor1D): StepLayer {
-  return tf.tidy((): StepLayer & tf.TensorContainerObject => {
-    if (cell !== 'gru') {
-      return l === 0 ? { input: tf.add(W, b) as tf.Tensor2D, recurrent: tf.clone(U) } : { input: tf.concat([W, U], 0), bias: tf.clone(b) };
-    }
-    const H = U.shape[0];
-    const [Wzr, Wh] = tf.split(W, [2 * H, H], 1) as tf.Tensor2D[];
-    const [Uzr, Uh] = tf.split(U, [2 * H, H], 1) as tf.Tensor2D[];
-    const [bzr, bh] = tf.split(b, [2 * H, H]) as tf.Tensor1D[];
-    return l === 0
-      ? { input: tf.add(Wzr, bzr) as tf.Tensor2D, recurrent: Uzr, candidate: { input: tf.add(Wh, bh) as tf.Tensor2D, recurrent: Uh } }
-      : { input: tf.concat([Wzr, Uzr], 0), bias: bzr, candidate: { input: Wh, bias: bh, recurrent: Uh } };
-  });
-}
 
 /**
  * B streams of the model, stepped one character each at a time. The weights are copied
  * (and combined) when it is made: later changes to the model's weights are not seen.
  */
 export class BatchStepper {
-  private readonly cell: CellType;
-  private readonly layers: StepLayer[];
+  private readonly layers: LayerStepper[];
   private readonly outKernel: tf.Tensor2D; // (H, V)
   private readonly outBias: tf.Tensor1D; // (V)
-  private state: LstmState[];
+  private state: RecurrentState[];
   readonly vocabSize: number;
 
   constructor(
@@ -77,16 +35,16 @@ export class BatchStepper {
   ) {
     const { layers: L, vocabSize } = model.config;
     this.vocabSize = vocabSize;
-    this.cell = model.config.cell;
+    const { stepper } = cellKernels(model.cell);
     const w = model.weights.map((named) => named.tensor as tf.Tensor); // checkpoint order: (W, U, b) per layer, Wy, by[, initial states]
     this.layers = [];
     for (let l = 0; l < L; l++) {
       const [W, U, b] = w.slice(3 * l, 3 * l + 3);
-      this.layers.push(stepLayer(this.cell, l, W as tf.Tensor2D, U as tf.Tensor2D, b as tf.Tensor1D));
+      this.layers.push(stepper(l, W as tf.Tensor2D, U as tf.Tensor2D, b as tf.Tensor1D));
     }
     this.outKernel = tf.clone(w[3 * L]) as tf.Tensor2D;
     this.outBias = tf.clone(w[3 * L + 1]) as tf.Tensor1D;
-    this.state = model.zeroState(batch);
+    this.state = model.initialState(batch);
   }
 
   /**
@@ -95,30 +53,15 @@ export class BatchStepper {
    */
   step(ids: Int32Array): Float32Array {
     if (ids.length !== this.batch) throw new RangeError(`expected ${this.batch} ids, got ${ids.length}`);
-    const next: LstmState[] = [];
+    const next: RecurrentState[] = [];
     const logits = tf.tidy(() => {
-      const idTensor = tf.tensor1d(ids, 'int32');
-      let x: tf.Tensor2D | null = null; // the layer below's new h, (B, H)
+      let x: tf.Tensor = tf.tensor1d(ids, 'int32'); // the layer's input: ids for layer 0, then the layer below's new h (B, H)
       this.layers.forEach((layer, l) => {
-        const { h, c } = this.state[l];
-        const z = ( // (B, G·H); GRU (B, 2H)
-          x === null
-            ? tf.add(tf.matMul(h, layer.recurrent!), tf.gather(layer.input, idTensor))
-            : tf.add(tf.matMul(tf.concat([x, h], 1), layer.input), layer.bias!)
-        ) as tf.Tensor2D;
-        let hNext: tf.Tensor2D;
-        let cNext: tf.Tensor2D = c;
-        if (this.cell === 'lstm') ({ h: hNext, c: cNext } = lstmCell(z, c));
-        else if (this.cell === 'rnn') hNext = tf.tanh(z);
-        else {
-          const cand = layer.candidate!;
-          const xh = (x === null ? tf.gather(cand.input, idTensor) : tf.add(tf.matMul(x, cand.input), cand.bias!)) as tf.Tensor2D; // (B, H)
-          hNext = gruCell(z, xh, cand.recurrent, h).h;
-        }
-        next.push({ h: tf.keep(hNext), c: tf.keep(cNext === c ? tf.clone(c) : cNext) }); // GRU, RNN: c passes through
-        x = hNext;
+        const state = layer.step(x, this.state[l]);
+        next.push(state.map((t) => tf.keep(t)));
+        x = state[0];
       });
-      return tf.add(tf.matMul(x!, this.outKernel), this.outBias); // (B, V)
+      return tf.add(tf.matMul(x as tf.Tensor2D, this.outKernel), this.outBias); // (B, V)
     });
     const values = logits.dataSync() as Float32Array;
     logits.dispose();
@@ -129,9 +72,7 @@ export class BatchStepper {
 
   dispose(): void {
     disposeState(this.state);
-    for (const { input, recurrent, bias, candidate } of this.layers) {
-      tf.dispose([input, recurrent, bias, candidate?.input, candidate?.bias, candidate?.recurrent].filter((t) => t !== undefined));
-    }
+    for (const layer of this.layers) layer.dispose();
     tf.dispose([this.outKernel, this.outBias]);
   }
 }

@@ -4,7 +4,7 @@
  */
 import * as tf from '../tf.js';
 import { StreamBatcher } from '../data/batches.js';
-import type { LstmState } from '../cells/lstm.js';
+import { disposeState, type RecurrentState } from '../cells/cell.js';
 import type { CharModel } from '../model/model.js';
 
 export interface Score {
@@ -31,11 +31,11 @@ export function evaluate(model: CharModel, ids: Int32Array, batch: number, seq: 
   const windows = Array.from({ length: batcher.stepsPerEpoch }, (_, step) => batcher.get(step));
   if (batcher.remainder > 0) windows.push(batcher.get(batcher.stepsPerEpoch, batcher.remainder));
 
-  let state: LstmState[] = model.zeroState(streams);
+  let state: RecurrentState[] = model.initialState(streams);
   let totalNats = 0;
   let chars = 0;
   for (const { inputs, targets } of windows) {
-    let final: LstmState[] = [];
+    let final: RecurrentState[] = [];
     const loss = tf.tidy(() => {
       const result = model.loss(tf.tensor1d(inputs, 'int32'), tf.tensor1d(targets, 'int32'), state);
       final = result.final; // kept by the model, so it outlives this tidy
@@ -49,11 +49,4 @@ export function evaluate(model: CharModel, ids: Int32Array, batch: number, seq: 
   }
   disposeState(state);
   return scoreFromNats(totalNats / chars, chars);
-}
-
-export function disposeState(state: LstmState[]): void {
-  for (const { h, c } of state) {
-    h.dispose();
-    c.dispose();
-  }
 }

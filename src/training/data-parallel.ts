@@ -3,7 +3,7 @@
  * Node, so a step's streams are split into shards: this thread computes the gradients
  * of the first shard while worker threads compute the others, each on its own copy of
  * the weights, and the gradients are averaged (weighted by shard size). Workers are
- * stateless: the weights arrive through shared memory, the carried LSTM state of the
+ * stateless: the weights arrive through shared memory, the carried recurrent state of the
  * shard with each step, so resuming, rollbacks and epochs work exactly as on one thread.
  */
 import * as tf from '../tf.js';
@@ -11,11 +11,11 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Batch } from '../data/batches.js';
 import { computeGradients, type Gradients } from './gradients.js';
-import type { LstmState } from '../cells/lstm.js';
+import type { RecurrentState } from '../cells/cell.js';
 import type { CharModel } from '../model/model.js';
 
 /** Computes a step's loss and gradients for a batch with its carried state. */
-export type GradientSource = (state: LstmState[], batch: Batch, dropoutSeed: number) => Promise<Gradients>;
+export type GradientSource = (state: RecurrentState[], batch: Batch, dropoutSeed: number) => Promise<Gradients>;
 
 /**
  * One thread per core on the JS backends (wasm, cpu); native TensorFlow spreads its own
@@ -39,7 +39,7 @@ export interface WorkerSetup {
   grads: SharedArrayBuffer;
 }
 
-/** One step's shard for a worker. state: h and c of every layer, each (streams, H), concatenated. */
+/** One step's shard for a worker. state: every layer's state tensors, each (streams, H), concatenated. */
 export interface ShardRequest {
   inputs: Int32Array;
   targets: Int32Array;
@@ -90,7 +90,7 @@ export class GradientPool {
   }
 
   readonly source: GradientSource = async (state, batch, dropoutSeed) => {
-    const B = state[0].h.shape[0];
+    const B = state[0][0].shape[0];
     const ranges = shardRanges(B, this.shards);
     this.publishWeights();
     const replies = this.workers.map((worker, w) => {
@@ -106,9 +106,9 @@ export class GradientPool {
     });
     // Shard 0 here, while the workers compute theirs.
     const [from0, to0] = ranges[0];
-    const local = tf.tidy(() => state.map(({ h, c }) => ({ h: tf.keep(h.slice([from0, 0], [to0 - from0, -1])), c: tf.keep(c.slice([from0, 0], [to0 - from0, -1])) })));
+    const local = state.map((layer) => layer.map((t) => t.slice([from0, 0], [to0 - from0, -1])));
     const mine = computeGradients(this.model, local, shardStreams(batch.inputs, B, from0, to0), shardStreams(batch.targets, B, from0, to0), dropoutSeed);
-    tf.dispose(local.flatMap(({ h, c }) => [h, c]));
+    tf.dispose(local.flat());
     const theirs = await Promise.all(replies);
     return this.combine(mine, theirs, ranges, B);
   };
@@ -142,26 +142,24 @@ export class GradientPool {
       g.dispose();
       return sum;
     });
+    const perLayer = this.model.cell.state.length;
     const final = tf.tidy(() => {
-      // Worker w's state: h and c of every layer, each (streams, H), in that order.
-      const rows = (w: number, l: number, which: number) => {
+      // Worker w's state: every layer's state tensors, each (streams, H), in that order.
+      const rows = (w: number, l: number, k: number) => {
         const n = streams[w + 1];
-        const start = (2 * l + which) * n * H;
+        const start = (perLayer * l + k) * n * H;
         return tf.tensor2d(theirs[w].final.subarray(start, start + n * H), [n, H]);
       };
-      return mine.final.map(({ h, c }, l) => ({
-        h: tf.concat([h, ...theirs.map((_, w) => rows(w, l, 0))], 0) as tf.Tensor2D,
-        c: tf.concat([c, ...theirs.map((_, w) => rows(w, l, 1))], 0) as tf.Tensor2D,
-      }));
+      return mine.final.map((layer, l) => layer.map((mineK, k) => tf.concat([mineK, ...theirs.map((_, w) => rows(w, l, k))], 0) as tf.Tensor2D));
     });
-    tf.dispose(mine.final.flatMap(({ h, c }) => [h, c]));
+    tf.dispose(mine.final.flat());
     return { loss, grads, final };
   }
 }
 
-/** h and c of every layer for streams [from, to), concatenated. */
-export function stateRows(state: LstmState[], from: number, to: number): Float32Array {
-  const rows = tf.tidy(() => tf.concat(state.flatMap(({ h, c }) => [h, c].map((t) => t.slice([from, 0], [to - from, -1]).flatten()))));
+/** Every layer's state tensors for streams [from, to), concatenated. */
+export function stateRows(state: RecurrentState[], from: number, to: number): Float32Array {
+  const rows = tf.tidy(() => tf.concat(state.flat().map((t) => t.slice([from, 0], [to - from, -1]).flatten())));
   const values = Float32Array.from(rows.dataSync()); // not returned through tidy: it would walk every element
   rows.dispose();
   return values;

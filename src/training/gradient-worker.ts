@@ -15,6 +15,7 @@ const weights = new Float32Array(setup.weights);
 const grads = new Float32Array(setup.grads);
 const model = CharModel.fromTensors(setup.modelConfig, setup.shapes.map((shape) => tf.zeros(shape)));
 const H = setup.modelConfig.hidden;
+const perLayer = model.cell.state.length;
 
 function loadWeights(): void {
   let offset = 0;
@@ -27,22 +28,18 @@ function loadWeights(): void {
 function handle(request: ShardRequest): ShardReply {
   loadWeights();
   const n = request.streams;
-  const state = Array.from({ length: setup.modelConfig.layers }, (_, l) => ({
-    h: tf.tensor2d(request.state.subarray(2 * l * n * H, (2 * l + 1) * n * H), [n, H]),
-    c: tf.tensor2d(request.state.subarray((2 * l + 1) * n * H, (2 * l + 2) * n * H), [n, H]),
-  }));
+  const rows = (k: number) => tf.tensor2d(request.state.subarray(k * n * H, (k + 1) * n * H), [n, H]);
+  const state = Array.from({ length: setup.modelConfig.layers }, (_, l) => Array.from({ length: perLayer }, (_, k) => rows(perLayer * l + k)));
   const result = computeGradients(model, state, request.inputs, request.targets, request.dropoutSeed);
   let offset = 0;
   for (const g of result.grads) {
     grads.set(g.dataSync() as Float32Array, offset);
     offset += g.size;
   }
-  const final = new Float32Array(2 * setup.modelConfig.layers * n * H);
-  result.final.forEach(({ h, c }, l) => {
-    final.set(h.dataSync() as Float32Array, 2 * l * n * H);
-    final.set(c.dataSync() as Float32Array, (2 * l + 1) * n * H);
-  });
-  tf.dispose([...result.grads, ...result.final.flatMap(({ h, c }) => [h, c]), ...state.flatMap(({ h, c }) => [h, c])]);
+  const finalTensors = result.final.flat();
+  const final = new Float32Array(finalTensors.length * n * H);
+  finalTensors.forEach((t, k) => final.set(t.dataSync() as Float32Array, k * n * H));
+  tf.dispose([...result.grads, ...finalTensors, ...state.flat()]);
   return { loss: result.loss, final };
 }
 

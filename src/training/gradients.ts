@@ -4,7 +4,7 @@
  * happen once, on the combined gradients.
  */
 import * as tf from '../tf.js';
-import type { LstmState } from '../cells/lstm.js';
+import type { RecurrentState } from '../cells/cell.js';
 import type { CharModel } from '../model/model.js';
 
 export interface Gradients {
@@ -13,12 +13,12 @@ export interface Gradients {
   /** One per model variable, in `model.variables` order. */
   grads: tf.Tensor[];
   /** The carried state after the batch (kept: the caller disposes it). */
-  final: LstmState[];
+  final: RecurrentState[];
 }
 
-/** inputs, targets (T*B) time-major ids; state: one (B, H) pair per layer. */
-export function computeGradients(model: CharModel, state: LstmState[], inputs: Int32Array, targets: Int32Array, dropoutSeed: number): Gradients {
-  let final: LstmState[] = [];
+/** inputs, targets (T*B) time-major ids; state: the cell's (B, H) tensors per layer. */
+export function computeGradients(model: CharModel, state: RecurrentState[], inputs: Int32Array, targets: Int32Array, dropoutSeed: number): Gradients {
+  let final: RecurrentState[] = [];
   const variables = model.variables;
   const { value, grads } = tf.variableGrads(() => {
     const result = model.loss(tf.tensor1d(inputs, 'int32'), tf.tensor1d(targets, 'int32'), state, { dropoutSeed });

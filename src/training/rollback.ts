@@ -5,13 +5,13 @@
  */
 import * as tf from '../tf.js';
 import type { Adam } from './adam.js';
-import type { LstmState } from '../cells/lstm.js';
+import type { RecurrentState } from '../cells/cell.js';
 import type { CharModel } from '../model/model.js';
 import type { Progress } from './starting-point.js';
 
 interface Snapshot {
   tensors: tf.Tensor[]; // weights, then Adam's moments
-  carried: LstmState[];
+  carried: RecurrentState[];
   adamStep: number;
   rngState: number;
   progress: Progress;
@@ -29,11 +29,11 @@ export class RollbackPoint {
     return this.snapshot?.progress.step ?? 0;
   }
 
-  take(carried: LstmState[], rngState: number, progress: Progress): void {
+  take(carried: RecurrentState[], rngState: number, progress: Progress): void {
     this.dispose();
     this.snapshot = {
       tensors: [...this.model.variables, ...this.adam.moments].map((v) => v.clone()),
-      carried: carried.map(({ h, c }) => ({ h: h.clone(), c: c.clone() })),
+      carried: cloneState(carried),
       adamStep: this.adam.step,
       rngState,
       progress: structuredClone(progress),
@@ -41,13 +41,13 @@ export class RollbackPoint {
   }
 
   /** Puts weights and optimiser back; returns the carried state (the caller owns it), RNG state and progress. */
-  restore(): { carried: LstmState[]; rngState: number; progress: Progress } {
+  restore(): { carried: RecurrentState[]; rngState: number; progress: Progress } {
     const s = this.snapshot;
     if (!s) throw new Error('no rollback point taken');
     [...this.model.variables, ...this.adam.moments].forEach((v, k) => v.assign(s.tensors[k]));
     this.adam.step = s.adamStep;
     return {
-      carried: s.carried.map(({ h, c }) => ({ h: h.clone(), c: c.clone() })),
+      carried: cloneState(s.carried),
       rngState: s.rngState,
       progress: structuredClone(s.progress),
     };
@@ -55,7 +55,11 @@ export class RollbackPoint {
 
   dispose(): void {
     if (!this.snapshot) return;
-    tf.dispose([...this.snapshot.tensors, ...this.snapshot.carried.flatMap(({ h, c }) => [h, c])]);
+    tf.dispose([...this.snapshot.tensors, ...this.snapshot.carried.flat()]);
     this.snapshot = null;
   }
+}
+
+function cloneState(state: RecurrentState[]): RecurrentState[] {
+  return state.map((layer) => layer.map((t) => t.clone()));
 }

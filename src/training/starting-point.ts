@@ -9,7 +9,7 @@ import type { HistoryEntry, LoadedCheckpoint } from '../checkpoint/checkpoint.js
 import type { TrainConfig } from './config.js';
 import type { Corpus } from '../data/corpus.js';
 import { CorpusError, UserError } from '../errors.js';
-import type { LstmState } from '../cells/lstm.js';
+import type { RecurrentState } from '../cells/cell.js';
 import { CharModel } from '../model/model.js';
 import { Rng } from '../rng.js';
 import { quoteChars, Vocabulary } from '../data/vocab.js';
@@ -33,8 +33,8 @@ export interface StartingPoint {
   vocab: Vocabulary;
   model: CharModel;
   adam: Adam;
-  /** The LSTM state carried into the first step; null means zeros. */
-  carried: LstmState[] | null;
+  /** The recurrent state carried into the first step; null means the model's initial state. */
+  carried: RecurrentState[] | null;
   rng: Rng;
   progress: Progress;
 }
@@ -69,7 +69,8 @@ export function startFromResume(corpus: Corpus, checkpoint: LoadedCheckpoint): S
   const weights = model.variables.length;
   const moments = resume.tensors.slice(0, 2 * weights);
   const states = resume.tensors.slice(2 * weights);
-  const carried = Array.from({ length: states.length / 2 }, (_, l) => ({ h: states[2 * l] as tf.Tensor2D, c: states[2 * l + 1] as tf.Tensor2D }));
+  const perLayer = model.cell.state.length;
+  const carried = Array.from({ length: states.length / perLayer }, (_, l) => states.slice(perLayer * l, perLayer * (l + 1)) as tf.Tensor2D[]);
   const t = meta.training;
   return {
     vocab,

@@ -12,8 +12,8 @@ import { saveCheckpoint, type LoadedCheckpoint, type TrainingRecord } from '../c
 import { validateTrainConfig, type TrainConfig } from './config.js';
 import { splitIds, type Corpus } from '../data/corpus.js';
 import { CorpusError, TrainingDivergedError, UserError } from '../errors.js';
-import { disposeState, evaluate } from '../scoring/evaluate.js';
-import type { LstmState } from '../cells/lstm.js';
+import { evaluate } from '../scoring/evaluate.js';
+import { disposeState, type RecurrentState } from '../cells/cell.js';
 import { Rng } from '../rng.js';
 import { RollbackPoint } from './rollback.js';
 import { startFresh, startFromResume, startFromWeights } from './starting-point.js';
@@ -137,7 +137,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const rollback = new RollbackPoint(model, adam);
   const pool = threads > 1 ? new GradientPool(model, threads, tf.getBackend()) : null;
   const gradients = pool?.source ?? localGradients(model);
-  let carried: LstmState[] = start.carried ?? model.zeroState(config.batch);
+  let carried: RecurrentState[] = start.carried ?? model.initialState(config.batch);
   let stoppedBy: StopReason | null = null;
 
   const record = (): TrainingRecord => ({
@@ -153,7 +153,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   });
   const save = (kind: 'latest' | 'best') => {
     const { lossSinceEval, minLoss, lrScale, rollbacks, staleValidations } = progress;
-    const tensors = [...adam.moments, ...carried.flatMap(({ h, c }) => [h, c])];
+    const tensors = [...adam.moments, ...carried.flat()];
     const resume = { adamStep: adam.step, rngState: rng.savedState, lossSinceEval, minLoss, lrScale, rollbacks, staleValidations, tensors };
     saveCheckpoint(dirs[kind], model, vocab, record(), resume);
     observer.onCheckpoint?.(kind, dirs[kind]);
@@ -167,7 +167,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       if (position === 0 && progress.step > 0) {
         // A new epoch starts every stream over from its beginning: the old state no longer fits.
         disposeState(carried);
-        carried = model.zeroState(config.batch);
+        carried = model.initialState(config.batch);
       }
       const lr = config.lr * config.lrDecay ** epochIndex * progress.lrScale;
       const batch = batcher.get(position);
@@ -250,12 +250,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 async function trainStep(
   source: GradientSource,
   adam: Adam,
-  state: LstmState[],
+  state: RecurrentState[],
   batch: Batch,
   lr: number,
   clip: number,
   dropoutSeed: number,
-): Promise<{ loss: number; gradNorm: number; final: LstmState[] }> {
+): Promise<{ loss: number; gradNorm: number; final: RecurrentState[] }> {
   const { loss, grads, final } = await source(state, batch, dropoutSeed);
   const { scale, norm } = clipScale(grads, clip);
   adam.apply(grads, lr, scale);
