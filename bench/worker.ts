@@ -130,7 +130,7 @@ export async function runWorker(task: WorkerTask): Promise<WorkerResult> {
   log(`sampling at batch ${SAMPLE_BATCHES.join(' and ')} (${task.timing.sampleWindows} windows of ${task.timing.sampleWindowSeconds} s each)`);
   const vocab = Vocabulary.fromText(corpus.text);
   const { layers, hidden } = task.config;
-  const model = CharModel.create({ vocabSize: vocab.size, hidden, layers, dropout: 0 }, 1234);
+  const model = CharModel.create({ vocabSize: vocab.size, hidden, layers, dropout: 0, cell: 'lstm', learnedInit: false }, 1234);
   const sample: Record<string, Measured> = {};
   try {
     for (const batch of SAMPLE_BATCHES) sample[batch] = measureSampling(model, vocab, batch, task.timing);

@@ -248,10 +248,11 @@ test('checkpoints record the cell and the learned initial state; one without a c
   model.dispose();
 
   // A checkpoint written before --cell existed: no cell, no learnedInit in its metadata.
-  const lstm = CharModel.create({ vocabSize: 5, hidden: 4, layers: 1, dropout: 0 }, 2);
+  const lstm = CharModel.create({ vocabSize: 5, hidden: 4, layers: 1, dropout: 0, cell: 'lstm', learnedInit: false }, 2);
   saveCheckpoint(join(dir, 'old'), lstm, vocab, trainingRecord(lstm.config));
   const file = join(dir, 'old', 'model.json');
   const json = JSON.parse(readFileSync(file, 'utf8'));
+  json.charrnn.formatVersion = 1;
   delete json.charrnn.model.cell;
   delete json.charrnn.model.learnedInit;
   delete json.charrnn.training.config.cell;

@@ -17,7 +17,7 @@ test('shards: near-equal stream ranges; time-major rows of the chosen streams', 
 });
 
 test('three shards (two worker threads) give the whole batch\'s loss, gradients and state', async () => {
-  const config = { vocabSize: 11, hidden: 16, layers: 2, dropout: 0 };
+  const config = { vocabSize: 11, hidden: 16, layers: 2, dropout: 0, cell: 'lstm', learnedInit: false };
   const model = CharModel.create(config, 5);
   const [T, B] = [6, 7];
   const inputs = Int32Array.from({ length: T * B }, (_, k) => (k * 7) % 11);

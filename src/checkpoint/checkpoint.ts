@@ -18,10 +18,11 @@ import type { TextEncoding } from '../data/corpus.js';
 import { isCellType } from '../cells/registry.js';
 import { CheckpointError } from '../errors.js';
 import { kerasTopology } from './keras-topology.js';
+import { upgradeMeta, upgradeResumeTensors } from './upgrade.js';
 import { CharModel, weightSpecs, type ModelConfig } from '../model/model.js';
 import { Vocabulary } from '../data/vocab.js';
 
-/** 2: the carried state is each cell's own tensors (1 wrote h and c for every cell). */
+/** Older formats are upgraded at load: see upgrade.ts. */
 export const FORMAT_VERSION = 2;
 const MODEL_FILE = 'model.json';
 
@@ -142,7 +143,7 @@ export function readCheckpointMeta(dir: string): CheckpointMeta {
 
 export function loadCheckpoint(path: string, options: { resume?: boolean } = {}): LoadedCheckpoint {
   const dir = resolveCheckpointDir(path, options.resume ? 'latest' : 'best');
-  const { meta, weightsName } = parseModelJson(dir, readJson(dir));
+  const { meta, writtenBy, weightsName } = parseModelJson(dir, readJson(dir));
   const specs = weightSpecs(meta.model);
   const floats = readBlob(dir, weightsName, meta.weightsSha256, specs.map((s) => s.shape), 'weights');
   const loaded: LoadedCheckpoint = { dir, model: CharModel.fromTensors(meta.model, toTensors(floats, specs.map((s) => s.shape))), vocab: new Vocabulary(meta.vocab), meta };
@@ -151,19 +152,9 @@ export function loadCheckpoint(path: string, options: { resume?: boolean } = {})
     if (!record) throw new CheckpointError(`${dir} holds no training state to resume from (written by an older charrnn?); use --init-from to start from its weights`);
     const { file, sha256, shapes, ...scalars } = record;
     const tensors = toTensors(readBlob(dir, file, sha256, shapes, 'training state'), shapes);
-    loaded.resume = { ...scalars, tensors: meta.formatVersion < 2 ? cellStateOnly(tensors, loaded.model) : tensors };
+    loaded.resume = { ...scalars, tensors: upgradeResumeTensors(writtenBy, tensors, loaded.model) };
   }
   return loaded;
-}
-
-/** Format 1 carried h and c for every cell: keeps, of each layer's pair, the tensors the cell's state has. */
-function cellStateOnly(tensors: tf.Tensor[], model: CharModel): tf.Tensor[] {
-  const weights = model.variables.length;
-  const perLayer = model.cell.state.length;
-  const states = tensors.slice(2 * weights);
-  const kept = states.filter((_, k) => k % 2 < perLayer);
-  tf.dispose(states.filter((t) => !kept.includes(t)));
-  return [...tensors.slice(0, 2 * weights), ...kept];
 }
 
 /** Reads a float32 file, checking its name, length against `shapes`, and checksum. */
@@ -213,19 +204,22 @@ function readJson(dir: string): unknown {
   }
 }
 
-function parseModelJson(dir: string, parsed: unknown): { meta: CheckpointMeta; weightsName: string } {
+/** model.json → its metadata upgraded to the current format, the format it was written in, and the weights file's name. */
+function parseModelJson(dir: string, parsed: unknown): { meta: CheckpointMeta; writtenBy: number; weightsName: string } {
   const json = parsed as { charrnn?: CheckpointMeta; weightsManifest?: { paths?: string[] }[] } | null;
-  const meta = json?.charrnn;
-  if (!meta || typeof meta !== 'object') throw new CheckpointError(`${dir}: ${MODEL_FILE} is not a charrnn checkpoint`);
-  if (typeof meta.formatVersion !== 'number') throw new CheckpointError(`${dir}: checkpoint has no format version`);
-  if (meta.formatVersion > FORMAT_VERSION) {
-    throw new CheckpointError(`${dir}: checkpoint format ${meta.formatVersion} is newer than this charrnn reads (${FORMAT_VERSION}); upgrade charrnn`);
+  const written = json?.charrnn;
+  if (!written || typeof written !== 'object') throw new CheckpointError(`${dir}: ${MODEL_FILE} is not a charrnn checkpoint`);
+  const writtenBy = written.formatVersion;
+  if (typeof writtenBy !== 'number') throw new CheckpointError(`${dir}: checkpoint has no format version`);
+  if (writtenBy > FORMAT_VERSION) {
+    throw new CheckpointError(`${dir}: checkpoint format ${writtenBy} is newer than this charrnn reads (${FORMAT_VERSION}); upgrade charrnn`);
   }
+  const meta = upgradeMeta(written);
   const m = meta.model;
   const t = meta.training;
   const valid =
     m && [m.vocabSize, m.hidden, m.layers].every((n) => Number.isInteger(n) && n > 0) &&
-    (m.cell === undefined || isCellType(m.cell)) &&
+    isCellType(m.cell) && typeof m.learnedInit === 'boolean' &&
     t && t.config && [t.config.batch, t.config.seq].every((n) => Number.isInteger(n) && n > 0) && typeof t.config.valFrac === 'number' &&
     t.corpus && typeof t.corpus.path === 'string' && typeof t.corpus.fingerprint === 'string' &&
     Array.isArray(meta.vocab) && meta.vocab.length === m.vocabSize && meta.vocab.every((c) => typeof c === 'string') &&
@@ -234,7 +228,7 @@ function parseModelJson(dir: string, parsed: unknown): { meta: CheckpointMeta; w
   if (!valid || typeof weightsName !== 'string') {
     throw new CheckpointError(`${dir}: ${MODEL_FILE} is missing fields or has wrong types (corrupt checkpoint)`);
   }
-  return { meta, weightsName };
+  return { meta, writtenBy, weightsName };
 }
 
 /**

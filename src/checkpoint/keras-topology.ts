@@ -6,10 +6,10 @@
  * no place here: a Sequential model's recurrent layers start from zeros.
  */
 import { CELLS } from '../cells/registry.js';
-import { resolveModelConfig, type ModelConfig } from '../model/model.js';
+import type { ModelConfig } from '../model/model.js';
 
 export function kerasTopology(config: ModelConfig): object {
-  const { cell, layers, hidden, vocabSize } = resolveModelConfig(config);
+  const { cell, layers, hidden, vocabSize } = config;
   const { className, prefix, config: cellConfig } = CELLS[cell].keras;
   const recurrentLayers = Array.from({ length: layers }, (_, l) => ({
     class_name: className,

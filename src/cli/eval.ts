@@ -51,7 +51,7 @@ function validationSplit(meta: CheckpointMeta, vocab: Vocabulary): { ids: Int32A
   const { corpus, config } = meta.training;
   let text: string;
   try {
-    const current = readCorpus(corpus.path, corpus.encoding ?? 'utf8');
+    const current = readCorpus(corpus.path, corpus.encoding);
     if (current.fingerprint !== corpus.fingerprint) throw new CorpusError(`${corpus.path} has changed since training`);
     text = current.text;
   } catch (err) {

@@ -63,7 +63,7 @@ export function formatInfo(r: CheckpointInfo): string {
   const { model: m, training: t, corpus: c } = r;
   const lines: [string, string][] = [
     ['checkpoint', r.checkpoint],
-    ['model', `${m.layers}×${m.hidden} ${(m.cell ?? 'lstm').toUpperCase()}${m.learnedInit ? ' (learned initial state)' : ''}, dropout ${m.dropout}, ${formatCount(r.parameters)} parameters`],
+    ['model', `${m.layers}×${m.hidden} ${m.cell.toUpperCase()}${m.learnedInit ? ' (learned initial state)' : ''}, dropout ${m.dropout}, ${formatCount(r.parameters)} parameters`],
     ['vocabulary', `${r.vocab.length} characters (␣ is a space)${r.counts ? ', with how often each occurs' : ''}:`],
     ...wrap(r.vocab.map((ch, id) => (r.counts ? `${visibleChar(ch)} ${formatCount(r.counts[id])}` : visibleChar(ch))), r.counts ? 72 : 64, r.counts ? '   ' : ' ').map(
       (line): [string, string] => ['', line],
@@ -72,7 +72,7 @@ export function formatInfo(r: CheckpointInfo): string {
     ['settings', `seq ${t.config.seq}, batch ${t.config.batch}, lr ${t.config.lr}, lr-decay ${t.config.lrDecay}, clip ${t.config.clip}, val-frac ${t.config.valFrac}, seed ${t.config.seed}`],
     ['val loss', `best ${nats(t.bestValLoss)}, last ${nats(t.lastValLoss)}`],
     ['history', history(r)],
-    ['corpus', `${c.path} (${c.encoding ?? 'utf8'}, ${formatCount(c.bytes)} bytes, ${formatCount(c.chars)} characters), sha256 ${c.fingerprint.slice(0, 12)}`],
+    ['corpus', `${c.path} (${c.encoding}, ${formatCount(c.bytes)} bytes, ${formatCount(c.chars)} characters), sha256 ${c.fingerprint.slice(0, 12)}`],
   ];
   return lines.map(([label, text]) => `${label.padEnd(12)}${text}\n`).join('');
 }

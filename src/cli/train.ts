@@ -48,7 +48,7 @@ export async function trainCommand(corpusPath: string | undefined, options: Trai
   const initCheckpoint = initFrom === undefined ? undefined : loadCheckpoint(initFrom);
   if (initCheckpoint) {
     // Fine-tuning keeps the checkpoint's shape: say so rather than ignore a flag.
-    const { layers, hidden, cell = 'lstm', learnedInit = false } = initCheckpoint.meta.model;
+    const { layers, hidden, cell, learnedInit } = initCheckpoint.meta.model;
     const shape = { layers, hidden, cell, learnedInit };
     for (const [key, value] of Object.entries(shape) as [keyof typeof shape, unknown][]) {
       if (flags[key] !== undefined && flags[key] !== value) {

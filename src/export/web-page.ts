@@ -103,8 +103,7 @@ const ready = (async () => {
   stepper = await tf.models.modelFromJSON({ modelTopology: topology });
   stepper.setWeights(model.getWeights());
   const m = meta.charrnn && meta.charrnn.model;
-  const cell = { lstm: 'LSTM', gru: 'GRU', rnn: 'RNN' }[(m && m.cell) || 'lstm'];
-  $('model').textContent = m ? m.layers + '×' + m.hidden + ' ' + cell + ', ' + vocab.length + ' characters' : vocab.length + ' characters';
+  $('model').textContent = m ? m.layers + '×' + m.hidden + ' ' + m.cell.toUpperCase() + ', ' + vocab.length + ' characters' : vocab.length + ' characters';
   $('status').textContent = 'ready (tfjs ' + tf.version_core + ', ' + tf.getBackend() + ' backend)';
   $('generate').disabled = false;
 })().catch((err) => {

@@ -21,10 +21,10 @@ export interface ModelConfig {
   layers: number;
   /** Dropout rate applied to each recurrent layer's output while training (0 = off). */
   dropout: number;
-  /** The recurrent cell of every layer. Checkpoints from before it was recorded are LSTMs. */
-  cell?: CellType;
-  /** Each layer starts from a trained state instead of zeros (learned-init.ts). Absent means false. */
-  learnedInit?: boolean;
+  /** The recurrent cell of every layer. */
+  cell: CellType;
+  /** Each layer starts from a trained state instead of zeros (learned-init.ts). */
+  learnedInit: boolean;
 }
 
 export interface ForwardOptions {
@@ -45,15 +45,8 @@ interface LayerWeights {
   bias: tf.Variable<tf.Rank.R1>;
 }
 
-/** The config with the optional fields filled in, as a model holds and a checkpoint records it. */
-export function resolveModelConfig(config: ModelConfig): Required<ModelConfig> {
-  const cell = config.cell ?? 'lstm';
-  if (!isCellType(cell)) throw new Error(`unknown cell type ${JSON.stringify(cell)}`);
-  return { ...config, cell, learnedInit: config.learnedInit ?? false };
-}
-
 export class CharModel {
-  readonly config: Required<ModelConfig>;
+  readonly config: ModelConfig;
 
   private constructor(
     config: ModelConfig,
@@ -63,7 +56,8 @@ export class CharModel {
     /** Per layer, with --learned-init: the learned initial state, one (H) vector per state tensor. */
     private readonly initial: tf.Variable<tf.Rank.R1>[][],
   ) {
-    this.config = resolveModelConfig(config);
+    if (!isCellType(config.cell)) throw new Error(`unknown cell type ${JSON.stringify(config.cell)}`);
+    this.config = { ...config };
   }
 
   /**
@@ -71,9 +65,8 @@ export class CharModel {
    * from the cell (an LSTM's forget-gate bias is 1); learned initial states start at 0.
    */
   static create(config: ModelConfig, seed: number): CharModel {
-    const resolved = resolveModelConfig(config);
-    const { vocabSize: V, hidden: H } = resolved;
-    const cell = CELLS[resolved.cell];
+    const { vocabSize: V, hidden: H } = config;
+    const cell = CELLS[config.cell];
     const G = cell.gates * H;
     const rng = new Rng(seed);
     const limit = 1 / Math.sqrt(H);
@@ -83,12 +76,12 @@ export class CharModel {
       return tf.tensor(values, shape);
     };
     const tensors: tf.Tensor[] = [];
-    for (let l = 0; l < resolved.layers; l++) {
+    for (let l = 0; l < config.layers; l++) {
       tensors.push(uniform([l === 0 ? V : H, G]), uniform([H, G]), tf.tensor1d(cell.initialBias(H)));
     }
     tensors.push(uniform([H, V]), uniform([V]));
-    for (const spec of weightSpecs(resolved).slice(tensors.length)) tensors.push(tf.zeros(spec.shape));
-    return CharModel.fromTensors(resolved, tensors);
+    for (const spec of weightSpecs(config).slice(tensors.length)) tensors.push(tf.zeros(spec.shape));
+    return CharModel.fromTensors(config, tensors);
   }
 
   /** Takes ownership of `tensors`, in the order of `weightSpecs(config)`. */
@@ -231,7 +224,7 @@ function projectInput(x: tf.Tensor2D | null, ids: tf.Tensor1D, layer: LayerWeigh
  * loads there (learned initial states have no place in a Keras layer: see export).
  */
 export function weightSpecs(config: ModelConfig): { name: string; shape: number[] }[] {
-  const { vocabSize: V, hidden: H, cell: type, learnedInit } = resolveModelConfig(config);
+  const { vocabSize: V, hidden: H, cell: type, learnedInit } = config;
   const cell = CELLS[type];
   const G = cell.gates * H;
   const layerName = (l: number) => `${cell.keras.prefix}_${l + 1}`;

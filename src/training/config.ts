@@ -81,8 +81,7 @@ export function validateTrainConfig(config: TrainConfig): void {
       throw new UserError(`--${flagName(key)} must be a positive integer (got ${value})`);
     }
   }
-  // Runs saved before --cell existed have none: they are LSTMs.
-  if (config.cell !== undefined && !isCellType(config.cell)) throw new UserError(`--cell must be one of ${CELL_TYPES.join(', ')} (got ${config.cell})`);
+  if (!isCellType(config.cell)) throw new UserError(`--cell must be one of ${CELL_TYPES.join(', ')} (got ${config.cell})`);
   if (!(config.dropout >= 0 && config.dropout < 1)) throw new UserError(`--dropout must be in [0, 1) (got ${config.dropout})`);
   if (!(config.valFrac > 0 && config.valFrac < 0.5)) throw new UserError(`--val-frac must be in (0, 0.5) (got ${config.valFrac})`);
   if (!(config.lr > 0)) throw new UserError(`--lr must be positive (got ${config.lr})`);
