@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { FORMAT_VERSION, loadCheckpoint, readCheckpointMeta } from '../dist/checkpoint/checkpoint.js';
 import { readCorpus } from '../dist/data/corpus.js';
 import { generate } from '../dist/sampling/sampler.js';
-import { train } from '../dist/training/trainer.js';
+import { resume } from '../dist/training/trainer.js';
 import { useBackend, workDir } from './helpers.mjs';
 
 await useBackend('wasm');
@@ -41,10 +41,9 @@ for (const cell of ['lstm', 'gru']) {
     const carried = checkpoint.resume.tensors.length - 2 * checkpoint.model.variables.length;
     assert.equal(carried, checkpoint.model.cell.state.length);
     const corpus = readCorpus(join(FIXTURES, 'v1-corpus.txt'));
-    const config = { ...checkpoint.meta.training.config, maxSteps: 9 };
     let firstStep = null;
     const observer = { onStart: (plan) => (firstStep = plan.firstStep) };
-    const result = await train({ corpus, config, outDir: run, backend: 'test', resumeFrom: checkpoint, threads: 1, observer });
+    const result = await resume({ checkpoint, corpus, changes: { maxSteps: 9 }, backend: 'test', threads: 1, observer });
     assert.equal(firstStep, 6);
     assert.equal(result.steps, expected[cell].resumed.steps);
     assert.ok(Math.abs(result.valLoss - expected[cell].resumed.valLoss) < 1e-6, `val loss ${result.valLoss} vs ${expected[cell].resumed.valLoss}`);

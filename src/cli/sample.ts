@@ -8,8 +8,7 @@ import { resolve } from 'node:path';
 import { selectBackend, type BackendChoice } from '../backend/select.js';
 import { loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { UserError } from '../errors.js';
-import { sampleStreams, type Sample, type StreamSettings } from '../sampling/sampler.js';
-import { quoteChars, type Vocabulary } from '../data/vocab.js';
+import { refuseUnknownChars, sampleStreams, type Sample, type StreamSettings } from '../sampling/sampler.js';
 import { announceBackend } from './announce.js';
 import { interactiveSession } from './interactive.js';
 import { info, paint, paintStdout } from './output.js';
@@ -37,9 +36,8 @@ export async function sampleCommand(checkpointPath: string, options: SampleComma
   const { model, vocab, dir } = loadCheckpoint(checkpointPath);
   try {
     const prime = options.prime ?? '';
-    refuseUnknown('--prime', prime, vocab);
     const stop = options.stop ?? [];
-    for (const s of stop) refuseUnknown('--stop', s, vocab);
+    refuseUnknownChars(vocab, { prime, stop }); // before an interactive session starts
     const temperatures = options.argmax ? [0] : options.temperature;
     const seed = options.seed ?? Math.floor(Math.random() * 0x7fffffff);
     // Temperature by temperature; sample k of each uses seed + k, so it can be reproduced alone.
@@ -92,11 +90,6 @@ export async function sampleCommand(checkpointPath: string, options: SampleComma
   } finally {
     model.dispose();
   }
-}
-
-function refuseUnknown(flag: string, text: string, vocab: Vocabulary): void {
-  const unknown = vocab.unknownChars(text);
-  if (unknown.length) throw new UserError(`${flag} has characters the model never saw: ${quoteChars(unknown)}`);
 }
 
 function round6(x: number): number {

@@ -16,7 +16,8 @@ import { cellKernels, disposeState, type LayerStepper, type RecurrentState } fro
 import type { CharModel } from '../model/model.js';
 import { Rng } from '../rng.js';
 import { logProbability, pickIndex, softmax, type DistributionOptions } from './distribution.js';
-import type { Vocabulary } from '../data/vocab.js';
+import { quoteChars, type Vocabulary } from '../data/vocab.js';
+import { UserError } from '../errors.js';
 
 /**
  * B streams of the model, stepped one character each at a time. The weights are copied
@@ -155,6 +156,7 @@ export function* sampleStreams(model: CharModel, vocab: Vocabulary, options: Bat
   const V = vocab.size;
   if (B < 1) throw new RangeError('need at least one stream');
   const stops = options.stop ?? [];
+  refuseUnknownChars(vocab, { prime: options.prime, stop: stops });
   const rngs = options.streams.map((s) => new Rng(s.seed));
   const random = rngs.map((rng) => () => rng.next());
   const distributions: DistributionOptions[] = options.streams.map((s) => ({ temperature: s.temperature, topK: options.topK, topP: options.topP }));
@@ -197,6 +199,14 @@ export function* sampleStreams(model: CharModel, vocab: Vocabulary, options: Bat
     for (const sample of samples) yield { type: 'done', sample }; // length 0
   } finally {
     stepper.dispose();
+  }
+}
+
+/** Prime and stop strings can hold only characters the model has seen: else a UserError naming the flag. */
+export function refuseUnknownChars(vocab: Vocabulary, texts: { prime: string; stop: readonly string[] }): void {
+  for (const [flag, text] of [['--prime', texts.prime], ...texts.stop.map((s) => ['--stop', s])]) {
+    const unknown = vocab.unknownChars(text);
+    if (unknown.length) throw new UserError(`${flag} has characters the model never saw: ${quoteChars(unknown)}`);
   }
 }
 

@@ -4,21 +4,26 @@
  * It never prints; the caller watches through `TrainingObserver`.
  */
 import * as tf from '../tf.js';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { clipScale, type Adam } from './adam.js';
 import { StreamBatcher, type Batch } from '../data/batches.js';
 import { defaultThreads, GradientPool, localGradients, type GradientSource } from './data-parallel.js';
 import { saveCheckpoint, type LoadedCheckpoint, type TrainingRecord } from '../checkpoint/checkpoint.js';
-import { validateTrainConfig, type TrainConfig } from './config.js';
-import { splitIds, type Corpus } from '../data/corpus.js';
+import type { TrainConfig } from './config.js';
+import { readCorpus, splitIds, type Corpus } from '../data/corpus.js';
 import { CorpusError, TrainingDivergedError, UserError } from '../errors.js';
 import { evaluate } from '../scoring/evaluate.js';
 import { disposeState, type RecurrentState } from '../cells/cell.js';
 import { Rng } from '../rng.js';
 import { RollbackPoint } from './rollback.js';
-import { startFresh, startFromResume, startFromWeights } from './starting-point.js';
+import { fineTuneSettings, freshSettings, resumedSettings } from './settings.js';
+import { startFresh, startFromResume, startFromWeights, type Progress, type StartingPoint } from './starting-point.js';
+import type { CharModel } from '../model/model.js';
+import type { Vocabulary } from '../data/vocab.js';
 
 export interface TrainingPlan {
+  /** The settings the run trains with. */
+  config: TrainConfig;
   vocabSize: number;
   parameterCount: number;
   trainChars: number;
@@ -67,23 +72,43 @@ export interface TrainResult {
   stoppedBy: StopReason;
 }
 
-export interface TrainOptions {
-  corpus: Corpus;
-  config: TrainConfig;
+export interface RunOptions {
   /** Run directory: checkpoints go to <outDir>/latest and <outDir>/best. */
   outDir: string;
-  /** Description of the backend, recorded in checkpoints. */
-  backend: string;
+  /** Description of the backend, recorded in checkpoints. Default: tfjs's backend name. */
+  backend?: string;
   observer?: TrainingObserver;
   /** Aborting stops after the current step; the latest checkpoint is still written. */
   signal?: AbortSignal;
-  /** Continue exactly where this checkpoint (loaded with `{ resume: true }`) stopped. */
-  resumeFrom?: LoadedCheckpoint;
-  /** Fine-tune these weights with a fresh optimiser; `extendVocab` admits new characters. */
-  initFrom?: LoadedCheckpoint;
-  extendVocab?: boolean;
   /** Threads sharing each step's streams (data-parallel.ts); 1 keeps everything on this thread. Default: `defaultThreads()`. */
   threads?: number;
+}
+
+export interface TrainOptions extends RunOptions {
+  corpus: Corpus;
+  /** Changes to `TRAIN_DEFAULTS`. */
+  config?: Partial<TrainConfig>;
+}
+
+export interface ResumeOptions extends Omit<RunOptions, 'outDir'> {
+  /** The checkpoint to continue, loaded with `{ resume: true }`. */
+  checkpoint: LoadedCheckpoint;
+  /** The text it was trained on. Default: read again from the path (and encoding) its training record names. */
+  corpus?: Corpus;
+  /** Changes to its settings: only the `RESUMABLE` ones (settings.ts) may change. */
+  changes?: Partial<TrainConfig>;
+  /** Default: the run directory the checkpoint is in. */
+  outDir?: string;
+}
+
+export interface FineTuneOptions extends RunOptions {
+  /** Whose weights to train further, with a fresh optimiser and history. */
+  checkpoint: LoadedCheckpoint;
+  corpus: Corpus;
+  /** Changes to `TRAIN_DEFAULTS`; the model's shape is the checkpoint's. */
+  config?: Partial<TrainConfig>;
+  /** Append the corpus's characters the checkpoint lacks to its vocabulary (else they stop the run). */
+  extendVocab?: boolean;
 }
 
 /**
@@ -98,36 +123,38 @@ const EXPLOSION_FACTOR = 3;
 /** Rollbacks (each halving the learning rate) before the run gives up. */
 const MAX_ROLLBACKS = 3;
 
+/** A fresh run on `corpus`. */
 export async function train(options: TrainOptions): Promise<TrainResult> {
-  const { corpus, config, outDir, observer = {}, signal } = options;
-  validateTrainConfig(config);
-  const start = options.resumeFrom
-    ? startFromResume(corpus, options.resumeFrom)
-    : options.initFrom
-      ? startFromWeights(corpus, config, options.initFrom, options.extendVocab ?? false)
-      : startFresh(corpus, config);
+  const config = freshSettings(options.config ?? {});
+  return runTraining(options.corpus, config, startFresh(options.corpus, config), options);
+}
+
+/** Continues a run exactly where its checkpoint stopped, on the same text. */
+export async function resume(options: ResumeOptions): Promise<TrainResult> {
+  const { checkpoint } = options;
+  const trained = checkpoint.meta.training;
+  const config = resumedSettings(trained.config, options.changes ?? {});
+  const corpus = options.corpus ?? readCorpus(trained.corpus.path, trained.corpus.encoding);
+  const outDir = options.outDir ?? dirname(checkpoint.dir);
+  return runTraining(corpus, config, startFromResume(corpus, checkpoint), { ...options, outDir });
+}
+
+/** Trains a checkpoint's weights further on `corpus`, with a fresh optimiser. */
+export async function fineTune(options: FineTuneOptions): Promise<TrainResult> {
+  const { checkpoint, corpus } = options;
+  const config = fineTuneSettings(checkpoint.meta.model, checkpoint.dir, options.config ?? {});
+  return runTraining(corpus, config, startFromWeights(corpus, config, checkpoint, options.extendVocab ?? false), options);
+}
+
+/** The loop, from `start` until a stop condition; the model and optimiser are disposed at the end. */
+async function runTraining(corpus: Corpus, config: TrainConfig, start: StartingPoint, options: RunOptions): Promise<TrainResult> {
+  const { outDir, observer = {}, signal } = options;
   const { vocab, model, adam } = start;
   let { rng, progress } = start;
-  const ids = vocab.encode(corpus.text);
-  const counts = new Array<number>(vocab.size).fill(0);
-  for (const id of ids) counts[id]++;
-  const { train: trainIds, val: valIds } = splitIds(ids, config.valFrac);
-  const batcher = makeBatcher(trainIds, valIds, config);
-  const totalSteps = Math.min(config.maxSteps ?? Infinity, config.epochs * batcher.stepsPerEpoch);
-  if (progress.step >= totalSteps) {
-    throw new UserError(`the run is already at step ${progress.step} of ${totalSteps}; raise --epochs or --max-steps to train further`);
-  }
-  const threads = Math.min(options.threads ?? defaultThreads(), config.batch);
-  observer.onStart?.({
-    vocabSize: vocab.size,
-    parameterCount: model.parameterCount,
-    trainChars: trainIds.length,
-    valChars: valIds.length,
-    stepsPerEpoch: batcher.stepsPerEpoch,
-    firstStep: progress.step,
-    totalSteps,
-    threads,
-  });
+  const data = trainingData(corpus, vocab, config);
+  const { batcher, valIds } = data;
+  const plan = planRun(config, start, data, options.threads ?? defaultThreads());
+  observer.onStart?.(plan);
 
   const dirs = { latest: join(outDir, 'latest'), best: join(outDir, 'best') };
   const throughput = new Throughput();
@@ -135,27 +162,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const secondsHere = () => (performance.now() - startTime) / 1000; // --max-time counts this process only
   const seconds = () => progress.seconds + secondsHere();
   const rollback = new RollbackPoint(model, adam);
-  const pool = threads > 1 ? new GradientPool(model, threads, tf.getBackend()) : null;
+  const pool = plan.threads > 1 ? new GradientPool(model, plan.threads, tf.getBackend()) : null;
   const gradients = pool?.source ?? localGradients(model);
   let carried: RecurrentState[] = start.carried ?? model.initialState(config.batch);
   let stoppedBy: StopReason | null = null;
 
-  const record = (): TrainingRecord => ({
-    config,
-    step: progress.step,
-    epoch: progress.step / batcher.stepsPerEpoch,
-    history: progress.history,
-    valLoss: progress.valLoss,
-    bestValLoss: progress.bestValLoss,
-    backend: options.backend,
-    seconds: seconds(),
-    corpus: { path: corpus.path, encoding: corpus.encoding, bytes: corpus.bytes, chars: ids.length, fingerprint: corpus.fingerprint, counts },
-  });
   const save = (kind: 'latest' | 'best') => {
     const { lossSinceEval, minLoss, lrScale, rollbacks, staleValidations } = progress;
-    const tensors = [...adam.moments, ...carried.flat()];
-    const resume = { adamStep: adam.step, rngState: rng.savedState, lossSinceEval, minLoss, lrScale, rollbacks, staleValidations, tensors };
-    saveCheckpoint(dirs[kind], model, vocab, record(), resume);
+    const resume = { adamStep: adam.step, rngState: rng.savedState, lossSinceEval, minLoss, lrScale, rollbacks, staleValidations, tensors: [...adam.moments, ...carried.flat()] };
+    const record = trainingRecord(config, progress, batcher.stepsPerEpoch, options.backend ?? tf.getBackend(), seconds(), corpus, data.counts);
+    saveCheckpoint(dirs[kind], model, vocab, record, resume);
     observer.onCheckpoint?.(kind, dirs[kind]);
   };
 
@@ -183,17 +199,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       if (!Number.isFinite(loss) || loss > EXPLOSION_FACTOR * progress.minLoss) {
         // Back to the last good state with half the learning rate; never save a diverged model.
         const divergedAt = progress.step;
-        if (progress.rollbacks >= MAX_ROLLBACKS) {
-          const kept = rollback.step > 0 ? `the checkpoints in ${outDir} are from step ${rollback.step} or before` : 'no checkpoint was written';
-          throw new TrainingDivergedError(
-            `training diverged (loss ${loss.toFixed(3)} at step ${divergedAt}) ${MAX_ROLLBACKS + 1} times, the last at 1/${2 ** MAX_ROLLBACKS} of the learning rate; ${kept}; try a lower --lr or --clip`,
-          );
-        }
-        const restored = rollback.restore();
-        disposeState(carried);
-        carried = restored.carried;
-        rng = new Rng(restored.rngState);
-        progress = { ...restored.progress, rollbacks: progress.rollbacks + 1, lrScale: progress.lrScale / 2 };
+        ({ carried, rng, progress } = rollBack(rollback, carried, progress, loss, outDir));
         observer.onRollback?.(divergedAt, loss, progress.step, lr / 2);
         continue;
       }
@@ -203,20 +209,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       observer.onStep?.({ step: progress.step, epoch: progress.step / batcher.stepsPerEpoch, loss, lr, gradNorm, charsPerSecond: throughput.rate, seconds: seconds() });
 
       const { step } = progress;
-      if (step >= totalSteps) stoppedBy = step >= config.epochs * batcher.stepsPerEpoch ? 'epochs' : 'max-steps';
-      else if (config.maxSeconds !== null && secondsHere() >= config.maxSeconds) stoppedBy = 'max-time';
-      else if (signal?.aborted) stoppedBy = 'interrupted';
+      stoppedBy = stopReason(step, plan, config, secondsHere(), signal);
 
       // An interrupted run saves at once and skips validation: the user is waiting.
       if (stoppedBy !== 'interrupted' && (step % config.evalEvery === 0 || stoppedBy !== null)) {
-        const valLoss = evaluate(model, valIds.subarray(0, VALIDATION_MAX_CHARS), config.batch, config.seq).nats;
-        const isBest = progress.bestValLoss === null || valLoss < progress.bestValLoss;
-        progress.valLoss = valLoss;
-        progress.bestValLoss = isBest ? valLoss : progress.bestValLoss;
-        progress.staleValidations = isBest ? 0 : progress.staleValidations + 1;
-        const { sum, count } = progress.lossSinceEval;
-        progress.history.push({ step, epoch: step / batcher.stepsPerEpoch, trainLoss: sum / count, valLoss, lr, seconds: seconds() });
-        progress.lossSinceEval = { sum: 0, count: 0 };
+        const { valLoss, isBest } = validate(model, valIds, config, progress, batcher.stepsPerEpoch, lr, seconds());
         observer.onValidation?.(step, valLoss, isBest);
         if (isBest) save('best');
         if (stoppedBy === null && config.patience !== null && progress.staleValidations >= config.patience) stoppedBy = 'patience';
@@ -243,6 +240,95 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     seconds: seconds(),
     charsPerSecond: throughput.average,
     stoppedBy: stoppedBy!,
+  };
+}
+
+/** What the run will do, for the observer; refuses a run that is already done. */
+function planRun(config: TrainConfig, start: StartingPoint, data: ReturnType<typeof trainingData>, threads: number): TrainingPlan {
+  const { batcher } = data;
+  const totalSteps = Math.min(config.maxSteps ?? Infinity, config.epochs * batcher.stepsPerEpoch);
+  const firstStep = start.progress.step;
+  if (firstStep >= totalSteps) {
+    throw new UserError(`the run is already at step ${firstStep} of ${totalSteps}; raise --epochs or --max-steps to train further`);
+  }
+  return {
+    config,
+    vocabSize: start.vocab.size,
+    parameterCount: start.model.parameterCount,
+    trainChars: data.trainIds.length,
+    valChars: data.valIds.length,
+    stepsPerEpoch: batcher.stepsPerEpoch,
+    firstStep,
+    totalSteps,
+    threads: Math.min(threads, config.batch),
+  };
+}
+
+/** Why the run stops after `step`, if it does: its length, its time (`secondsHere`, this process's), or an abort. */
+function stopReason(step: number, plan: TrainingPlan, config: TrainConfig, secondsHere: number, signal: AbortSignal | undefined): StopReason | null {
+  if (step >= plan.totalSteps) return step >= config.epochs * plan.stepsPerEpoch ? 'epochs' : 'max-steps';
+  if (config.maxSeconds !== null && secondsHere >= config.maxSeconds) return 'max-time';
+  return signal?.aborted ? 'interrupted' : null;
+}
+
+/** The corpus as ids, how often each character occurs, and the training and validation splits, batched. */
+function trainingData(corpus: Corpus, vocab: Vocabulary, config: TrainConfig) {
+  const ids = vocab.encode(corpus.text);
+  const counts = new Array<number>(vocab.size).fill(0);
+  for (const id of ids) counts[id]++;
+  const { train: trainIds, val: valIds } = splitIds(ids, config.valFrac);
+  return { ids, counts, trainIds, valIds, batcher: makeBatcher(trainIds, valIds, config) };
+}
+
+function trainingRecord(config: TrainConfig, progress: Progress, stepsPerEpoch: number, backend: string, seconds: number, corpus: Corpus, counts: number[]): TrainingRecord {
+  const { path, encoding, bytes, fingerprint } = corpus;
+  return {
+    config,
+    step: progress.step,
+    epoch: progress.step / stepsPerEpoch,
+    history: progress.history,
+    valLoss: progress.valLoss,
+    bestValLoss: progress.bestValLoss,
+    backend,
+    seconds,
+    corpus: { path, encoding, bytes, chars: counts.reduce((a, b) => a + b, 0), fingerprint, counts },
+  };
+}
+
+/**
+ * Scores the start of the validation split and records it in `progress` (best, history,
+ * validations without a new best); returns the loss and whether it is a new best.
+ */
+function validate(model: CharModel, valIds: Int32Array, config: TrainConfig, progress: Progress, stepsPerEpoch: number, lr: number, seconds: number): { valLoss: number; isBest: boolean } {
+  const valLoss = evaluate(model, valIds.subarray(0, VALIDATION_MAX_CHARS), config.batch, config.seq).nats;
+  const isBest = progress.bestValLoss === null || valLoss < progress.bestValLoss;
+  const { step } = progress;
+  progress.valLoss = valLoss;
+  progress.bestValLoss = isBest ? valLoss : progress.bestValLoss;
+  progress.staleValidations = isBest ? 0 : progress.staleValidations + 1;
+  const { sum, count } = progress.lossSinceEval;
+  progress.history.push({ step, epoch: step / stepsPerEpoch, trainLoss: sum / count, valLoss, lr, seconds });
+  progress.lossSinceEval = { sum: 0, count: 0 };
+  return { valLoss, isBest };
+}
+
+/**
+ * The loss diverged at `progress.step`: the state of the last rollback point, with half the
+ * learning rate (disposes `carried`). After `MAX_ROLLBACKS` the run gives up, saying which checkpoints are still good.
+ */
+function rollBack(rollback: RollbackPoint, carried: RecurrentState[], progress: Progress, loss: number, outDir: string): { carried: RecurrentState[]; rng: Rng; progress: Progress } {
+  if (progress.rollbacks >= MAX_ROLLBACKS) {
+    const kept = rollback.step > 0 ? `the checkpoints in ${outDir} are from step ${rollback.step} or before` : 'no checkpoint was written';
+    throw new TrainingDivergedError(
+      `training diverged (loss ${loss.toFixed(3)} at step ${progress.step}) ${MAX_ROLLBACKS + 1} times, the last at 1/${2 ** MAX_ROLLBACKS} of the learning rate; ${kept}; try a lower --lr or --clip`,
+    );
+  }
+  const restored = rollback.restore();
+  disposeState(carried);
+  return {
+    carried: restored.carried,
+    rng: new Rng(restored.rngState),
+    progress: { ...restored.progress, rollbacks: progress.rollbacks + 1, lrScale: progress.lrScale / 2 },
   };
 }
 

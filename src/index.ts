@@ -1,0 +1,51 @@
+/**
+ * charrnn as a library (`import { train } from 'charrnn'`): train, resume and fine-tune
+ * character models, sample from them and score text, load and save checkpoints, with
+ * the rules the command line enforces (it is built on these). Nothing here prints or
+ * exits; bad input throws a `UserError` subclass with a one-line message.
+ *
+ * Choose a tfjs backend first: `await selectBackend()`.
+ */
+export { selectBackend, type BackendChoice, type BackendInfo } from './backend/select.js';
+export { CELL_TYPES, type CellType } from './cells/registry.js';
+export {
+  FORMAT_VERSION,
+  loadCheckpoint,
+  readCheckpointMeta,
+  saveCheckpoint,
+  type CheckpointMeta,
+  type LoadedCheckpoint,
+  type ResumeState,
+  type TrainingRecord,
+} from './checkpoint/checkpoint.js';
+export { readCorpus, type Corpus, type TextEncoding } from './data/corpus.js';
+export { Vocabulary } from './data/vocab.js';
+export { CheckpointError, CorpusError, TrainingDivergedError, UserError } from './errors.js';
+export { CharModel, type ModelConfig } from './model/model.js';
+export {
+  generate,
+  sampleStreams,
+  Sampler,
+  type BatchSampleOptions,
+  type Sample,
+  type SampleEvent,
+  type SampleOptions,
+  type StreamSettings,
+} from './sampling/sampler.js';
+export { evaluate, type Score } from './scoring/evaluate.js';
+export { meanBits, surprisal, type CharSurprisal } from './scoring/surprisal.js';
+export { TRAIN_DEFAULTS, type TrainConfig } from './training/config.js';
+export { RESUMABLE } from './training/settings.js';
+export {
+  fineTune,
+  resume,
+  train,
+  type FineTuneOptions,
+  type ResumeOptions,
+  type StepProgress,
+  type StopReason,
+  type TrainingObserver,
+  type TrainingPlan,
+  type TrainOptions,
+  type TrainResult,
+} from './training/trainer.js';

@@ -1,0 +1,54 @@
+/**
+ * The settings a run trains with, and what may change from run to run: a fresh run's
+ * are the defaults with the caller's changes; a resumed run keeps its checkpoint's,
+ * except how long it goes on and how often it reports; fine-tuning keeps the
+ * checkpoint's model shape. A broken rule is a UserError naming the flag.
+ */
+import { UserError } from '../errors.js';
+import type { ModelConfig } from '../model/model.js';
+import { flagName, TRAIN_DEFAULTS, validateTrainConfig, type TrainConfig } from './config.js';
+
+/** What may change when a run is resumed: how long it goes on, and how often it reports. */
+export const RESUMABLE: readonly (keyof TrainConfig)[] = ['epochs', 'maxSteps', 'maxSeconds', 'patience', 'evalEvery', 'saveEvery'];
+
+/** The defaults with `changes` (undefined values are no change), checked. */
+export function freshSettings(changes: Partial<TrainConfig>): TrainConfig {
+  const config = { ...TRAIN_DEFAULTS, ...definedOnly(changes) };
+  validateTrainConfig(config);
+  return config;
+}
+
+/** Refuses a change to anything but `RESUMABLE` (undefined values are no change). */
+export function refuseFixedChanges(changes: Partial<TrainConfig>): void {
+  const fixed = Object.keys(definedOnly(changes)).filter((key) => !RESUMABLE.includes(key as keyof TrainConfig));
+  if (fixed.length > 0) {
+    throw new UserError(`--${flagName(fixed[0])} cannot change when resuming; a resumed run keeps its settings (only ${RESUMABLE.map((k) => `--${flagName(k)}`).join(', ')} may)`);
+  }
+}
+
+/** A resumed run's settings: the checkpoint's `saved` ones, with `changes` to `RESUMABLE` only. */
+export function resumedSettings(saved: TrainConfig, changes: Partial<TrainConfig>): TrainConfig {
+  refuseFixedChanges(changes);
+  const config = { ...saved, ...definedOnly(changes) };
+  validateTrainConfig(config);
+  return config;
+}
+
+/**
+ * A fine-tuning run's settings: fresh ones with the model shape of the checkpoint in
+ * `dir` (`model`); a change to that shape is refused rather than ignored.
+ */
+export function fineTuneSettings(model: ModelConfig, dir: string, changes: Partial<TrainConfig>): TrainConfig {
+  const { layers, hidden, cell, learnedInit } = model;
+  const shape = { layers, hidden, cell, learnedInit };
+  for (const [key, value] of Object.entries(shape) as [keyof typeof shape, unknown][]) {
+    if (changes[key] !== undefined && changes[key] !== value) {
+      throw new UserError(`--${flagName(key)} ${changes[key]} does not match ${dir} (${value}); --init-from keeps its model's shape`);
+    }
+  }
+  return freshSettings({ ...changes, ...shape });
+}
+
+function definedOnly<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
