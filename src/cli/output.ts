@@ -4,6 +4,8 @@
  */
 import { Chalk, type ChalkInstance } from 'chalk';
 
+export { formatCount, formatDuration } from '../render/numbers.js';
+
 export function colourEnabled(stream: NodeJS.WriteStream): boolean {
   return Boolean(stream.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
 }
@@ -14,15 +16,4 @@ export const paintStdout: ChalkInstance = new Chalk({ level: colourEnabled(proce
 /** One line of information on stderr. */
 export function info(line: string): void {
   process.stderr.write(`${line}\n`);
-}
-
-export function formatDuration(seconds: number): string {
-  const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
-
-export function formatCount(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
 }
