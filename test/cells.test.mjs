@@ -286,3 +286,20 @@ test('data-parallel shards (a worker thread) give the whole batch\'s gradients f
   tf.dispose([...whole.grads, ...whole.final.flat(), ...state.flat()]);
   model.dispose();
 });
+
+test('a cell\'s fused kernels, where it offers them for the backend, replace its reference ones; autodiff keeps the reference', () => {
+  const lstm = CELLS.lstm;
+  const calls = [];
+  lstm.fused = (backend) => (backend === tf.getBackend() ? { forward: (...args) => (calls.push(backend), lstm.reference.forward(...args)) } : undefined);
+  const model = CharModel.create({ vocabSize: 5, hidden: 4, layers: 2, dropout: 0, cell: 'lstm', learnedInit: false }, 3);
+  try {
+    const run = (options) => tf.tidy(() => tf.dispose(model.forward(tf.tensor1d([1, 2, 3, 4], 'int32'), model.initialState(2), options).final.flat()));
+    run({});
+    assert.deepEqual(calls, [tf.getBackend(), tf.getBackend()], 'one fused call per layer');
+    run({ dropoutSeed: 1, autodiff: true });
+    assert.equal(calls.length, 2, 'autodiff differentiates the reference');
+  } finally {
+    delete lstm.fused;
+    model.dispose();
+  }
+});
