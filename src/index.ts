@@ -32,7 +32,7 @@ export {
   type SampleOptions,
   type StreamSettings,
 } from './sampling/sampler.js';
-export { evaluate, type Score } from './scoring/evaluate.js';
+export { evaluate, scorableIds, validationSplit, type Score } from './scoring/evaluate.js';
 export { meanBits, surprisal, type CharSurprisal } from './scoring/surprisal.js';
 export { TRAIN_DEFAULTS, type TrainConfig } from './training/config.js';
 export { RESUMABLE } from './training/settings.js';

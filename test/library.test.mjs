@@ -62,7 +62,7 @@ test('a fresh run refuses settings that cannot work', async () => {
 });
 
 test('sample and score a checkpoint', () => {
-  const { model, vocab } = charrnn.loadCheckpoint(run);
+  const { model, vocab, meta } = charrnn.loadCheckpoint(run);
   try {
     const options = { length: 30, temperature: 0.8, prime: 'The ', seed: 5 };
     const text = [...charrnn.generate(model, vocab, options)].join('');
@@ -74,6 +74,14 @@ test('sample and score a checkpoint', () => {
     const score = charrnn.evaluate(model, vocab.encode(sample), 1, [...sample].length - 1);
     const bits = charrnn.meanBits(charrnn.surprisal(model, vocab, sample));
     assert.ok(Math.abs(score.bits - bits) < 1e-4, `${score.bits} vs ${bits} bits/char`);
+
+    // What `charrnn eval` scores: the validation split while the corpus is unchanged, and a text without the characters the model never saw.
+    const val = charrnn.validationSplit(meta, vocab);
+    assert.ok(val.length > 0 && val.length < corpus.text.length / 10);
+    const changed = { ...meta, training: { ...meta.training, corpus: { ...meta.training.corpus, fingerprint: '0' } } };
+    assert.throws(() => charrnn.validationSplit(changed, vocab), (err) => err instanceof charrnn.CorpusError && /has changed since training/.test(err.message));
+    const { ids, skipped, unknown } = charrnn.scorableIds(vocab, 'The Zoë', 'probe');
+    assert.deepEqual([vocab.decode(ids), skipped, unknown.sort()], ['The o', 2, ['Z', 'ë']]);
   } finally {
     model.dispose();
   }

@@ -1,10 +1,10 @@
 /** `charrnn eval <checkpoint> [file]`: nats/char, bits/char and perplexity; or, with --heatmap/--html, surprisal per character. */
 import { resolve } from 'node:path';
 import { selectBackend, type BackendChoice } from '../backend/select.js';
-import { loadCheckpoint, type CheckpointMeta } from '../checkpoint/checkpoint.js';
-import { readCorpus, splitIds, type TextEncoding } from '../data/corpus.js';
-import { CorpusError, UserError } from '../errors.js';
-import { evaluate } from '../scoring/evaluate.js';
+import { loadCheckpoint } from '../checkpoint/checkpoint.js';
+import { readCorpus, type TextEncoding } from '../data/corpus.js';
+import { UserError } from '../errors.js';
+import { evaluate, scorableIds, validationSplit } from '../scoring/evaluate.js';
 import { quoteChars, type Vocabulary } from '../data/vocab.js';
 import { announceBackend } from './announce.js';
 import { showHeatmap } from './heatmap.js';
@@ -27,7 +27,8 @@ export async function evalCommand(checkpointPath: string, file: string | undefin
   announceBackend(await selectBackend(options.backend));
   const { model, vocab, meta, dir } = loadCheckpoint(checkpointPath);
   try {
-    const { ids, label } = file === undefined ? validationSplit(meta, vocab) : fileIds(file, vocab, options.encoding);
+    const { ids, label } =
+      file === undefined ? { ids: validationSplit(meta, vocab), label: `validation split of ${meta.training.corpus.path}` } : fileIds(file, vocab, options.encoding);
     if (options.heatmap || options.html !== undefined) {
       showHeatmap(model, vocab, ids, { terminal: options.heatmap ?? false, html: options.html, limit: options.limit, label, checkpoint: resolve(dir) });
       return;
@@ -46,35 +47,9 @@ export async function evalCommand(checkpointPath: string, file: string | undefin
   }
 }
 
-/** The held-out tail of the corpus the checkpoint was trained on, if that file is unchanged. */
-function validationSplit(meta: CheckpointMeta, vocab: Vocabulary): { ids: Int32Array; label: string } {
-  const { corpus, config } = meta.training;
-  let text: string;
-  try {
-    const current = readCorpus(corpus.path, corpus.encoding);
-    if (current.fingerprint !== corpus.fingerprint) throw new CorpusError(`${corpus.path} has changed since training`);
-    text = current.text;
-  } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
-    throw new CorpusError(`cannot score the validation split (${why}); give a text file to score: charrnn eval <checkpoint> <file>`);
-  }
-  const { val } = splitIds(vocab.encode(text), config.valFrac);
-  return { ids: val, label: `validation split of ${corpus.path}` };
-}
-
 /** A file's text as ids; characters the model never saw are left out and counted. */
 function fileIds(file: string, vocab: Vocabulary, encoding: TextEncoding): { ids: Int32Array; label: string } {
-  const { text } = readCorpus(file, encoding);
-  const unknown = vocab.unknownChars(text);
-  let known = text;
-  if (unknown.length) {
-    const chars = [...text]; // code points, once
-    const kept = chars.filter((ch) => vocab.has(ch));
-    known = kept.join('');
-    const skipped = chars.length - kept.length;
-    info(`skipped ${formatCount(skipped)} characters the model never saw: ${quoteChars(unknown, 10)}`);
-  }
-  const ids = vocab.encode(known);
-  if (ids.length < 2) throw new CorpusError(`${file} has fewer than two characters the model knows; nothing to score`);
+  const { ids, skipped, unknown } = scorableIds(vocab, readCorpus(file, encoding).text, file);
+  if (skipped) info(`skipped ${formatCount(skipped)} characters the model never saw: ${quoteChars(unknown, 10)}`);
   return { ids, label: file };
 }

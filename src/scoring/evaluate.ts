@@ -3,7 +3,11 @@
  * in nats, bits (nats / ln 2) and perplexity (e^nats).
  */
 import * as tf from '../tf.js';
+import type { CheckpointMeta } from '../checkpoint/checkpoint.js';
 import { StreamBatcher } from '../data/batches.js';
+import { readCorpus, splitIds } from '../data/corpus.js';
+import type { Vocabulary } from '../data/vocab.js';
+import { CorpusError } from '../errors.js';
 import { disposeState, type RecurrentState } from '../cells/cell.js';
 import type { CharModel } from '../model/model.js';
 
@@ -49,4 +53,41 @@ export function evaluate(model: CharModel, ids: Int32Array, batch: number, seq: 
   }
   disposeState(state);
   return scoreFromNats(totalNats / chars, chars);
+}
+
+/**
+ * The held-out tail of the corpus a checkpoint (`meta`) was trained on, as ids, if that
+ * file is still there and unchanged.
+ */
+export function validationSplit(meta: CheckpointMeta, vocab: Vocabulary): Int32Array {
+  const { corpus, config } = meta.training;
+  let text: string;
+  try {
+    const current = readCorpus(corpus.path, corpus.encoding);
+    if (current.fingerprint !== corpus.fingerprint) throw new CorpusError(`${corpus.path} has changed since training`);
+    text = current.text;
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new CorpusError(`cannot score the validation split (${why}); give a text file to score: charrnn eval <checkpoint> <file>`);
+  }
+  return splitIds(vocab.encode(text), config.valFrac).val;
+}
+
+/**
+ * `text` (from `label`, for messages) as ids to score: characters the model never saw
+ * are left out, and returned with how many there were.
+ */
+export function scorableIds(vocab: Vocabulary, text: string, label: string): { ids: Int32Array; skipped: number; unknown: string[] } {
+  const unknown = vocab.unknownChars(text);
+  let known = text;
+  let skipped = 0;
+  if (unknown.length) {
+    const chars = [...text]; // code points, once
+    const kept = chars.filter((ch) => vocab.has(ch));
+    known = kept.join('');
+    skipped = chars.length - kept.length;
+  }
+  const ids = vocab.encode(known);
+  if (ids.length < 2) throw new CorpusError(`${label} has fewer than two characters the model knows; nothing to score`);
+  return { ids, skipped, unknown };
 }
