@@ -65,6 +65,8 @@ export interface RecurrentCell {
   fused?(backend: string): Partial<CellKernels> | undefined;
   /** tfjs-layers class name, the layer-name prefix tfjs gives it (weight names follow: lstm_1/kernel), and its config. */
   keras: { className: string; prefix: string; config: object };
+  /** The torch.nn module whose weights ours are (export/torch-state-dict.ts), or why there is none. */
+  torch: { module: 'LSTM' | 'RNN' } | { unsupported: string };
 }
 
 /** The kernels `cell` runs on the current backend: its fused ones where it brings them, the reference otherwise. */

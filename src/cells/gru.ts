@@ -207,4 +207,8 @@ export const gru: RecurrentCell = {
     // Keras 2.3+ defaults to reset_after=True: say False explicitly, or Keras reads the weights wrongly.
     config: { activation: 'tanh', recurrent_activation: 'sigmoid', reset_after: false, implementation: 2 },
   },
+  torch: {
+    unsupported:
+      'our GRU applies the reset gate before the recurrent matMul (Keras reset_after=False) and torch.nn.GRU applies it after, so no torch.nn.GRU computes what this model does',
+  },
 };

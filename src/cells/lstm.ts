@@ -194,4 +194,5 @@ export const lstm: RecurrentCell = {
     prefix: 'lstm',
     config: { activation: 'tanh', recurrent_activation: 'sigmoid', unit_forget_bias: true, implementation: 2 },
   },
+  torch: { module: 'LSTM' }, // the same gate order (i, f, g, o) and sigmoid gates
 };

@@ -100,4 +100,5 @@ export const rnn: RecurrentCell = {
     stepper: (layer, W, U, b) => projectedStepper(layer, W, U, b, (z) => [tf.tanh(z) as tf.Tensor2D]),
   },
   keras: { className: 'SimpleRNN', prefix: 'simple_rnn', config: { activation: 'tanh' } },
+  torch: { module: 'RNN' }, // nonlinearity='tanh', its default
 };

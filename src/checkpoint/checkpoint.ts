@@ -254,14 +254,14 @@ function writeFloat32Blob(dir: string, kind: string, tensors: tf.Tensor[]): { fi
   return { file, sha256 };
 }
 
-function readFloat32LE(bytes: Buffer): Float32Array {
+export function readFloat32LE(bytes: Buffer): Float32Array {
   const out = new Float32Array(bytes.length / 4);
   for (let k = 0; k < out.length; k++) out[k] = bytes.readFloatLE(k * 4);
   return out;
 }
 
 /** Write to a temporary name beside the target, flush to disk, then rename over it. */
-function writeFileAtomic(path: string, data: Uint8Array): void {
+export function writeFileAtomic(path: string, data: Uint8Array): void {
   const tmp = `${path}.tmp-${process.pid}`;
   writeDurably(tmp, (fd) => writeSync(fd, data));
   renameSync(tmp, path);

@@ -10,7 +10,8 @@ import { TRAIN_DEFAULTS } from '../training/config.js';
 import { UserError } from '../errors.js';
 import { completionScript, SHELLS, type Shell } from './completion.js';
 import { evalCommand } from './eval.js';
-import { exportCommand } from './export.js';
+import { EXPORT_FORMATS, exportCommand } from './export.js';
+import { importCommand } from './import.js';
 import { infoCommand } from './info.js';
 import { paint } from './output.js';
 import { plotCommand } from './plot.js';
@@ -201,24 +202,50 @@ Examples:
       process.stdout.write(completionScript(program, shell));
     });
 
+  const formatOption = new Option('--format <name>', 'tfjs: a tfjs layers model and a web page in directory <out>; safetensors: a PyTorch state dict in file <out>')
+    .argParser(choice('--format', EXPORT_FORMATS))
+    .default('tfjs');
+  formatOption.argChoices = [...EXPORT_FORMATS]; // for --help and `charrnn completion`
   program
     .command('export')
-    .description('write a checkpoint as a tfjs layers model with a web page that samples from it')
+    .description('write a checkpoint as a tfjs layers model with a web page that samples from it, or as PyTorch weights (safetensors)')
     .argument('<checkpoint>', 'a checkpoint directory, or a run directory (uses its best checkpoint)')
-    .argument('<dir>', 'output directory: model.json, weights.bin, vocab.json, index.html, tf.min.js')
-    .option('--force', 'overwrite an export already in <dir>')
+    .argument('<out>', 'tfjs: output directory (model.json, weights.bin, vocab.json, index.html, tf.min.js); safetensors: output file')
+    .addOption(formatOption)
+    .option('--force', 'overwrite an export already at <out>')
     .addHelpText(
       'after',
       `
 Examples:
   charrnn export checkpoints/default web/        then serve web/ (e.g. npx http-server web) and open it
-  tensorflowjs_converter --input_format=tfjs_layers_model --output_format=keras web/model.json model.h5
+  charrnn export checkpoints/default model.safetensors --format safetensors
 
-The model takes one-hot characters [batch, time, vocab] and gives next-character
-probabilities at every step; vocab.json lists the characters by index. Models trained
-with --learned-init cannot be exported: a Keras Sequential model starts from zeros.`,
+tfjs: the model takes one-hot characters [batch, time, vocab] and gives next-character
+probabilities at every step; vocab.json lists the characters by index.
+safetensors: torch.nn.LSTM (or nn.RNN) weights as rnn.weight_ih_l0 ..., and decoder.weight,
+decoder.bias for the nn.Linear; the vocabulary and settings are in the metadata;
+scale-out/train_ddp.py trains it further and charrnn import reads it back.
+Models trained with --learned-init cannot be exported, nor GRUs as safetensors.`,
     )
     .action(exportCommand);
+
+  program
+    .command('import')
+    .description('write a checkpoint from PyTorch weights (a .safetensors file from charrnn export or scale-out/train_ddp.py)')
+    .argument('<file>', 'a .safetensors file')
+    .requiredOption('-o, --out <dir>', 'checkpoint directory to write')
+    .option('--force', 'overwrite checkpoints already in <dir>')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  charrnn import trained.safetensors -o checkpoints/from-torch
+  charrnn sample checkpoints/from-torch
+
+The checkpoint has the weights and the training record, no optimiser state: sample,
+eval, info and train --init-from use it; --resume cannot.`,
+    )
+    .action(importCommand);
 
   return program;
 }
