@@ -71,10 +71,11 @@ export function readSafetensors(path: string): SafetensorsContents {
     };
     const fileSize = fstatSync(fd).size;
     if (fileSize < 8) fail(`${fileSize} bytes: too short for a safetensors file (truncated?)`);
-    const headerLength = Number(readExactly(fd, 0, 8).readBigUInt64LE(0));
-    if (headerLength > fileSize - 8 || headerLength > MAX_HEADER_BYTES) {
-      fail(`header length ${headerLength} does not fit in the file (${fileSize} bytes): not a safetensors file, or truncated`);
+    const declared = readExactly(fd, 0, 8).readBigUInt64LE(0); // a BigInt: up to 2⁶⁴ - 1, compared before use
+    if (declared > BigInt(Math.min(fileSize - 8, MAX_HEADER_BYTES))) {
+      fail(`header length ${declared} does not fit in the file (${fileSize} bytes): not a safetensors file, or truncated`);
     }
+    const headerLength = Number(declared);
     let header: unknown;
     try {
       header = JSON.parse(readExactly(fd, 8, headerLength).toString('utf8'));
