@@ -235,7 +235,8 @@ def main():
         model.eval()
         val_loss = evaluate(model, val_ids[:VALIDATION_MAX_CHARS], B, T) if len(val_ids) >= 2 else None
         save(step, val_loss, time.time() - began)
-        print(f"done: {step} steps on {world} processes in {time.time() - began:.1f}s; val {val_loss:.4f} nats/char -> {args.out}", flush=True)
+        val = "no validation text" if val_loss is None else f"val {val_loss:.4f} nats/char"
+        print(f"done: {step} steps on {world} processes in {time.time() - began:.1f}s; {val} -> {args.out}", flush=True)
     dist.destroy_process_group()
 
 
