@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { selectBackend } from '../dist/backend/select.js';
+import { loadCheckpoint } from '../dist/checkpoint/checkpoint.js';
 
 export const BIN = fileURLToPath(new URL('../bin/charrnn.js', import.meta.url));
 
@@ -46,4 +47,22 @@ export function maxAbsDiff(a, b) {
 
 function assertSameLength(a, b) {
   if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);
+}
+
+/** Next-character log-probabilities (T, V) of a checkpoint for `text`, from zero state. */
+export function logProbabilities(checkpointDir, text) {
+  const { model, vocab } = loadCheckpoint(checkpointDir);
+  const out = tf.tidy(() => {
+    const { logits, final } = model.forward(tf.tensor1d(vocab.encode(text), 'int32'), model.zeroState(1));
+    tf.dispose(final.flatMap((s) => [s.h, s.c]));
+    return tf.logSoftmax(logits).arraySync();
+  });
+  model.dispose();
+  return out;
+}
+
+/** Largest |a[t][k] - b[t][k]| of two equally shaped (T, V) arrays. */
+export function maxAbsDiff2d(a, b) {
+  assertSameLength(a, b);
+  return Math.max(...a.map((row, t) => maxAbsDiff(row, b[t])));
 }

@@ -5,16 +5,16 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadCheckpoint } from '../dist/checkpoint.js';
-import { TRAIN_DEFAULTS } from '../dist/config.js';
-import { readCorpus } from '../dist/corpus.js';
+import { loadCheckpoint } from '../dist/checkpoint/checkpoint.js';
+import { TRAIN_DEFAULTS } from '../dist/training/config.js';
+import { readCorpus } from '../dist/data/corpus.js';
 import { CheckpointError } from '../dist/errors.js';
 import { readSafetensors, writeSafetensors } from '../dist/export/safetensors.js';
 import { fromTorchStateDict } from '../dist/export/torch-state-dict.js';
-import { train } from '../dist/trainer.js';
-import { runCli, TINY_CORPUS, tinyText, useBackend, workDir } from './helpers.mjs';
+import { train } from '../dist/training/trainer.js';
+import { logProbabilities, maxAbsDiff2d, runCli, TINY_CORPUS, tinyText, useBackend, workDir } from './helpers.mjs';
 
-const tf = await useBackend('wasm');
+await useBackend('wasm');
 const dir = workDir('safetensors');
 const corpus = readCorpus(TINY_CORPUS);
 const cli = (args) => runCli(args, { cwd: dir });
@@ -25,20 +25,6 @@ async function trainTiny(name, overrides) {
   await train({ corpus, config, outDir, backend: 'wasm', threads: 1 });
   return outDir;
 }
-
-/** Next-character log-probabilities (T, V) of a checkpoint for `text`, from zero state. */
-function logProbabilities(checkpointDir, text) {
-  const { model, vocab } = loadCheckpoint(checkpointDir);
-  const out = tf.tidy(() => {
-    const { logits, final } = model.forward(tf.tensor1d(vocab.encode(text), 'int32'), model.zeroState(1));
-    tf.dispose(final.flatMap((s) => [s.h, s.c]));
-    return tf.logSoftmax(logits).arraySync();
-  });
-  model.dispose();
-  return out;
-}
-
-const maxAbsDiff2d = (a, b) => Math.max(...a.map((row, t) => Math.max(...row.map((v, k) => Math.abs(v - b[t][k])))));
 
 function oneLine(r) {
   const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('backend:'));
