@@ -19,14 +19,19 @@ export function workDir(prefix) {
 
 /** Runs bin/charrnn.js as a user would (no colour); resolves with its exit and output, never rejects on failure. */
 export function runCli(args, { cwd }) {
+  return runProcess(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } }).then((r) => ({ ...r, args }));
+}
+
+/** Runs a program to its end; resolves with its exit code, signal and output, never rejects on failure. */
+export function runProcess(command, args, { cwd, env = process.env }) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
     child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, args }));
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
 }
 

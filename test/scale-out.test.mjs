@@ -2,13 +2,13 @@
 // scale-out/train_ddp.py under torchrun, 2 processes on gloo → import → charrnn eval, held
 // to PyTorch's own evaluation of the same weights. Needs /usr/bin/python3 with torch.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { readSafetensors } from '../dist/export/safetensors.js';
-import { logProbabilities, maxAbsDiff, maxAbsDiff2d, runCli, useBackend, workDir } from './helpers.mjs';
+import { logProbabilities, maxAbsDiff, maxAbsDiff2d, runCli, runProcess, useBackend, workDir } from './helpers.mjs';
 
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('../scale-out/train_ddp.py', import.meta.url));
@@ -32,18 +32,6 @@ function writeCorpus(path) {
   writeFileSync(path, text);
 }
 
-function run(command, args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 /**
  * torchrun on this machine, single node, a free rendezvous port. `--redirects 9:1 --tee 9:1`
  * (a setting for a local rank that does not exist) works around torch 1.13's launcher on
@@ -51,7 +39,7 @@ function run(command, args) {
  */
 async function torchrun(processes, scriptArgs) {
   const launcher = ['-m', 'torch.distributed.run', '--nnodes', '1', '--nproc_per_node', String(processes), '--rdzv_backend', 'c10d', '--rdzv_endpoint', 'localhost:0', '--monitor_interval', '0.2', '--redirects', '9:1', '--tee', '9:1'];
-  const r = await run(PYTHON, [...launcher, SCRIPT, ...scriptArgs]);
+  const r = await runProcess(PYTHON, [...launcher, SCRIPT, ...scriptArgs], { cwd: dir });
   assert.equal(r.code, 0, r.stderr);
   return r.stdout;
 }
@@ -73,7 +61,7 @@ ids = torch.tensor([index[ch] for ch in open(sys.argv[2], encoding="utf-8", newl
 with torch.no_grad():
     logprobs = torch.log_softmax(model(ids[:int(sys.argv[3]), None])[0][:, 0], -1)
 print(json.dumps({"nats": evaluate(model, ids, config["batch"], config["seq"]), "logprobs": logprobs.tolist()}))`;
-  const r = await run(PYTHON, ['-c', program, weights, file, String(n)]);
+  const r = await runProcess(PYTHON, ['-c', program, weights, file, String(n)], { cwd: dir });
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout);
 }

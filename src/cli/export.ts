@@ -50,7 +50,12 @@ async function exportTfjs(checkpoint: LoadedCheckpoint, outDir: string): Promise
 }
 
 function exportSafetensors(checkpoint: LoadedCheckpoint, file: string): void {
-  writeSafetensors(file, torchStateDict(checkpoint));
+  const contents = torchStateDict(checkpoint);
+  try {
+    writeSafetensors(file, contents);
+  } catch (err) {
+    throw new UserError(`cannot write ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`, 6);
+  }
   info(`exported ${checkpoint.dir} to ${file}: a PyTorch state dict (rnn.*, decoder.*) with the vocabulary in its metadata (see docs/scale-out.md)`);
 }
 
