@@ -6,7 +6,7 @@
     charrnn import trained.safetensors -o checkpoints/trained
 
 Without --init it starts fresh (--cell, --layers, --hidden). The recipe is charrnn's
-(src/trainer.ts): the training text (all but the last --val-frac) is cut into --batch
+(src/training/trainer.ts): the training text (all but the last --val-frac) is cut into --batch
 contiguous streams; step s of an epoch reads characters [s*seq, (s+1)*seq) of every
 stream, carrying the state from step s-1 detached (truncated BPTT) and starting from
 zeros at every epoch; mean cross-entropy; the global gradient norm clipped to --clip;
@@ -35,11 +35,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
-# charrnn's defaults (src/config.ts), used where neither the flags nor --init say otherwise.
+# charrnn's defaults (src/training/config.ts), used where neither the flags nor --init say otherwise.
 DEFAULTS = dict(cell="lstm", layers=2, hidden=128, dropout=0.0, learnedInit=False, seq=50, batch=50, valFrac=0.05,
                 lr=2e-3, lrDecay=0.97, clip=5.0, epochs=20, maxSteps=None, maxSeconds=None, patience=None,
                 evalEvery=100, saveEvery=100, seed=1234)
-VALIDATION_MAX_CHARS = 200_000  # as src/trainer.ts
+VALIDATION_MAX_CHARS = 200_000  # as src/training/trainer.ts
 
 
 class CharRNN(nn.Module):
@@ -89,7 +89,7 @@ def write_safetensors(path, tensors, metadata):
 
 
 def fresh_weights(model, cell, hidden):
-    """charrnn's initialisation (src/model.ts): uniform in +-1/sqrt(H); biases 0, an LSTM's forget gate 1."""
+    """charrnn's initialisation (src/model/model.ts): uniform in +-1/sqrt(H); biases 0, an LSTM's forget gate 1."""
     with torch.no_grad():
         for name, p in model.named_parameters():
             if name.startswith("rnn.bias"):
@@ -102,7 +102,7 @@ def fresh_weights(model, cell, hidden):
 
 
 class Adam:
-    """charrnn's Adam (src/adam.ts): epsilon added to sqrt(v) before the bias correction."""
+    """charrnn's Adam (src/training/adam.ts): epsilon added to sqrt(v) before the bias correction."""
 
     def __init__(self, params, beta1=0.9, beta2=0.999, eps=1e-8):
         self.params, self.beta1, self.beta2, self.eps, self.t = params, beta1, beta2, eps, 0
@@ -126,7 +126,7 @@ def detached(state):
 
 @torch.no_grad()
 def evaluate(model, ids, batch, seq):
-    """Mean nats/char as charrnn's evaluate (src/evaluate.ts): `streams` contiguous streams from zero state."""
+    """Mean nats/char as charrnn's evaluate (src/scoring/evaluate.ts): `streams` contiguous streams from zero state."""
     streams = max(1, min(batch, (len(ids) - 1) // seq))
     length = (len(ids) - 1) // streams
     starts = torch.arange(streams, device=ids.device) * length

@@ -16,7 +16,7 @@
  * (the training record: settings, step, corpus path and SHA-256; no resume state) and
  * corpus_fingerprint (that SHA-256 again, for readers of the metadata alone).
  *
- * Not exported: GRU models (see cells.ts) and --learned-init ones (nn.LSTM starts from
+ * Not exported: GRU models (see cells/registry.ts) and --learned-init ones (nn.LSTM starts from
  * the state it is given; refused rather than carried as tensors torch would ignore).
  */
 import type { LoadedCheckpoint, TrainingRecord } from '../checkpoint/checkpoint.js';
@@ -156,7 +156,7 @@ function vocabulary(value: unknown, size: number, fail: (why: string) => never):
   return new Vocabulary(chars);
 }
 
-/** The record a checkpoint keeps; loading needs the fields checked here (see checkpoint.ts). */
+/** The record a checkpoint keeps; loading needs the fields checked here (see checkpoint/checkpoint.ts). */
 function trainingRecord(value: unknown, model: ModelConfig, fail: (why: string) => never): TrainingRecord {
   const t = value as Partial<TrainingRecord> | null;
   const valid =
