@@ -145,7 +145,8 @@ def main():
     p.add_argument("--log-every", type=int, default=10)
     for flag, kind in [("cell", str), ("layers", int), ("hidden", int), ("dropout", float), ("seq", int), ("batch", int),
                        ("val-frac", float), ("lr", float), ("lr-decay", float), ("clip", float), ("epochs", int), ("seed", int)]:
-        p.add_argument(f"--{flag}", type=kind, help="default: --init's training settings, else charrnn's")
+        p.add_argument(f"--{flag}", type=kind, choices=["lstm", "rnn"] if flag == "cell" else None,
+                       help="default: --init's training settings, else charrnn's")
     args = p.parse_args()
 
     cuda = torch.cuda.is_available()
@@ -198,7 +199,9 @@ def main():
     adam = Adam(params)
 
     def save(step, val_loss, seconds):
-        training = dict(config=dict(cfg, maxSteps=args.steps), step=step, epoch=step / steps_per_epoch, history=[],
+        history = [] if val_loss is None else [dict(step=step, epoch=step / steps_per_epoch, trainLoss=loss_sum_run / step,
+                                                    valLoss=val_loss, lr=adam_lr, seconds=seconds)]
+        training = dict(config=dict(cfg, maxSteps=args.steps), step=step, epoch=step / steps_per_epoch, history=history,
                         valLoss=val_loss, bestValLoss=val_loss, backend=f"PyTorch {torch.__version__} DDP, {world}x {dist.get_backend()}",
                         seconds=seconds, corpus=dict(path=os.path.abspath(args.corpus), encoding="utf8", bytes=len(raw),
                                                      chars=len(ids), fingerprint=hashlib.sha256(raw).hexdigest()))
@@ -210,7 +213,7 @@ def main():
 
     starts = torch.arange(lo, hi, device=device) * stream_length
     offsets = torch.arange(T, device=device)[:, None]
-    state, step, began = None, 0, time.time()
+    state, step, began, loss_sum_run = None, 0, time.time(), 0.0
     while step < total:
         epoch, position = divmod(step, steps_per_epoch)
         if position == 0:
@@ -227,6 +230,7 @@ def main():
         step += 1
         loss = loss_sum.detach()
         dist.all_reduce(loss)
+        loss_sum_run += loss.item() / (T * B)
         if rank == 0 and (step % args.log_every == 0 or step == 1 or step == total):
             print(f"step {step}/{total} | epoch {step / steps_per_epoch:.2f} | loss {loss.item() / (T * B):.4f} | lr {adam_lr:.3g}", flush=True)
         if rank == 0 and step % args.save_every == 0 and step < total:
