@@ -58,8 +58,8 @@ function assertSameLength(a, b) {
 export function logProbabilities(checkpointDir, text) {
   const { model, vocab } = loadCheckpoint(checkpointDir);
   const out = tf.tidy(() => {
-    const { logits, final } = model.forward(tf.tensor1d(vocab.encode(text), 'int32'), model.zeroState(1));
-    tf.dispose(final.flatMap((s) => [s.h, s.c]));
+    const { logits, final } = model.forward(tf.tensor1d(vocab.encode(text), 'int32'), model.initialState(1));
+    tf.dispose(final.flat());
     return tf.logSoftmax(logits).arraySync();
   });
   model.dispose();
