@@ -10,6 +10,7 @@ import { loadCheckpoint, saveCheckpoint } from '../dist/checkpoint/checkpoint.js
 import { TRAIN_DEFAULTS } from '../dist/training/config.js';
 import { GradientPool } from '../dist/training/data-parallel.js';
 import { computeGradients } from '../dist/training/gradients.js';
+import { useFusedLayers } from '../dist/cells/fused.js';
 import { CharModel } from '../dist/model/model.js';
 import { CELLS } from '../dist/cells/registry.js';
 import { BatchStepper } from '../dist/sampling/sampler.js';
@@ -139,9 +140,11 @@ const cases = [
   { cell: 'rnn', learnedInit: true, fromStart: true },
   { cell: 'gru', learnedInit: true, fromStart: false }, // a carried state: no gradient reaches the initial state
 ];
-for (const { cell, learnedInit, fromStart } of cases) {
-  const what = `${cell}${learnedInit ? ' with learned initial state' : ''}, ${fromStart ? 'streams starting' : 'carried state'}`;
+// The LSTM's and RNN's backwards are checked twice: op by op (lstm.ts, rnn.ts) and fused (fused.ts, on wasm).
+for (const { cell, learnedInit, fromStart, fused } of cases.flatMap((c) => (c.cell !== 'gru' ? [{ ...c, fused: true }, { ...c, fused: false }] : [c]))) {
+  const what = `${cell}${fused ? ' (fused)' : ''}${learnedInit ? ' with learned initial state' : ''}, ${fromStart ? 'streams starting' : 'carried state'}`;
   test(`hand-written backward matches autodiff and finite differences: ${what}`, () => {
+    useFusedLayers(fused === true);
     const model = smallModel(cell, learnedInit);
     const weights = model.variables.map((v) => Array.from(v.dataSync()));
     const hand = tfGradients(model, false, fromStart);
@@ -161,6 +164,7 @@ for (const { cell, learnedInit, fromStart } of cases) {
       else assert.equal(norm, 0, 'a carried state passes no gradient to the initial state');
     }
     model.dispose();
+    useFusedLayers(true);
   });
 }
 
@@ -289,6 +293,7 @@ test('data-parallel shards (a worker thread) give the whole batch\'s gradients f
 
 test('a cell\'s fused kernels, where it offers them for the backend, replace its reference ones; autodiff keeps the reference', () => {
   const lstm = CELLS.lstm;
+  const ownFused = lstm.fused;
   const calls = [];
   lstm.fused = (backend) => (backend === tf.getBackend() ? { forward: (...args) => (calls.push(backend), lstm.reference.forward(...args)) } : undefined);
   const model = CharModel.create({ vocabSize: 5, hidden: 4, layers: 2, dropout: 0, cell: 'lstm', learnedInit: false }, 3);
@@ -299,7 +304,7 @@ test('a cell\'s fused kernels, where it offers them for the backend, replace its
     run({ dropoutSeed: 1, autodiff: true });
     assert.equal(calls.length, 2, 'autodiff differentiates the reference');
   } finally {
-    delete lstm.fused;
+    lstm.fused = ownFused;
     model.dispose();
   }
 });

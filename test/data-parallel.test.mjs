@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { GradientPool, shardRanges, shardStreams } from '../dist/training/data-parallel.js';
 import { computeGradients } from '../dist/training/gradients.js';
+import { useFusedLayers } from '../dist/cells/fused.js';
 import { CharModel } from '../dist/model/model.js';
 import { maxAbsDiff, useBackend } from './helpers.mjs';
 
@@ -39,5 +40,36 @@ test('three shards (two worker threads) give the whole batch\'s loss, gradients 
     await pool.close();
   }
   tf.dispose([...whole.grads, ...whole.final.flat(), ...state.flat()]);
+  model.dispose();
+});
+
+test('worker threads run the fused layers too: a worker\'s final state is the fused one, bit for bit', async () => {
+  const model = CharModel.create({ vocabSize: 11, hidden: 16, layers: 2, dropout: 0, cell: 'lstm', learnedInit: false }, 6);
+  const [T, B] = [6, 7];
+  const inputs = Int32Array.from({ length: T * B }, (_, k) => (k * 5) % 11);
+  const targets = Int32Array.from({ length: T * B }, (_, k) => (k * 2 + 3) % 11);
+  const state = model.initialState(B).map((layer) => layer.map((t, k) => tf.randomNormal(t.shape, 0, 0.5, 'float32', 3 + k)));
+  const [from, to] = shardRanges(B, 2)[1]; // the worker's shard
+  const ownState = state.map((layer) => layer.map((t) => tf.slice(t, [from, 0], [to - from, -1])));
+  const finalH = (fused) => {
+    useFusedLayers(fused);
+    const { grads, final } = computeGradients(model, ownState, shardStreams(inputs, B, from, to), shardStreams(targets, B, from, to), 1);
+    const h = final.map(([hFinal]) => Array.from(hFinal.dataSync()));
+    tf.dispose([...grads, ...final.flat()]);
+    useFusedLayers(true);
+    return h;
+  };
+  const [fused, opByOp] = [finalH(true), finalH(false)];
+  assert.notDeepEqual(fused, opByOp, 'the two paths round differently, so the test can tell them apart');
+  const pool = new GradientPool(model, 2, 'wasm');
+  try {
+    const sharded = await pool.source(state, { inputs, targets }, 1);
+    const fromWorker = sharded.final.map(([h]) => Array.from(h.dataSync()).slice(from * 16, to * 16));
+    assert.deepEqual(fromWorker, fused);
+    tf.dispose([...sharded.grads, ...sharded.final.flat()]);
+  } finally {
+    await pool.close();
+  }
+  tf.dispose([...state, ...ownState].flat());
   model.dispose();
 });

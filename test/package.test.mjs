@@ -12,7 +12,7 @@ test('the package tarball holds what runs, and no source maps, tests or benchmar
   // --ignore-scripts: the test suite has just built dist/; do not rebuild it under the other tests
   const [packed] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
   const files = packed.files.map((f) => f.path);
-  for (const needed of ['LICENSE', 'README.md', 'package.json', 'bin/charrnn.js', 'corpora/default.txt', 'dist/cli/main.js', 'dist/tf.js', 'dist/tfjs-backend-wasm-simd.wasm', 'dist/tfjs-backend-wasm.wasm', 'dist/export/tf.min.js', 'dist/training/gradient-worker.js', 'scale-out/train_ddp.py']) {
+  for (const needed of ['LICENSE', 'README.md', 'package.json', 'bin/charrnn.js', 'corpora/default.txt', 'dist/cli/main.js', 'dist/tf.js', 'dist/tfjs-backend-wasm-simd.wasm', 'dist/tfjs-backend-wasm.wasm', 'dist/export/tf.min.js', 'dist/training/gradient-worker.js', 'scale-out/train_ddp.py', 'wasm/build/kernels-simd.wasm', 'wasm/build/kernels-relaxed-simd.wasm']) {
     assert.ok(files.includes(needed), `${needed} is not in the tarball`);
   }
   for (const file of files) {

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as tf from '../dist/tf.js';
+import { byteOffset, free, heapMemory, malloc } from '../dist/backend/wasm-kernels/backend.js';
 import { registerWasmKernelFixes } from '../dist/backend/wasm-kernels/index.js';
 
 registerWasmKernelFixes(); // before the backend is initialised (the other order is tested below)
@@ -58,7 +59,8 @@ const operand = (batch, rows, cols, transposed) => random([...batch, ...(transpo
 
 test('matMul: all transpose combinations, batched and broadcast', async () => {
   const cases = [
-    { m: 37, k: 64, n: 50, batchA: [], batchB: [] },
+    { m: 37, k: 64, n: 50, batchA: [], batchB: [] },     // our GEMM (32 rows or more): tails of rows and columns
+    { m: 70, k: 33, n: 13, batchA: [1], batchB: [1, 1] }, // our GEMM, through batch dimensions of 1
     { m: 1, k: 16, n: 8, batchA: [], batchB: [] },
     { m: 5, k: 7, n: 3, batchA: [3], batchB: [3] },
     { m: 6, k: 9, n: 4, batchA: [4], batchB: [] },      // b shared by all batches
@@ -196,6 +198,25 @@ test('no leaked tensors or backend buffers', () => {
   assert.equal(tf.memory().numTensors, tensors);
   assert.equal(backend.numDataIds(), dataIds);
   tf.dispose([a, b, x, idx]);
+});
+
+// Our own kernels (src/wasm-kernels/own-module.ts) run on tfjs-backend-wasm's heap through
+// these internals; an upgrade that changes any of them must fail here, not corrupt memory.
+test('tfjs-backend-wasm internals we rely on: its heap memory, data offsets, malloc and free', () => {
+  const backend = tf.backend();
+  const memory = heapMemory(backend);
+  assert.ok(memory instanceof WebAssembly.Memory);
+  assert.equal(memory.buffer, backend.wasm.HEAPU8.buffer, 'HEAPU8 views the exported memory');
+  const x = tf.tensor1d([1.5, -2, 3.25]);
+  assert.deepEqual(Array.from(new Float32Array(memory.buffer, byteOffset(backend, x), 3)), [1.5, -2, 3.25]);
+  const ptr = malloc(backend, 1 << 20);
+  const y = tf.tensor1d([7, 8]);
+  const yAt = byteOffset(backend, y);
+  assert.ok(yAt + 8 <= ptr || yAt >= ptr + (1 << 20), 'tfjs does not hand out memory we allocated');
+  new Float32Array(memory.buffer, ptr, 1 << 18).fill(9);
+  assert.deepEqual(Array.from(y.dataSync()), [7, 8]);
+  free(backend, ptr);
+  tf.dispose([x, y]);
 });
 
 test('registerWasmKernelFixes is idempotent and only touches wasm', () => {

@@ -59,10 +59,12 @@ async function loadNative(pkg: (typeof NATIVE_PACKAGES)[number]): Promise<string
 
 async function loadWasm(): Promise<string> {
   const { registerWasmKernelFixes } = await import('./wasm-kernels/index.js');
+  const { ownKernelsBuild } = await import('./wasm-kernels/own-module.js');
   registerWasmKernelFixes();
   if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
   const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD';
-  return `WebAssembly (tfjs-backend-wasm, ${simd})`;
+  // Chosen here, before training starts, so the line says which build runs.
+  return `WebAssembly (tfjs-backend-wasm, ${simd}; fused layers: ${ownKernelsBuild()})`;
 }
 
 async function loadCpu(): Promise<string> {

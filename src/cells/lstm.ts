@@ -17,6 +17,7 @@
  */
 import * as tf from '../tf.js';
 import { projectedStepper, type LayerOutput, type RecurrentCell, type RecurrentState } from './cell.js';
+import { fusedLayersActive, fusedLstmCell, fusedLstmForward, fusedLstmSequence } from './fused.js';
 
 interface StepResult {
   i: tf.Tensor;
@@ -74,6 +75,15 @@ export function lstmForward(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: Recurrent
   const hsAll = tf.concat(hs, 0);
   tf.dispose(hs.slice(0, -1)); // the last is the final h
   return { hs: hsAll, final: [h, c] };
+}
+
+/**
+ * dU = hPrevᵀ·dZ for the whole window in one matMul: hPrev (T·B, H) is h_{t-1} of every
+ * step, dZ (T·B, G·H) the pre-activations' gradient. (On wasm our GEMM reads hPrev
+ * transposed in place; XNNPACK, under it before, needed (dZᵀ·hPrev)ᵀ.)
+ */
+export function recurrentKernelGradient(dZ: tf.Tensor2D, hPrev: tf.Tensor2D): tf.Tensor2D {
+  return tf.matMul(hPrev, dZ, true, false);
 }
 
 /**
@@ -161,9 +171,7 @@ export function lstmSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: Recurren
       }
       const dZIn = tf.concat(dzs, 0);
       tf.dispose(dzs);
-      // dU = hPrevᵀ·dZ, one matMul for all steps, computed as (dZᵀ·hPrev)ᵀ: XNNPACK packs its
-      // second operand on every call, and hPrev (T·B, H) is a quarter the size of dZ (T·B, 4H).
-      const dU = tf.transpose(tf.matMul(tf.transpose(dZIn), hPrev as tf.Tensor2D));
+      const dU = recurrentKernelGradient(dZIn as tf.Tensor2D, hPrev as tf.Tensor2D);
       // This was the saved tensors' one use; the tape would keep them until the whole gradient is done.
       tf.dispose(saved);
       return [dZIn, dU, dhNext!, dcNext!]; // what flows back past step 0 is the initial state's gradient
@@ -189,6 +197,11 @@ export const lstm: RecurrentCell = {
         return [next.h, next.c];
       }),
   },
+  // On wasm: one kernel call per window (fused.ts), and per sampling step's cell.
+  fused: (backend) =>
+    fusedLayersActive(backend)
+      ? { forward: fusedLstmForward, sequence: fusedLstmSequence, stepper: (layer, W, U, b) => projectedStepper(layer, W, U, b, (z, [, c]) => fusedLstmCell(z, c)) }
+      : undefined,
   keras: {
     className: 'LSTM',
     prefix: 'lstm',

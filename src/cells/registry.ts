@@ -2,9 +2,9 @@
  * The recurrent cells a model can stack (`--cell`), each one file implementing
  * `RecurrentCell` (cell.ts). Adding a cell: its file, and one entry here.
  *
- *   lstm  4 gates (i, f, g, o), state h, c   lstm.ts   Keras LSTM
+ *   lstm  4 gates (i, f, g, o), state h, c   lstm.ts   Keras LSTM       fused on wasm (fused.ts)
  *   gru   3 gates (z, r, h), state h         gru.ts    Keras GRU, reset_after=False (see gru.ts for why)
- *   rnn   1 (tanh), state h                  rnn.ts    Keras SimpleRNN
+ *   rnn   1 (tanh), state h                  rnn.ts    Keras SimpleRNN  fused on wasm (fused.ts)
  */
 import type { RecurrentCell } from './cell.js';
 import { gru } from './gru.js';

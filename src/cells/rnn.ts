@@ -17,6 +17,8 @@
  */
 import * as tf from '../tf.js';
 import { projectedStepper, type LayerOutput, type RecurrentCell, type RecurrentState } from './cell.js';
+import { fusedLayersActive, fusedRnnForward, fusedRnnSequence } from './fused.js';
+import { recurrentKernelGradient } from './lstm.js';
 
 /** One time step given the step's input projection zx (B, H). */
 export function rnnStep(zx: tf.Tensor2D, U: tf.Tensor2D, hPrev: tf.Tensor2D): tf.Tensor2D {
@@ -78,8 +80,7 @@ export function rnnSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: Recurrent
       }
       const dZIn = tf.concat(dzs, 0);
       tf.dispose(dzs);
-      // dU = hPrevᵀ·dZ for all steps at once, as (dZᵀ·hPrev)ᵀ: see lstm.ts.
-      const dU = tf.transpose(tf.matMul(tf.transpose(dZIn), hPrev as tf.Tensor2D));
+      const dU = recurrentKernelGradient(dZIn as tf.Tensor2D, hPrev as tf.Tensor2D);
       tf.dispose(saved); // their one use; the tape would keep them until the whole gradient is done
       return [dZIn, dU, dhNext!]; // what flows back past step 0 is the initial h's gradient
     });
@@ -99,6 +100,7 @@ export const rnn: RecurrentCell = {
     sequence: rnnSequence,
     stepper: (layer, W, U, b) => projectedStepper(layer, W, U, b, (z) => [tf.tanh(z) as tf.Tensor2D]),
   },
+  fused: (backend) => (fusedLayersActive(backend) ? { forward: fusedRnnForward, sequence: fusedRnnSequence } : undefined), // fused.ts
   keras: { className: 'SimpleRNN', prefix: 'simple_rnn', config: { activation: 'tanh' } },
   torch: { module: 'RNN' }, // nonlinearity='tanh', its default
 };

@@ -1,6 +1,8 @@
-// Shared helpers for the wasm kernel fixes: typed access to the parts of the
-// wasm backend we touch (tensor heap offsets, allocation, disposal) and calls
-// into the backend's own kernels on TensorInfos (no engine bookkeeping).
+// Shared helpers for the wasm kernels: typed access to the parts of the wasm
+// backend we touch (tensor heap offsets, allocation, disposal, the heap's
+// WebAssembly.Memory, malloc/free) and calls into the backend's own kernels on
+// TensorInfos (no engine bookkeeping). Every reliance on tfjs-backend-wasm
+// internals is here; test/wasm-kernels.test.mjs fails if an upgrade changes them.
 import * as tf from '../../tf.js';
 import type { BackendWasm } from '../../tf.js';
 
@@ -69,6 +71,32 @@ export function copyRange(backend: WasmBackend, x: tf.TensorInfo, start: number,
   const out = backend.makeOutput(shape, x.dtype);
   heapCopy(backend, x, start, out, 0, tf.util.sizeFromShape(shape));
   return out;
+}
+
+/**
+ * The backend's heap, for a module of our own to import: tfjs-backend-wasm 4.22 is an
+ * Emscripten module, which keeps its instance's exports (memory among them) in `asm`.
+ */
+export function heapMemory(backend: WasmBackend): WebAssembly.Memory {
+  const memory = (backend.wasm as unknown as { asm?: { memory?: unknown } }).asm?.memory;
+  if (!(memory instanceof WebAssembly.Memory)) throw new Error('tfjs-backend-wasm does not expose its WebAssembly.Memory as wasm.asm.memory');
+  return memory;
+}
+
+interface Allocator {
+  _malloc(bytes: number): number;
+  _free(ptr: number): void;
+}
+
+/** `bytes` of the backend's heap from its own allocator (so tfjs never reuses them); free with `free`. */
+export function malloc(backend: WasmBackend, bytes: number): number {
+  const ptr = (backend.wasm as unknown as Allocator)._malloc(bytes);
+  if (ptr === 0) throw new Error(`the wasm heap could not allocate ${bytes} bytes`);
+  return ptr;
+}
+
+export function free(backend: WasmBackend, ptr: number): void {
+  (backend.wasm as unknown as Allocator)._free(ptr);
 }
 
 export function dispose(backend: WasmBackend, ...infos: tf.TensorInfo[]): void {

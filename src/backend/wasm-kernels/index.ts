@@ -6,6 +6,7 @@
 //   GatherV2       element-by-element loop for row lookups     -> one copy per row
 //   UnsortedSegmentSum      missing (gradient of tf.gather)    -> JS loop on the heap
 //   Tanh           scalar std::tanh, 17x slower than Sigmoid    -> via Sigmoid
+// and adds kernels of our own (lstm.ts, rnn.ts: fused layers, from wasm/).
 //
 // registerWasmKernelFixes() may be called before or after tf.setBackend('wasm'):
 // each replacement keeps the original kernel's setupFunc (the engine runs
@@ -19,6 +20,8 @@ import { makeGatherConfig } from './gather.js';
 import { makeSliceConfig } from './slice.js';
 import { makeSplitVConfig } from './split-v.js';
 import { makeTanhConfig } from './tanh.js';
+import { lstmKernelConfigs } from './lstm.js';
+import { rnnKernelConfigs } from './rnn.js';
 import { makeUnpackConfig } from './unpack.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
@@ -47,6 +50,8 @@ export function registerWasmKernelFixes(): void {
     if (original == null) throw new Error(`wasm kernel ${name} is not registered; is @tensorflow/tfjs-backend-wasm loaded?`);
     if (!installed.has(original)) install(makeConfig(original));
   }
-  const segmentSum = tf.getKernel(tf.UnsortedSegmentSum, 'wasm');
-  if (segmentSum == null || !installed.has(segmentSum)) install(unsortedSegmentSumConfig);
+  for (const config of [unsortedSegmentSumConfig, ...lstmKernelConfigs, ...rnnKernelConfigs]) {
+    const current = tf.getKernel(config.kernelName, 'wasm');
+    if (current == null || !installed.has(current)) install(config);
+  }
 }

@@ -1,0 +1,79 @@
+// charrnn's own WebAssembly kernels (source in wasm/, built by `npm run build:wasm` into
+// wasm/build/), instantiated on tfjs-backend-wasm's heap: the module imports the backend's
+// WebAssembly.Memory, so its kernels read and write tensors where tfjs keeps them, with no
+// copies. Scratch memory comes from the backend's malloc.
+//
+// Two builds of one source: plain SIMD, and relaxed SIMD, whose multiply-adds are fused
+// (FMA) where the CPU has them. The relaxed build runs where the engine validates it; on
+// Node 20 that needs V8's --experimental-wasm-relaxed-simd, which is set here at run time
+// (before any module is compiled) and otherwise the plain build runs.
+// CHARRNN_WASM_SIMD=plain forces the plain build (to compare the two).
+import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { free, heapMemory, malloc, type WasmBackend } from './backend.js';
+
+export interface OwnKernels {
+  packedBytes(K: number, N: number): number;
+  matMul(M: number, N: number, K: number, a: number, sam: number, sak: number, b: number, sbk: number, sbn: number, c: number, packed: number): void;
+  lstmForward(T: number, B: number, H: number, zIn: number, U: number, h0: number, c0: number, hs: number, cs: number, gates: number, keepAll: boolean, packed: number): void;
+  lstmBackward(T: number, B: number, H: number, dHs: number, gates: number, cs: number, c0: number, U: number, dZ: number, dh0: number, dc0: number, packed: number, dh: number, dc: number): void;
+  lstmCell(B: number, H: number, z: number, cPrev: number, gates: number, h: number, c: number): void;
+  rnnForward(T: number, B: number, H: number, zIn: number, U: number, h0: number, hs: number, packed: number): void;
+  rnnBackward(T: number, B: number, H: number, dHs: number, hs: number, U: number, dZ: number, dh0: number, packed: number): void;
+}
+
+export type SimdBuild = 'relaxed SIMD' | 'SIMD';
+
+interface Compiled {
+  build: SimdBuild;
+  module: WebAssembly.Module;
+}
+
+let compiled: Compiled | undefined;
+
+function buildBytes(name: string): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(readFileSync(new URL(`../../../wasm/build/${name}.wasm`, import.meta.url)));
+}
+
+function relaxedSimdValidates(bytes: Uint8Array<ArrayBuffer>): boolean {
+  if (WebAssembly.validate(bytes)) return true;
+  setFlagsFromString('--experimental-wasm-relaxed-simd'); // Node 20 (V8 11.3): shipped in V8 11.4
+  return WebAssembly.validate(bytes);
+}
+
+/** Which build runs here (compiling it on first use). */
+export function ownKernelsBuild(): SimdBuild {
+  return compile().build;
+}
+
+function compile(): Compiled {
+  if (compiled) return compiled;
+  const relaxed = buildBytes('kernels-relaxed-simd');
+  const build: SimdBuild = process.env.CHARRNN_WASM_SIMD !== 'plain' && relaxedSimdValidates(relaxed) ? 'relaxed SIMD' : 'SIMD';
+  compiled = { build, module: new WebAssembly.Module(build === 'SIMD' ? buildBytes('kernels-simd') : relaxed) };
+  return compiled;
+}
+
+const instances = new WeakMap<WasmBackend, OwnKernels>();
+
+/** The kernels on `backend`'s heap (one instance per backend, made on first use). */
+export function ownKernels(backend: WasmBackend): OwnKernels {
+  let kernels = instances.get(backend);
+  if (kernels) return kernels;
+  const instance = new WebAssembly.Instance(compile().module, { env: { memory: heapMemory(backend) } });
+  const exports = instance.exports as unknown as OwnKernels & { setTable(ptr: number): void; TABLE_BYTES: WebAssembly.Global };
+  exports.setTable(malloc(backend, exports.TABLE_BYTES.value)); // lives as long as the backend
+  kernels = exports;
+  instances.set(backend, kernels);
+  return kernels;
+}
+
+/** Runs `use` with `bytes` of scratch on the backend's heap for each entry, freed afterwards. */
+export function withScratch<R>(backend: WasmBackend, bytes: number[], use: (...ptrs: number[]) => R): R {
+  const ptrs = bytes.map((n) => malloc(backend, Math.max(n, 16)));
+  try {
+    return use(...ptrs);
+  } finally {
+    for (const ptr of ptrs) free(backend, ptr);
+  }
+}
