@@ -32,3 +32,23 @@ export class TrainingDivergedError extends UserError {
     this.name = 'TrainingDivergedError';
   }
 }
+
+/**
+ * Output cannot be written: a read-only folder, a full disk, a file where a directory
+ * should be, a run directory in use by another process. The last good checkpoints are kept.
+ */
+export class OutputError extends UserError {
+  constructor(message: string) {
+    super(message, 6);
+    this.name = 'OutputError';
+  }
+}
+
+/** A system error from writing `what`, as one line: `cannot write <what>: no space left on device (ENOSPC)`; anything else is returned as it is. */
+export function writeFailure(what: string, err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (err instanceof UserError || typeof code !== 'string') return err;
+  // Node's message reads "ENOSPC: no space left on device, write '<path>'": keep the middle.
+  const cause = /^[A-Z]+: ([^,]+)/.exec((err as Error).message)?.[1] ?? 'failed';
+  return new OutputError(`cannot write ${what}: ${cause} (${code})`);
+}

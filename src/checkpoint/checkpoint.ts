@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { TrainConfig } from '../training/config.js';
 import type { TextEncoding } from '../data/corpus.js';
 import { isCellType } from '../cells/registry.js';
-import { CheckpointError } from '../errors.js';
+import { CheckpointError, writeFailure } from '../errors.js';
 import { kerasTopology } from './keras-topology.js';
 import { upgradeMeta, upgradeResumeTensors } from './upgrade.js';
 import { CharModel, weightSpecs, type ModelConfig } from '../model/model.js';
@@ -97,29 +97,65 @@ export function saveCheckpoint(
   training: TrainingRecord,
   resume?: ResumeState,
 ): void {
-  mkdirSync(dir, { recursive: true });
-  const weights = writeFloat32Blob(dir, 'weights', model.weights.map((w) => w.tensor));
-  const meta: CheckpointMeta = { formatVersion: FORMAT_VERSION, model: model.config, vocab: [...vocab.chars], training, weightsSha256: weights.sha256 };
-  const files = [weights.file];
-  if (resume) {
-    const { tensors, ...scalars } = resume;
-    const state = writeFloat32Blob(dir, 'state', tensors);
-    meta.resume = { ...scalars, file: state.file, sha256: state.sha256, shapes: tensors.map((t) => t.shape) };
-    files.push(state.file);
+  try {
+    mkdirSync(dir, { recursive: true });
+    const weights = writeFloat32Blob(dir, 'weights', model.weights.map((w) => w.tensor));
+    const meta: CheckpointMeta = { formatVersion: FORMAT_VERSION, model: model.config, vocab: [...vocab.chars], training, weightsSha256: weights.sha256 };
+    const files = [weights.file];
+    if (resume) {
+      const { tensors, ...scalars } = resume;
+      const state = writeFloat32Blob(dir, 'state', tensors);
+      meta.resume = { ...scalars, file: state.file, sha256: state.sha256, shapes: tensors.map((t) => t.shape) };
+      files.push(state.file);
+    }
+    const modelJson = {
+      format: 'layers-model',
+      generatedBy: 'charrnn',
+      convertedBy: null,
+      modelTopology: kerasTopology(model.config),
+      weightsManifest: [{ paths: [weights.file], weights: model.weights.map(({ name, tensor }) => ({ name, shape: tensor.shape, dtype: 'float32' })) }],
+      charrnn: meta,
+    };
+    // model.json last: until its rename, the old one still names complete files.
+    writeFileAtomic(join(dir, MODEL_FILE), Buffer.from(JSON.stringify(modelJson, null, 1)));
+    syncDirectory(dir);
+  } catch (err) {
+    // The checkpoint already there stays whole; what this save wrote goes (a full disk stays usable).
+    removeLeftovers(dir);
+    throw writeFailure(`the checkpoint in ${dir}`, err);
   }
-  const modelJson = {
-    format: 'layers-model',
-    generatedBy: 'charrnn',
-    convertedBy: null,
-    modelTopology: kerasTopology(model.config),
-    weightsManifest: [{ paths: [weights.file], weights: model.weights.map(({ name, tensor }) => ({ name, shape: tensor.shape, dtype: 'float32' })) }],
-    charrnn: meta,
-  };
-  // model.json last: until its rename, the old one still names complete files.
-  writeFileAtomic(join(dir, MODEL_FILE), Buffer.from(JSON.stringify(modelJson, null, 1)));
-  syncDirectory(dir);
-  for (const name of readdirSync(dir)) {
-    if (/^(weights|state)-.*\.bin$/.test(name) && !files.includes(name)) rmSync(join(dir, name), { force: true });
+  removeLeftovers(dir);
+}
+
+/**
+ * Removes what failed or interrupted saves leave in a checkpoint directory: weights and
+ * state files that its model.json, as it is on disk now, does not name (so the files of
+ * the checkpoint there are never removed, whoever wrote it), and this process's temporary
+ * files; every process's with `allTemporary`, for the holder of the run's lock (run-directory.ts).
+ */
+export function removeLeftovers(dir: string, options: { allTemporary?: boolean } = {}): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  const named = namedFiles(dir);
+  const temporary = options.allTemporary ? /\.tmp-\d+$/ : new RegExp(`\\.tmp-${process.pid}$`);
+  for (const name of names) {
+    const orphan = named !== null && /^(weights|state)-.*\.bin$/.test(name) && !named.includes(name);
+    if (orphan || temporary.test(name)) rmSync(join(dir, name), { force: true });
+  }
+}
+
+/** The weights and state files a checkpoint's model.json names: none without one; null when it cannot be read (then nothing counts as unnamed). */
+function namedFiles(dir: string): string[] | null {
+  try {
+    const json = JSON.parse(readFileSync(join(dir, MODEL_FILE), 'utf8')) as { weightsManifest?: { paths?: unknown[] }[]; charrnn?: { resume?: { file?: unknown } } };
+    const paths = (json.weightsManifest ?? []).flatMap((group) => group.paths ?? []);
+    return [...paths, json.charrnn?.resume?.file].filter((p): p is string => typeof p === 'string');
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? [] : null;
   }
 }
 
@@ -267,14 +303,17 @@ export function writeFileAtomic(path: string, data: Uint8Array): void {
   renameSync(tmp, path);
 }
 
-/** Creates `path`, fills it through `write`, and flushes it to disk before closing. */
+/** Creates `path`, fills it through `write`, and flushes it to disk before closing; a failed write removes it. */
 function writeDurably(path: string, write: (fd: number) => void): void {
   const fd = openSync(path, 'w');
+  let written = false;
   try {
     write(fd);
     fsyncSync(fd);
+    written = true;
   } finally {
     closeSync(fd);
+    if (!written) rmSync(path, { force: true });
   }
 }
 

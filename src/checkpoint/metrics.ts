@@ -7,10 +7,12 @@
  *
  * The file is opened once and only appended to; each line is written whole with one
  * write, so a crash loses at most the line being held for its validation loss.
- * A resumed run appends to the same file; `readMetrics` keeps the last timeline when
- * steps were repeated (a resume from an earlier checkpoint, a rollback).
+ * A resumed run appends to the same file (or, resumed into another run directory, to a
+ * copy of it); `readMetrics` keeps the last timeline when steps were repeated (a resume
+ * from an earlier checkpoint, a rollback). A failed write throws an OutputError.
  */
-import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { writeFailure } from '../errors.js';
 
 export const METRICS_FILE = 'metrics.jsonl';
 
@@ -44,15 +46,26 @@ export class MetricsLog {
   /** The latest step, held until we know whether it gets a validation loss. */
   private pending: MetricsRecord | null = null;
 
-  /** `append`: continue the file (a resumed run); otherwise a fresh run starts it anew. */
+  /**
+   * `append`: continue the file (a resumed run); `continueFrom`: continue a copy of that
+   * file (a run resumed into another directory); otherwise a fresh run starts it anew.
+   */
   constructor(
     readonly path: string,
-    private readonly options: { append: boolean },
+    private readonly options: { append: boolean; continueFrom?: string },
   ) {}
 
   /** Opens the file; called once training has really started, so a failed start leaves an old file alone. */
   open(): void {
-    if (this.fd === null) this.fd = openSync(this.path, this.options.append ? 'a' : 'w');
+    if (this.fd !== null) return;
+    const { append, continueFrom } = this.options;
+    try {
+      const copied = continueFrom !== undefined && existsSync(continueFrom);
+      if (copied) copyFileSync(continueFrom, this.path);
+      this.fd = openSync(this.path, append || copied ? 'a' : 'w');
+    } catch (err) {
+      throw writeFailure(this.path, err);
+    }
   }
 
   step(p: StepMetrics): void {
@@ -87,7 +100,11 @@ export class MetricsLog {
 
   private write(record: object): void {
     this.open();
-    writeSync(this.fd!, `${JSON.stringify(record)}\n`);
+    try {
+      writeSync(this.fd!, `${JSON.stringify(record)}\n`);
+    } catch (err) {
+      throw writeFailure(this.path, err);
+    }
   }
 }
 
