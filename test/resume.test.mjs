@@ -111,7 +111,7 @@ test('an output directory that cannot be written is refused before training', as
   fs.writeFileSync(file, '');
   const r = await cli(['train', TINY, '-o', path.join(file, 'run'), ...SMALL]);
   assert.equal(r.code, 6, r.stderr);
-  assert.match(errorLine(r), /cannot write checkpoints to .*a-file\/run \(ENOTDIR\)/);
+  assert.match(errorLine(r), /cannot create .*a-file\/run: part of its path is a file/);
 });
 
 test('SIGKILL at random moments leaves loadable checkpoints', async () => {

@@ -1,9 +1,9 @@
 /** `charrnn train [corpus]`: options → corpus → backend → the library's train, resume or fineTune → summary. */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, extname, join } from 'node:path';
+import { basename, dirname, extname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { selectBackend, type BackendChoice } from '../backend/select.js';
-import { holdsCheckpoints, loadCheckpoint } from '../checkpoint/checkpoint.js';
+import { loadCheckpoint, resolveCheckpointDir } from '../checkpoint/checkpoint.js';
+import { claimNewRunDirectory, claimRunDirectory, describeHolder, holdsRun, LOCK_FILE, type RunClaim } from '../checkpoint/run-directory.js';
 import type { TrainConfig } from '../training/config.js';
 import { readCorpus, type Corpus, type TextEncoding } from '../data/corpus.js';
 import { UserError } from '../errors.js';
@@ -34,27 +34,32 @@ export async function trainCommand(corpusPath: string | undefined, options: Trai
   if (resumePath !== undefined) refuseFixedChanges(settings);
   else freshSettings(settings);
   const freshCorpus = resumePath === undefined ? readCorpus(corpusPath ?? DEFAULT_CORPUS, encoding) : null;
-
-  const backendInfo = await selectBackend(backend);
-  announceBackend(backendInfo);
-  const common = { threads, backend: backendInfo.description };
-  if (resumePath !== undefined) {
-    const checkpoint = loadCheckpoint(resumePath, { resume: true });
-    const trained = checkpoint.meta.training.corpus;
-    const corpus = readCorpus(corpusPath ?? trained.path, trained.encoding);
-    const outDir = out === undefined ? dirname(checkpoint.dir) : chooseOutDir(out, corpus.path, true);
-    await reporting(corpus, outDir, checkpoint.dir, (watch) => resume({ checkpoint, corpus, changes: settings, outDir, ...common, ...watch }));
-    return;
+  // The run directory is claimed before the backend loads: a second run there, or one that cannot be written, stops now.
+  const resumeDir = resumePath === undefined ? undefined : resolveCheckpointDir(resumePath, 'latest');
+  const run = claimOutDir(out, freshCorpus?.path, resumeDir, force ?? false);
+  const outDir = run.dir;
+  try {
+    const backendInfo = await selectBackend(backend);
+    announceBackend(backendInfo);
+    const common = { threads, backend: backendInfo.description };
+    if (resumeDir !== undefined) {
+      const checkpoint = loadCheckpoint(resumeDir, { resume: true });
+      const trained = checkpoint.meta.training.corpus;
+      const corpus = readCorpus(corpusPath ?? trained.path, trained.encoding);
+      await reporting(corpus, outDir, checkpoint.dir, (watch) => resume({ checkpoint, corpus, changes: settings, outDir, ...common, ...watch }));
+      return;
+    }
+    const corpus = freshCorpus!;
+    const initCheckpoint = initFrom === undefined ? undefined : loadCheckpoint(initFrom);
+    if (initCheckpoint) fineTuneSettings(initCheckpoint.meta.model, initCheckpoint.dir, settings);
+    await reporting(corpus, outDir, null, (watch) =>
+      initCheckpoint
+        ? fineTune({ checkpoint: initCheckpoint, corpus, config: settings, extendVocab, outDir, ...common, ...watch })
+        : train({ corpus, config: settings, outDir, ...common, ...watch }),
+    );
+  } finally {
+    run.release();
   }
-  const corpus = freshCorpus!;
-  const initCheckpoint = initFrom === undefined ? undefined : loadCheckpoint(initFrom);
-  if (initCheckpoint) fineTuneSettings(initCheckpoint.meta.model, initCheckpoint.dir, settings); // before a run directory is made
-  const outDir = chooseOutDir(out, corpus.path, force ?? false);
-  await reporting(corpus, outDir, null, (watch) =>
-    initCheckpoint
-      ? fineTune({ checkpoint: initCheckpoint, corpus, config: settings, extendVocab, outDir, ...common, ...watch })
-      : train({ corpus, config: settings, outDir, ...common, ...watch }),
-  );
 }
 
 /**
@@ -69,15 +74,24 @@ async function reporting(
   run: (watch: { observer: TrainingObserver; signal: AbortSignal }) => Promise<TrainResult>,
 ): Promise<void> {
   const progress = new TrainingProgress();
-  const metrics = new MetricsLog(join(outDir, METRICS_FILE), { append: resumedFrom !== null }); // one JSON line per step
+  // One JSON line per step; a run resumed into another directory continues a copy of its file.
+  const ownRun = resumedFrom === null ? null : dirname(resumedFrom);
+  const resumedHere = ownRun !== null && resolvePath(outDir) === resolvePath(ownRun);
+  const metrics = new MetricsLog(join(outDir, METRICS_FILE), { append: resumedHere, continueFrom: ownRun !== null && !resumedHere ? join(ownRun, METRICS_FILE) : undefined });
   const interrupt = interruptOnSignals(() => progress.stop());
+  let failed = true;
   try {
     const result = await run({ observer: trainingReporter(corpus, outDir, resumedFrom, progress, metrics), signal: interrupt.signal });
     progress.stop();
     printSummary(result, outDir);
     if (result.stoppedBy === 'interrupted') process.exitCode = interrupt.signal.reason === 'SIGTERM' ? 143 : 130;
+    failed = false;
   } finally {
-    metrics.close();
+    try {
+      metrics.close();
+    } catch (err) {
+      if (!failed) throw err; // the first failure is the one to report
+    }
     progress.stop();
     interrupt.dispose();
   }
@@ -143,29 +157,22 @@ function printSummary(result: TrainResult, outDir: string): void {
 }
 
 /**
- * An explicit -o that already holds checkpoints is refused unless --force; the default
- * checkpoints/<corpus name> gets a numbered sibling instead, so no run overwrites another.
+ * The run directory, claimed (run-directory.ts). By default checkpoints/<corpus name>, or
+ * a numbered sibling if that exists; a resumed run keeps its own. A directory holding
+ * another run is refused unless --force, on every path: -o, and --resume with -o elsewhere.
  */
-function chooseOutDir(out: string | undefined, corpusPath: string, force: boolean): string {
-  if (out !== undefined) {
-    if (holdsCheckpoints(out) && !force) throw new UserError(`${out} already holds checkpoints; pass --force to overwrite them or choose another -o`);
-    return assertWritable(out);
+function claimOutDir(out: string | undefined, corpusPath: string | undefined, resumeDir: string | undefined, force: boolean): RunClaim {
+  const command = `charrnn ${process.argv.slice(2).join(' ')}`;
+  const ownRun = resumeDir === undefined ? undefined : dirname(resumeDir);
+  const run =
+    out === undefined && ownRun === undefined
+      ? claimNewRunDirectory(join('checkpoints', basename(corpusPath!, extname(corpusPath!)) || 'run'), command)
+      : claimRunDirectory(out ?? ownRun!, command);
+  const another = ownRun === undefined || resolvePath(run.dir) !== resolvePath(ownRun);
+  if (another && !force && holdsRun(run.dir)) {
+    run.release();
+    throw new UserError(`${run.dir} already holds another run's checkpoints or metrics; pass --force to overwrite them or choose another -o`);
   }
-  const base = join('checkpoints', basename(corpusPath, extname(corpusPath)) || 'run');
-  let dir = base;
-  for (let n = 2; holdsCheckpoints(dir); n++) dir = `${base}-${n}`;
-  return assertWritable(dir);
-}
-
-/** Creates `dir` and writes a probe file, so a run cannot train for hours and then fail to save. */
-function assertWritable(dir: string): string {
-  try {
-    mkdirSync(dir, { recursive: true });
-    const probe = join(dir, `.write-test-${process.pid}`);
-    writeFileSync(probe, '');
-    rmSync(probe);
-  } catch (err) {
-    throw new UserError(`cannot write checkpoints to ${dir} (${(err as NodeJS.ErrnoException).code ?? String(err)})`, 6);
-  }
-  return dir;
+  if (run.tookOverFrom) info(paint.yellow(`${join(run.dir, LOCK_FILE)}: took over the lock of a run that is gone: ${describeHolder(run.tookOverFrom)}`));
+  return run;
 }
