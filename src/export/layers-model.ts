@@ -17,6 +17,7 @@ import { UserError } from '../errors.js';
 import { kerasTopology } from '../checkpoint/keras-topology.js';
 
 export const WEIGHTS_FILE = 'weights.bin';
+export const EXPORT_MODEL_FILES = ['model.json', WEIGHTS_FILE, 'vocab.json'];
 
 /** Writes model.json, weights.bin and vocab.json into `outDir`; returns their names. */
 export async function writeLayersModel(checkpoint: LoadedCheckpoint, outDir: string): Promise<string[]> {
@@ -39,7 +40,7 @@ export async function writeLayersModel(checkpoint: LoadedCheckpoint, outDir: str
   writeFileSync(join(outDir, WEIGHTS_FILE), bytes);
   writeFileSync(join(outDir, 'vocab.json'), JSON.stringify(meta.vocab));
   writeFileSync(join(outDir, 'model.json'), JSON.stringify(modelJson)); // last: it names the others
-  return ['model.json', WEIGHTS_FILE, 'vocab.json'];
+  return [...EXPORT_MODEL_FILES];
 }
 
 async function float32LE(parts: Promise<Float32Array>[]): Promise<Buffer> {

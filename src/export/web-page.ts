@@ -26,6 +26,7 @@ import { WEIGHTS_FILE } from './layers-model.js';
 export const PAGE_FILE = 'index.html';
 export const TFJS_FILE = 'tf.min.js';
 export const MODEL_SCRIPT = 'model.js';
+export const PAGE_FILES = [PAGE_FILE, TFJS_FILE, MODEL_SCRIPT];
 
 /**
  * Writes index.html, tf.min.js and model.js into `outDir`, which already holds the
@@ -38,7 +39,7 @@ export function writeWebPage(outDir: string, title: string): string[] {
   const vocab = readFileSync(join(outDir, 'vocab.json'), 'utf8');
   writeFileSync(join(outDir, MODEL_SCRIPT), `window.charrnnExport = { model: ${model}, weights: '${weights}', vocab: ${vocab} };\n`);
   writeFileSync(join(outDir, PAGE_FILE), PAGE.replaceAll('{{TITLE}}', escapeHtml(title)));
-  return [PAGE_FILE, TFJS_FILE, MODEL_SCRIPT];
+  return [...PAGE_FILES];
 }
 
 function escapeHtml(text: string): string {
