@@ -8,7 +8,7 @@ import { evaluate, scorableIds, validationSplit } from '../scoring/evaluate.js';
 import { quoteChars, type Vocabulary } from '../data/vocab.js';
 import { announceBackend } from './announce.js';
 import { showHeatmap } from './heatmap.js';
-import { formatCount, info } from './output.js';
+import { formatCount, info, out } from './output.js';
 
 export interface EvalCommandOptions {
   json?: boolean;
@@ -36,9 +36,9 @@ export async function evalCommand(checkpointPath: string, file: string | undefin
     const { batch, seq } = meta.training.config;
     const score = evaluate(model, ids, batch, seq);
     if (options.json) {
-      process.stdout.write(`${JSON.stringify(score)}\n`);
+      out(`${JSON.stringify(score)}\n`);
     } else {
-      process.stdout.write(
+      out(
         `${label}: ${score.nats.toFixed(4)} nats/char, ${score.bits.toFixed(4)} bits/char, perplexity ${score.perplexity.toFixed(3)} (${formatCount(score.chars)} characters)\n`,
       );
     }

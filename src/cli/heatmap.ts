@@ -2,13 +2,12 @@
  * `charrnn eval --heatmap` / `--html`: a text with each character coloured by how
  * surprised the model was, drawn by render/heatmap.ts.
  */
-import { writeFileSync } from 'node:fs';
 import { Chalk, supportsColor } from 'chalk';
 import type { CharModel } from '../model/model.js';
 import { renderExtremes, renderHtml, renderTerminal, terminalLegend } from '../render/heatmap.js';
 import { meanBits, surprisal } from '../scoring/surprisal.js';
 import type { Vocabulary } from '../data/vocab.js';
-import { colourEnabled, formatCount, info } from './output.js';
+import { colourEnabled, formatCount, info, out, writeOutputFile } from './output.js';
 
 export interface HeatmapOptions {
   /** Draw on stdout (terminal colours, or digit lines without colour). */
@@ -31,11 +30,11 @@ export function showHeatmap(model: CharModel, vocab: Vocabulary, ids: Int32Array
   if (options.terminal) {
     const chalk = new Chalk({ level: colourEnabled(process.stdout) ? Math.max(1, supportsColor ? supportsColor.level : 1) as 1 | 2 | 3 : 0 });
     const columns = process.stdout.columns || Number(process.env.COLUMNS) || 80;
-    process.stdout.write(renderTerminal(chars, { chalk, columns }));
-    process.stdout.write(`\n${terminalLegend(chalk)}\n${summary}\n\n${renderExtremes(chars, chalk)}`);
+    out(renderTerminal(chars, { chalk, columns }));
+    out(`\n${terminalLegend(chalk)}\n${summary}\n\n${renderExtremes(chars, chalk)}`);
   }
   if (options.html !== undefined) {
-    writeFileSync(options.html, renderHtml(chars, { title: `${options.label} — charrnn surprisal`, summary, checkpoint: options.checkpoint }));
+    writeOutputFile(options.html, renderHtml(chars, { title: `${options.label} — charrnn surprisal`, summary, checkpoint: options.checkpoint }));
     info(`wrote ${options.html}`);
   }
 }

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { selectBackend } from '../backend/select.js';
 import { loadCheckpoint, type CheckpointMeta } from '../checkpoint/checkpoint.js';
 import { sparkline } from '../render/sparkline.js';
-import { formatCount, formatDuration } from './output.js';
+import { formatCount, formatDuration, out } from './output.js';
 
 export interface InfoCommandOptions {
   json?: boolean;
@@ -39,7 +39,7 @@ export async function infoCommand(checkpointPath: string, options: InfoCommandOp
   const parameters = model.parameterCount;
   model.dispose();
   const report = checkpointInfo(resolve(dir), meta, parameters);
-  process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : formatInfo(report));
+  out(options.json ? `${JSON.stringify(report)}\n` : formatInfo(report));
 }
 
 export function checkpointInfo(checkpoint: string, meta: CheckpointMeta, parameters: number): CheckpointInfo {

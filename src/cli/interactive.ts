@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import type { CharModel } from '../model/model.js';
 import { generate } from '../sampling/sampler.js';
 import { quoteChars, type Vocabulary } from '../data/vocab.js';
-import { info, paint, paintStdout } from './output.js';
+import { info, out, paint, paintStdout } from './output.js';
 
 export interface InteractiveSettings {
   temperature: number;
@@ -46,10 +46,10 @@ export async function interactiveSession(model: CharModel, vocab: Vocabulary, in
       } else {
         let first = true;
         for (const piece of generate(model, vocab, { ...settings, prime: line })) {
-          process.stdout.write(first ? paintStdout.dim(piece) : piece); // the prime (or the random first character), then the rest
+          out(first ? paintStdout.dim(piece) : piece); // the prime (or the random first character), then the rest
           first = false;
         }
-        process.stdout.write('\n');
+        out('\n');
         settings.seed++;
       }
     }

@@ -7,13 +7,13 @@ import { readFileSync } from 'node:fs';
 import { BACKEND_CHOICES } from '../backend/select.js';
 import { CELL_TYPES } from '../cells/registry.js';
 import { TRAIN_DEFAULTS } from '../training/config.js';
-import { UserError } from '../errors.js';
+import { UserError, writeFailure } from '../errors.js';
 import { completionScript, SHELLS, type Shell } from './completion.js';
 import { evalCommand } from './eval.js';
 import { EXPORT_FORMATS, exportCommand } from './export.js';
 import { importCommand } from './import.js';
 import { infoCommand } from './info.js';
-import { paint } from './output.js';
+import { out, paint, StdoutClosed } from './output.js';
 import { plotCommand } from './plot.js';
 import { choice, duration, escapedText, integer, real, realList, repeatable } from './parse.js';
 import { sampleCommand } from './sample.js';
@@ -41,7 +41,7 @@ export function buildProgram(): Command {
     .description('Multi-layer LSTM (or GRU, RNN) character language models: train on a text, sample from it, score it.')
     .version(version)
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(paint.red(text)) });
+    .configureOutput({ writeOut: out, outputError: (text, write) => write(paint.red(text)) });
 
   program
     .command('train')
@@ -199,7 +199,7 @@ Examples:
   source <(charrnn completion zsh)               in ~/.zshrc (after compinit)`,
     )
     .action((shell: Shell) => {
-      process.stdout.write(completionScript(program, shell));
+      out(completionScript(program, shell));
     });
 
   const formatOption = new Option('--format <name>', 'tfjs: a tfjs layers model and a web page in directory <out>; safetensors: a PyTorch state dict in file <out>')
@@ -250,11 +250,20 @@ eval, info and train --init-from use it; --resume cannot.`,
   return program;
 }
 
+/** Errors only a write can cause: wherever one comes from, it is one line and exit 6, not a stack trace. */
+const WRITE_ONLY_FAILURES = ['ENOSPC', 'EDQUOT', 'EROFS', 'EFBIG'];
+
 export async function main(argv: string[]): Promise<void> {
+  process.stderr.on('error', () => {}); // progress and messages are a courtesy: a closed stderr (2>&1 | head) must not end a run
   try {
     await buildProgram().parseAsync(argv);
-  } catch (err) {
-    if (err instanceof CommanderError) {
+  } catch (thrown) {
+    const { code, path } = thrown as NodeJS.ErrnoException;
+    const err = WRITE_ONLY_FAILURES.includes(code ?? '') ? writeFailure(path ?? 'output', thrown) : thrown;
+    if (err instanceof StdoutClosed) {
+      // The reader has what it wanted (| head): stop quietly, as other Unix tools do.
+      process.exitCode = 0;
+    } else if (err instanceof CommanderError) {
       // Commander has printed its message (or the help); a usage error exits 2 like ours.
       process.exitCode = err.exitCode === 0 ? 0 : 2;
     } else if (err instanceof UserError) {

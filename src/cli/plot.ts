@@ -5,13 +5,13 @@
  * stderr's, else $COLUMNS, else 80), in colour on a colour terminal; --svg writes an SVG
  * image, --png the same as PNG.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { readCheckpointMeta, resolveCheckpointDir } from '../checkpoint/checkpoint.js';
 import { UserError } from '../errors.js';
 import { METRICS_FILE, readMetrics } from '../checkpoint/metrics.js';
 import { lossChartSvg, svgToPng, terminalChart, type LossCurves, type Point } from '../render/loss-chart.js';
-import { colourEnabled, info } from './output.js';
+import { colourEnabled, info, out, writeOutputFile } from './output.js';
 
 export interface PlotCommandOptions {
   svg?: string;
@@ -23,16 +23,16 @@ export async function plotCommand(runDir: string, options: PlotCommandOptions): 
   const title = `loss by step: ${basename(resolve(runDir))}`;
   if (options.svg === undefined && options.png === undefined) {
     const columns = process.stdout.columns || process.stderr.columns || Number(process.env.COLUMNS) || 80;
-    process.stdout.write(terminalChart(curves, { columns, colour: colourEnabled(process.stdout) }));
+    out(terminalChart(curves, { columns, colour: colourEnabled(process.stdout) }));
     return;
   }
   const svg = lossChartSvg(curves, title);
   if (options.svg !== undefined) {
-    writeFileSync(options.svg, svg);
+    writeOutputFile(options.svg, svg);
     info(`wrote ${options.svg} (${curves.source})`);
   }
   if (options.png !== undefined) {
-    writeFileSync(options.png, await svgToPng(svg));
+    writeOutputFile(options.png, await svgToPng(svg));
     info(`wrote ${options.png} (${curves.source})`);
   }
 }

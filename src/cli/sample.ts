@@ -11,7 +11,7 @@ import { UserError } from '../errors.js';
 import { refuseUnknownChars, sampleStreams, type Sample, type StreamSettings } from '../sampling/sampler.js';
 import { announceBackend } from './announce.js';
 import { interactiveSession } from './interactive.js';
-import { info, paint, paintStdout } from './output.js';
+import { info, out, paint, paintStdout } from './output.js';
 
 export interface SampleCommandOptions {
   length: number;
@@ -57,22 +57,22 @@ export async function sampleCommand(checkpointPath: string, options: SampleComma
       if (options.json) {
         const settings = { temperature: sample.temperature, topK, topP, seed: sample.seed, length: options.length, stop };
         const record = { sample: sample.stream + 1, prime: sample.prime, text: sample.text, logprobs: sample.logprobs.map(round6), stop: sample.stop, settings, checkpoint: resolve(dir) };
-        process.stdout.write(`${JSON.stringify(record)}\n`);
+        out(`${JSON.stringify(record)}\n`);
         return;
       }
       if (streams.length > 1) {
-        if (sample.stream > 0) process.stdout.write('\n');
+        if (sample.stream > 0) out('\n');
         info(paint.dim(`--- sample ${sample.stream + 1} of ${streams.length} (temperature ${sample.temperature}, seed ${sample.seed}) ---`));
       }
-      process.stdout.write(`${paintStdout.dim(sample.prime)}${sample.text}\n`); // the prime, told apart on a terminal
+      out(`${paintStdout.dim(sample.prime)}${sample.text}\n`); // the prime, told apart on a terminal
     };
 
     if (streams.length === 1 && !options.json) {
       // One sample: each character as it is produced.
       for (const event of events) {
-        if (event.type === 'prime') process.stdout.write(paintStdout.dim(event.text));
-        else if (event.type === 'char') process.stdout.write(event.char);
-        else process.stdout.write('\n');
+        if (event.type === 'prime') out(paintStdout.dim(event.text));
+        else if (event.type === 'char') out(event.char);
+        else out('\n');
       }
       return;
     }
