@@ -392,6 +392,7 @@ describe('interrupting training', { concurrency: 2, timeout: 120_000 }, () => {
       assert.equal(exitCode, code, stderr);
       assert.match(stderr, new RegExp(`${signal}: finishing this step`));
       assert.match(stderr, /latest checkpoint: .*latest/);
+      assert.ok(!fs.existsSync(path.join(out, 'run.lock')), 'the run directory is released');
       const sample = await cli(['sample', path.join(out, 'latest'), '-n', '20', '--seed', '1', '--backend', 'wasm']);
       assertSucceeded(sample);
     });
