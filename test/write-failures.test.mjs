@@ -234,3 +234,12 @@ describe('stdout on a full device (> /dev/full): one line, exit 6', { concurrenc
     });
   }
 });
+
+test('a closed stderr (2>&1 | head -1) does not stop a training run', async () => {
+  const run = fresh('quiet');
+  const child = spawn(process.execPath, [BIN, 'train', TINY, '-o', run, ...ONE_STEP, '--max-steps', '3'], { cwd: WORK, stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr.destroy();
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  assert.equal(code, 0);
+  assert.equal(JSON.parse(fs.readFileSync(path.join(run, 'latest', 'model.json'), 'utf8')).charrnn.training.step, 3);
+});
