@@ -20,7 +20,8 @@ export {
 } from './checkpoint/checkpoint.js';
 export { readCorpus, type Corpus, type TextEncoding } from './data/corpus.js';
 export { Vocabulary } from './data/vocab.js';
-export { CheckpointError, CorpusError, TrainingDivergedError, UserError } from './errors.js';
+export { claimNewRunDirectory, claimRunDirectory, type LockHolder, type RunClaim } from './checkpoint/run-directory.js';
+export { CheckpointError, CorpusError, OutputError, TrainingDivergedError, UserError } from './errors.js';
 export { CharModel, type ModelConfig } from './model/model.js';
 export {
   generate,

@@ -37,7 +37,7 @@ const resumeState = (model) => ({
   tensors: model.weights.map((w) => tf.zerosLike(w.tensor)),
 });
 function save(dir, seed) {
-  const model = CharModel.create({ vocabSize: 3, hidden: 4, layers: 1, dropout: 0 }, seed);
+  const model = CharModel.create({ vocabSize: 3, hidden: 4, layers: 1, dropout: 0, cell: 'lstm', learnedInit: false }, seed);
   const state = resumeState(model);
   try {
     saveCheckpoint(dir, model, vocab, record, state);
