@@ -58,7 +58,7 @@ test('fine-tuning keeps the model shape and the vocabulary unless told to extend
 });
 
 test('a fresh run refuses settings that cannot work', async () => {
-  await refused(charrnn.train({ corpus, config: { hidden: 0 }, outDir: workDir('library-bad') }), charrnn.UserError, /^--hidden must be a positive integer/);
+  await refused(charrnn.train({ corpus, config: { hidden: 0 }, outDir: workDir('library-bad') }), charrnn.UserError, /^--hidden must be an integer ≥ 1 \(got 0\)$/); // the flag's own words
 });
 
 test('sample and score a checkpoint', () => {

@@ -1,9 +1,11 @@
 /**
- * Training settings with their defaults, grouped as the CLI shows them. The resolved
- * settings are saved in every checkpoint, so sampling and evaluation need no shape flags.
+ * Training settings: their type, and one table with each one's flag, default, range and
+ * help, grouped as --help and docs/flags.md show them. The library checks a config
+ * against the same table the command line parses with. The resolved settings are saved in
+ * every checkpoint, so sampling and evaluation need no shape flags.
  */
-import { CELL_TYPES, isCellType, type CellType } from '../cells/registry.js';
-import { UserError } from '../errors.js';
+import { CELL_TYPES, type CellType } from '../cells/registry.js';
+import { above, atLeast, atMost, below, choice, defaultsOf, duration, flag, integer, real, validateValues, type OptionSpec } from '../options/option.js';
 
 export interface TrainConfig {
   // model
@@ -51,52 +53,47 @@ export interface TrainConfig {
   seed: number;
 }
 
-export const TRAIN_DEFAULTS: TrainConfig = {
-  cell: 'lstm',
-  layers: 2,
-  hidden: 128,
-  dropout: 0,
-  learnedInit: false,
-  seq: 50,
-  batch: 50,
-  valFrac: 0.05,
-  lr: 2e-3,
-  lrDecay: 0.97,
-  clip: 5,
-  epochs: 20,
-  maxSteps: null,
-  maxSeconds: null,
-  patience: null,
-  evalEvery: 100,
-  saveEvery: 100,
-  seed: 1234,
+export const TRAIN_OPTIONS: { [K in keyof TrainConfig]: OptionSpec<TrainConfig[K]> } = {
+  cell: choice({ flag: '--cell', placeholder: 'type', group: 'model', choices: CELL_TYPES, default: 'lstm', help: 'recurrent cell; rnn is a vanilla tanh RNN' }),
+  layers: integer({ flag: '--layers', group: 'model', min: 1, default: 2, help: 'stacked recurrent layers' }),
+  hidden: integer({ flag: '--hidden', group: 'model', min: 1, default: 128, help: 'units per recurrent layer', example: '--hidden 256' }),
+  dropout: real({
+    flag: '--dropout', placeholder: 'p', group: 'model', range: { min: atLeast(0), max: below(1) }, default: 0,
+    help: "dropout on each layer's output while training, 0 = off", example: '--dropout 0.2',
+  }),
+  learnedInit: flag({ flag: '--learned-init', group: 'model', help: "learn each layer's initial state instead of starting streams from zeros (not exportable)" }),
+  seq: integer({ flag: '--seq', group: 'data', min: 1, default: 50, help: 'characters per step: how far back gradients reach' }),
+  batch: integer({ flag: '--batch', group: 'data', min: 1, default: 50, help: 'parallel streams per step' }),
+  valFrac: real({
+    flag: '--val-frac', placeholder: 'f', group: 'data', range: { min: above(0), max: below(0.5) }, default: 0.05,
+    help: 'fraction of the corpus, from its end, held out for validation',
+  }),
+  lr: real({ flag: '--lr', placeholder: 'rate', group: 'optimisation', range: { min: above(0) }, default: 2e-3, help: 'Adam learning rate' }),
+  lrDecay: real({
+    flag: '--lr-decay', placeholder: 'factor', group: 'optimisation', range: { min: above(0), max: atMost(1) }, default: 0.97,
+    help: 'multiply the learning rate by this after each epoch',
+  }),
+  clip: real({ flag: '--clip', placeholder: 'norm', group: 'optimisation', range: { min: above(0) }, default: 5, help: 'largest global gradient norm' }),
+  epochs: integer({ flag: '--epochs', group: 'run length', min: 1, default: 20, help: 'passes over the training text' }),
+  maxSteps: integer({ flag: '--max-steps', group: 'run length', min: 1, default: null, help: 'stop after this many steps' }),
+  maxSeconds: duration({ flag: '--max-time', group: 'run length', default: null, help: 'stop after this long, e.g. 90s, 5m, 1h', example: '--max-time 30m' }),
+  patience: integer({ flag: '--patience', group: 'run length', min: 1, default: null, help: 'stop after this many validations in a row without a new best' }),
+  evalEvery: integer({
+    flag: '--eval-every', placeholder: 'steps', group: 'bookkeeping', min: 1, default: 100,
+    help: 'validate (and keep the best checkpoint) every this many steps',
+  }),
+  saveEvery: integer({ flag: '--save-every', placeholder: 'steps', group: 'bookkeeping', min: 1, default: 100, help: 'write the latest checkpoint every this many steps' }),
+  seed: integer({ flag: '--seed', group: 'bookkeeping', min: -(2 ** 31), default: 1234, help: 'random seed for initialisation and dropout' }),
 };
+
+export const TRAIN_DEFAULTS: TrainConfig = defaultsOf(TRAIN_OPTIONS);
 
 /** Refuses settings that cannot work, naming the flag. */
 export function validateTrainConfig(config: TrainConfig): void {
-  const positiveInts: (keyof TrainConfig)[] = ['layers', 'hidden', 'seq', 'batch', 'epochs', 'evalEvery', 'saveEvery'];
-  for (const key of positiveInts) {
-    const value = config[key];
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-      throw new UserError(`--${flagName(key)} must be a positive integer (got ${value})`);
-    }
-  }
-  if (!isCellType(config.cell)) throw new UserError(`--cell must be one of ${CELL_TYPES.join(', ')} (got ${config.cell})`);
-  if (!(config.dropout >= 0 && config.dropout < 1)) throw new UserError(`--dropout must be in [0, 1) (got ${config.dropout})`);
-  if (!(config.valFrac > 0 && config.valFrac < 0.5)) throw new UserError(`--val-frac must be in (0, 0.5) (got ${config.valFrac})`);
-  if (!(config.lr > 0)) throw new UserError(`--lr must be positive (got ${config.lr})`);
-  if (!(config.lrDecay > 0 && config.lrDecay <= 1)) throw new UserError(`--lr-decay must be in (0, 1] (got ${config.lrDecay})`);
-  if (!(config.clip > 0)) throw new UserError(`--clip must be positive (got ${config.clip})`);
-  if (config.maxSteps !== null && !(Number.isInteger(config.maxSteps) && config.maxSteps >= 1)) {
-    throw new UserError(`--max-steps must be a positive integer (got ${config.maxSteps})`);
-  }
-  if (config.maxSeconds !== null && !(config.maxSeconds > 0)) throw new UserError(`--max-time must be positive`);
-  if (config.patience !== null && !(Number.isInteger(config.patience) && config.patience >= 1)) {
-    throw new UserError(`--patience must be a positive integer (got ${config.patience})`);
-  }
-  if (!Number.isInteger(config.seed)) throw new UserError(`--seed must be an integer (got ${config.seed})`);
+  validateValues(TRAIN_OPTIONS, config, true);
 }
 
-export function flagName(key: string): string {
-  return key.replace(/[A-Z]/g, (ch) => `-${ch.toLowerCase()}`);
+/** The command-line flag of a setting: '--max-time' for maxSeconds. */
+export function trainFlag(key: keyof TrainConfig): string {
+  return TRAIN_OPTIONS[key].flag;
 }

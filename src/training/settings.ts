@@ -6,7 +6,8 @@
  */
 import { UserError } from '../errors.js';
 import type { ModelConfig } from '../model/model.js';
-import { flagName, TRAIN_DEFAULTS, validateTrainConfig, type TrainConfig } from './config.js';
+import { definedOnly } from '../options/option.js';
+import { trainFlag, TRAIN_DEFAULTS, validateTrainConfig, type TrainConfig } from './config.js';
 
 /** What may change when a run is resumed: how long it goes on, and how often it reports. */
 export const RESUMABLE: readonly (keyof TrainConfig)[] = ['epochs', 'maxSteps', 'maxSeconds', 'patience', 'evalEvery', 'saveEvery'];
@@ -22,7 +23,8 @@ export function freshSettings(changes: Partial<TrainConfig>): TrainConfig {
 export function refuseFixedChanges(changes: Partial<TrainConfig>): void {
   const fixed = Object.keys(definedOnly(changes)).filter((key) => !RESUMABLE.includes(key as keyof TrainConfig));
   if (fixed.length > 0) {
-    throw new UserError(`--${flagName(fixed[0])} cannot change when resuming; a resumed run keeps its settings (only ${RESUMABLE.map((k) => `--${flagName(k)}`).join(', ')} may)`);
+    const may = RESUMABLE.map(trainFlag).join(', ');
+    throw new UserError(`${trainFlag(fixed[0] as keyof TrainConfig)} cannot change when resuming; a resumed run keeps its settings (only ${may} may)`);
   }
 }
 
@@ -43,12 +45,8 @@ export function fineTuneSettings(model: ModelConfig, dir: string, changes: Parti
   const shape = { layers, hidden, cell, learnedInit };
   for (const [key, value] of Object.entries(shape) as [keyof typeof shape, unknown][]) {
     if (changes[key] !== undefined && changes[key] !== value) {
-      throw new UserError(`--${flagName(key)} ${changes[key]} does not match ${dir} (${value}); --init-from keeps its model's shape`);
+      throw new UserError(`${trainFlag(key)} ${changes[key]} does not match ${dir} (${value}); --init-from keeps its model's shape`);
     }
   }
   return freshSettings({ ...changes, ...shape });
-}
-
-function definedOnly<T extends object>(values: T): Partial<T> {
-  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
