@@ -27,15 +27,16 @@ export {
   generate,
   sampleStreams,
   Sampler,
-  type BatchSampleOptions,
+  type BatchSampleRequest,
   type Sample,
   type SampleEvent,
-  type SampleOptions,
+  type SampleRequest,
   type StreamSettings,
 } from './sampling/sampler.js';
+export { SAMPLE_DEFAULTS, SAMPLE_OPTIONS, type Distribution, type SampleSettings } from './sampling/options.js';
 export { evaluate, scorableIds, validationSplit, type Score } from './scoring/evaluate.js';
 export { meanBits, surprisal, type CharSurprisal } from './scoring/surprisal.js';
-export { TRAIN_DEFAULTS, type TrainConfig } from './training/config.js';
+export { TRAIN_DEFAULTS, TRAIN_OPTIONS, type TrainConfig } from './training/config.js';
 export { RESUMABLE } from './training/settings.js';
 export {
   fineTune,

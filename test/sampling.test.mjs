@@ -124,6 +124,15 @@ test('same seed, checkpoint and options give the same text; a stream does not de
   for (const ch of a) assert.ok(vocab.has(ch));
 });
 
+test('the sampler refuses settings the flags refuse, naming the flag, and fills the rest from the same defaults', () => {
+  assert.throws(() => [...generate(model, vocab, { seed: 1, topK: 0 })], { name: 'UserError', message: '--top-k must be an integer ≥ 1 (got 0)' });
+  assert.throws(() => [...generate(model, vocab, { seed: 1, temperature: -1 })], { message: '--temperature must be ≥ 0 (got -1)' });
+  const streams = [{ temperature: 1, seed: 1 }, { temperature: 1, seed: 2.5 }];
+  assert.throws(() => [...sampleStreams(model, vocab, { length: 5, streams })], { message: /^--seed must be an integer/ });
+  const [sample] = [...sampleStreams(model, vocab, { streams: [{ temperature: 1, seed: 3 }] })].filter((e) => e.type === 'done');
+  assert.equal([...sample.sample.text].length, 500, "the default length is --length's");
+});
+
 test('a stop string ends a stream at its first occurrence; the others go on', () => {
   const streams = Array.from({ length: 4 }, (_, k) => ({ temperature: 1, seed: 100 + k }));
   const done = [...sampleStreams(model, vocab, { length: 400, prime: 'a', stop: ['e '], streams })].filter((e) => e.type === 'done').map((e) => e.sample);

@@ -6,18 +6,13 @@
  */
 import { createInterface } from 'node:readline';
 import type { CharModel } from '../model/model.js';
+import type { SampleSettings } from '../sampling/options.js';
 import { generate } from '../sampling/sampler.js';
 import { quoteChars, type Vocabulary } from '../data/vocab.js';
 import { info, out, paint, paintStdout } from './output.js';
 
-export interface InteractiveSettings {
-  temperature: number;
-  length: number;
-  seed: number;
-  topK: number | null;
-  topP: number | null;
-  stop: readonly string[];
-}
+/** Every setting of a sample but its prime, which is typed at the prompt. */
+export type InteractiveSettings = Omit<SampleSettings, 'prime'>;
 
 const HELP = `type a prime and press Enter to see how the model continues it (an empty line: it starts on its own)
   :t <temperature>   e.g. :t 0.7 (0 = always the likeliest character)

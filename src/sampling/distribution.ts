@@ -7,15 +7,7 @@
  * left (renormalised) → draw. Temperature 0 means the likeliest character (argmax), and
  * then top-k and top-p change nothing.
  */
-
-export interface DistributionOptions {
-  /** Softmax temperature, ≥ 0; 0 = always the likeliest character. */
-  temperature: number;
-  /** Keep only the k likeliest characters (null/undefined: all). Integer ≥ 1. */
-  topK?: number | null;
-  /** Keep the smallest set of likeliest characters whose probability adds up to ≥ p (null/undefined: all). In (0, 1]. */
-  topP?: number | null;
-}
+import type { Distribution } from './options.js';
 
 /** softmax(logits / temperature) in float64; temperature > 0. */
 export function softmax(logits: ArrayLike<number>, temperature = 1): Float64Array {
@@ -72,10 +64,10 @@ export function keepTopP(probs: Float64Array, p: number): Float64Array {
 }
 
 /** The distribution the next character is drawn from (temperature > 0). */
-export function nextCharDistribution(logits: ArrayLike<number>, options: DistributionOptions): Float64Array {
+export function nextCharDistribution(logits: ArrayLike<number>, options: Distribution): Float64Array {
   let probs = softmax(logits, options.temperature);
-  if (options.topK != null) probs = keepTopK(probs, options.topK);
-  if (options.topP != null) probs = keepTopP(probs, options.topP);
+  if (options.topK !== null) probs = keepTopK(probs, options.topK);
+  if (options.topP !== null) probs = keepTopP(probs, options.topP);
   return probs;
 }
 
@@ -93,7 +85,7 @@ export function drawIndex(probs: ArrayLike<number>, u: number): number {
 }
 
 /** Picks the next character: argmax at temperature 0, else one draw using `random()` once. */
-export function pickIndex(logits: ArrayLike<number>, options: DistributionOptions, random: () => number): number {
+export function pickIndex(logits: ArrayLike<number>, options: Distribution, random: () => number): number {
   if (options.temperature === 0) return argmax(logits);
   return drawIndex(nextCharDistribution(logits, options), random());
 }

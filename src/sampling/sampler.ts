@@ -15,7 +15,9 @@ import * as tf from '../tf.js';
 import { cellKernels, disposeState, type LayerStepper, type RecurrentState } from '../cells/cell.js';
 import type { CharModel } from '../model/model.js';
 import { Rng } from '../rng.js';
-import { logProbability, pickIndex, softmax, type DistributionOptions } from './distribution.js';
+import { definedOnly } from '../options/option.js';
+import { logProbability, pickIndex, softmax } from './distribution.js';
+import { SAMPLE_DEFAULTS, validateSampleSettings, type Distribution, type SampleSettings } from './options.js';
 import { quoteChars, type Vocabulary } from '../data/vocab.js';
 import { UserError } from '../errors.js';
 
@@ -107,25 +109,11 @@ export class Sampler {
   }
 }
 
-/** What varies from stream to stream. */
-export interface StreamSettings {
-  temperature: number;
-  /** Seeds this stream's own random numbers: a stream's text does not depend on the others in the batch. */
-  seed: number;
-}
+/** What varies from stream to stream; each stream's seed makes its text independent of the others in the batch. */
+export type StreamSettings = Pick<SampleSettings, 'temperature' | 'seed'>;
 
-export interface BatchSampleOptions {
-  /** Characters to generate after the prime, per stream (fewer if a stop string ends it). */
-  length: number;
-  /** Text every stream reads first; empty means one random vocabulary character per stream, drawn with its seed. */
-  prime: string;
-  topK?: number | null;
-  topP?: number | null;
-  /** A stream ends as soon as its generated text (after the prime) ends with one of these; it is kept in the text. */
-  stop?: readonly string[];
-  /** One entry per stream: B = streams.length. */
-  streams: readonly StreamSettings[];
-}
+/** Samples that share everything but their streams' settings; left-out settings take the defaults of options.ts. B = streams.length. */
+export type BatchSampleRequest = Partial<Omit<SampleSettings, keyof StreamSettings>> & { streams: readonly StreamSettings[] };
 
 /** A finished stream. */
 export interface Sample {
@@ -151,17 +139,20 @@ export type SampleEvent =
  * Yields each stream's prime, then each generated character as it is drawn (stream order
  * within a step), and `done` with the whole sample when a stream ends.
  */
-export function* sampleStreams(model: CharModel, vocab: Vocabulary, options: BatchSampleOptions): Generator<SampleEvent> {
-  const B = options.streams.length;
+export function* sampleStreams(model: CharModel, vocab: Vocabulary, request: BatchSampleRequest): Generator<SampleEvent> {
+  const { streams, ...shared } = request;
+  const B = streams.length;
   const V = vocab.size;
   if (B < 1) throw new RangeError('need at least one stream');
-  const stops = options.stop ?? [];
-  refuseUnknownChars(vocab, { prime: options.prime, stop: stops });
-  const rngs = options.streams.map((s) => new Rng(s.seed));
+  validateSampleSettings(shared);
+  for (const stream of streams) validateSampleSettings(stream);
+  const { length, prime, topK, topP, stop: stops } = { ...SAMPLE_DEFAULTS, ...definedOnly(shared) };
+  refuseUnknownChars(vocab, { prime, stop: stops });
+  const rngs = streams.map((s) => new Rng(s.seed));
   const random = rngs.map((rng) => () => rng.next());
-  const distributions: DistributionOptions[] = options.streams.map((s) => ({ temperature: s.temperature, topK: options.topK, topP: options.topP }));
-  const primes = rngs.map((rng) => options.prime || vocab.chars[Math.floor(rng.next() * V)]);
-  const samples: Sample[] = options.streams.map((s, b) => ({ stream: b, prime: primes[b], text: '', logprobs: [], stop: null, ...s }));
+  const distributions: Distribution[] = streams.map((s) => ({ temperature: s.temperature, topK, topP }));
+  const primes = rngs.map((rng) => prime || vocab.chars[Math.floor(rng.next() * V)]);
+  const samples: Sample[] = streams.map((s, b) => ({ stream: b, prime: primes[b], text: '', logprobs: [], stop: null, temperature: s.temperature, seed: s.seed }));
 
   const stepper = new BatchStepper(model, B);
   try {
@@ -173,7 +164,7 @@ export function* sampleStreams(model: CharModel, vocab: Vocabulary, options: Bat
 
     const active = new Array<boolean>(B).fill(true);
     const ids = new Int32Array(B);
-    for (let k = 0; k < options.length; k++) {
+    for (let k = 0; k < length; k++) {
       const finished: Sample[] = [];
       for (let b = 0; b < B; b++) {
         if (!active[b]) continue;
@@ -187,7 +178,7 @@ export function* sampleStreams(model: CharModel, vocab: Vocabulary, options: Bat
         ids[b] = id;
         yield { type: 'char', stream: b, char, logprob };
         sample.stop = stops.find((s) => sample.text.endsWith(s)) ?? null;
-        if (sample.stop !== null || k === options.length - 1) {
+        if (sample.stop !== null || k === length - 1) {
           active[b] = false;
           finished.push(sample);
         }
@@ -210,22 +201,12 @@ export function refuseUnknownChars(vocab: Vocabulary, texts: { prime: string; st
   }
 }
 
-export interface SampleOptions {
-  /** Characters to generate after the prime. */
-  length: number;
-  /** Softmax temperature; 0 means always the most likely character. */
-  temperature: number;
-  /** Text the model reads first; empty means a random character from the vocabulary. */
-  prime: string;
-  seed: number;
-  topK?: number | null;
-  topP?: number | null;
-  stop?: readonly string[];
-}
+/** One sample; left-out settings take the defaults of options.ts. */
+export type SampleRequest = Partial<SampleSettings> & Pick<SampleSettings, 'seed'>;
 
 /** One stream: yields the prime (or the random first character) and then each generated character. */
-export function* generate(model: CharModel, vocab: Vocabulary, options: SampleOptions): Generator<string> {
-  const { temperature, seed, ...rest } = options;
+export function* generate(model: CharModel, vocab: Vocabulary, request: SampleRequest): Generator<string> {
+  const { temperature = SAMPLE_DEFAULTS.temperature, seed, ...rest } = request;
   for (const event of sampleStreams(model, vocab, { ...rest, streams: [{ temperature, seed }] })) {
     if (event.type === 'prime') yield event.text;
     else if (event.type === 'char') yield event.char;
