@@ -4,7 +4,7 @@
  */
 import { Command, Option } from 'commander';
 import { BACKEND_CHOICES, type BackendChoice } from '../dist/backend/select.js';
-import { choice, real } from '../dist/cli/parse.js';
+import { above, choice, real, type OptionSpec } from '../dist/options/option.js';
 import { UserError } from '../dist/errors.js';
 
 export interface BenchConfig {
@@ -80,17 +80,25 @@ export function parseConfigs(value: string): BenchConfig[] {
   });
 }
 
+const SECONDS = real({ flag: '--seconds', group: 'bench', range: { min: above(0) }, default: undefined, help: 'training seconds' });
+const BACKEND = choice<BackendChoice>({ flag: '--backend', group: 'bench', choices: BACKEND_CHOICES, default: 'auto', help: 'tfjs backend' });
+
+/** A flag's text as its value, refused in one line as the charrnn flags are. */
+function parser<T>(spec: OptionSpec<T>): (text: string) => T {
+  return (text) => spec.parse!(text, spec.default);
+}
+
 /** Parses `npm run bench -- …` arguments (without node and the script). */
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   const program = new Command('npm run bench --')
     .description('measure training and sampling speed and peak memory, ours and the PyTorch peer, on this machine')
     .option('--corpus <file>', 'text to train on (first 1 MB; default: ../shared/corpora/warpeace.txt if present, else corpora/default.txt)')
-    .option('--seconds <n>', `training seconds measured per configuration and side, after warm-up (default: ${DEFAULT_SECONDS}; --quick: ${QUICK_SECONDS})`, real('--seconds', (n) => n > 0, 'positive'))
+    .option('--seconds <n>', `training seconds measured per configuration and side, after warm-up (default: ${DEFAULT_SECONDS}; --quick: ${QUICK_SECONDS})`, parser(SECONDS))
     .option('--quick', `a short run for development (under a minute; only ${QUICK_CONFIGS.join(' and ')} unless --configs): numbers are rough`)
     .option('--configs <list>', `comma-separated, from ${CONFIGS.map((c) => c.name).join(', ')} (default: all)`, parseConfigs)
     .option('--no-peer', 'skip the PyTorch peer')
     .option('--python <path>', 'the python that imports Debian torch', '/usr/bin/python3')
-    .addOption(new Option('--backend <name>', 'tfjs backend for our side: auto, tensorflow, wasm, cpu').argParser(choice('--backend', BACKEND_CHOICES)).default('auto'))
+    .addOption(new Option('--backend <name>', 'tfjs backend for our side: auto, tensorflow, wasm, cpu').argParser(parser(BACKEND)).default('auto'))
     .exitOverride()
     .allowExcessArguments(false);
   program.parse([...argv], { from: 'user' });

@@ -1,24 +1,22 @@
 /**
- * `charrnn completion bash|zsh`: a shell completion script, generated from the commander
- * program itself (commands, their options, option values, arguments), so it cannot go
- * stale. An option with choices completes them; one whose value or argument names a
- * path (<dir>, <checkpoint>, <file>, <out.svg>, …) completes files; others complete nothing.
+ * `charrnn completion bash|zsh`: a shell completion script, generated from the command
+ * table (commands.ts: commands, their options, option values, arguments), so it cannot go
+ * stale. An option or argument with choices completes them; one that names a file or a
+ * directory completes those; others complete nothing.
  */
-import type { Argument, Command, Option } from 'commander';
-
-export type Shell = 'bash' | 'zsh';
-export const SHELLS: readonly Shell[] = ['bash', 'zsh'];
+import type { OptionTable } from '../options/option.js';
+import type { ArgumentSpec, CommandSpec, Shell } from './commands.js';
 
 /** What a shell needs to know about one subcommand. */
-interface CommandSpec {
+interface CompletionSpec {
   name: string;
   description: string;
-  options: OptionSpec[];
+  options: OptionCompletion[];
   /** Completion for positional arguments. */
   argument: ValueKind;
 }
 
-interface OptionSpec {
+interface OptionCompletion {
   short?: string;
   long: string;
   description: string;
@@ -26,55 +24,48 @@ interface OptionSpec {
   value: ValueKind | null;
 }
 
-type ValueKind = { kind: 'choices'; choices: string[] } | { kind: 'files' } | { kind: 'dirs' } | { kind: 'none' };
+type ValueKind = { kind: 'choices'; choices: readonly string[] } | { kind: 'files' } | { kind: 'dirs' } | { kind: 'none' };
 
-export function completionScript(program: Command, shell: Shell): string {
-  const specs = commandSpecs(program);
-  return shell === 'bash' ? bashScript(program.name(), specs) : zshScript(program.name(), specs);
+export function completionScript(bin: string, commands: readonly CommandSpec[], shell: Shell): string {
+  const specs = completionSpecs(commands);
+  return shell === 'bash' ? bashScript(bin, specs) : zshScript(bin, specs);
 }
 
-function commandSpecs(program: Command): CommandSpec[] {
-  const specs = program.commands.map(
-    (cmd): CommandSpec => ({
-      name: cmd.name(),
-      description: cmd.description(),
-      options: [...cmd.options.map(optionSpec), { short: '-h', long: '--help', description: 'display help for command', value: null }],
-      argument: argumentKind(cmd.registeredArguments[0]),
+function completionSpecs(commands: readonly CommandSpec[]): CompletionSpec[] {
+  const specs = commands.map(
+    (command): CompletionSpec => ({
+      name: command.name,
+      description: command.description,
+      options: [...optionCompletions(command.options), { short: '-h', long: '--help', description: 'display help for command', value: null }],
+      argument: argumentKind(command.arguments[0]),
     }),
   );
   // Commander's implicit `help [command]`.
-  specs.push({ name: 'help', description: 'display help for a command', options: [], argument: { kind: 'choices', choices: program.commands.map((c) => c.name()) } });
+  specs.push({ name: 'help', description: 'display help for a command', options: [], argument: { kind: 'choices', choices: commands.map((c) => c.name) } });
   return specs;
 }
 
-function optionSpec(option: Option): OptionSpec {
-  const takesValue = option.required || option.optional;
-  return {
+function optionCompletions(options: OptionTable): OptionCompletion[] {
+  return Object.values(options).map((option) => ({
     short: option.short,
-    long: option.long ?? option.flags,
-    description: option.description,
-    value: takesValue ? valueKind(option.argChoices, /<([^>]+)>|\[([^\]]+)\]/.exec(option.flags)?.slice(1).find(Boolean) ?? '') : null,
-  };
+    long: option.flag,
+    description: option.help,
+    value: option.parse ? valueKind(option) : null,
+  }));
 }
 
-function argumentKind(argument: Argument | undefined): ValueKind {
-  if (!argument) return { kind: 'none' };
-  return valueKind(argument.argChoices, argument.name());
+function argumentKind(argument: ArgumentSpec | undefined): ValueKind {
+  return argument ? valueKind(argument) : { kind: 'none' };
 }
 
-const DIR_NAMES = /^(dir|run-dir|checkpoint)$/;
-const FILE_NAMES = /(file|corpus|path|\.\w+$)/;
-
-function valueKind(choices: string[] | undefined, name: string): ValueKind {
+function valueKind({ choices, completes }: { choices?: readonly string[]; completes?: 'files' | 'dirs' }): ValueKind {
   if (choices?.length) return { kind: 'choices', choices };
-  if (DIR_NAMES.test(name)) return { kind: 'dirs' };
-  if (FILE_NAMES.test(name)) return { kind: 'files' };
-  return { kind: 'none' };
+  return completes ? { kind: completes } : { kind: 'none' };
 }
 
 // ---------------------------------------------------------------- bash
 
-function bashScript(bin: string, specs: CommandSpec[]): string {
+function bashScript(bin: string, specs: CompletionSpec[]): string {
   const fn = `_${bin.replace(/\W/g, '_')}`;
   const reply = (kind: ValueKind): string => {
     switch (kind.kind) {
@@ -123,7 +114,7 @@ complete -o filenames -F ${fn} ${bin}
 
 // ---------------------------------------------------------------- zsh
 
-function zshScript(bin: string, specs: CommandSpec[]): string {
+function zshScript(bin: string, specs: CompletionSpec[]): string {
   const fn = `_${bin.replace(/\W/g, '_')}`;
   const action = (kind: ValueKind): string => {
     switch (kind.kind) {

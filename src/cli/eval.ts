@@ -1,6 +1,6 @@
 /** `charrnn eval <checkpoint> [file]`: nats/char, bits/char and perplexity; or, with --heatmap/--html, surprisal per character. */
 import { resolve } from 'node:path';
-import { selectBackend, type BackendChoice } from '../backend/select.js';
+import { selectBackend } from '../backend/select.js';
 import { loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { readCorpus, type TextEncoding } from '../data/corpus.js';
 import { UserError } from '../errors.js';
@@ -9,18 +9,7 @@ import { quoteChars, type Vocabulary } from '../data/vocab.js';
 import { announceBackend } from './announce.js';
 import { showHeatmap } from './heatmap.js';
 import { formatCount, info, out } from './output.js';
-
-export interface EvalCommandOptions {
-  json?: boolean;
-  /** Show the text coloured by surprisal (heatmap.ts). */
-  heatmap?: boolean;
-  /** Write the heatmap as a self-contained HTML page here. */
-  html?: string;
-  /** Heatmap: characters shown, from the start. */
-  limit: number;
-  encoding: TextEncoding;
-  backend: BackendChoice;
-}
+import type { EvalCommandOptions } from './commands.js';
 
 export async function evalCommand(checkpointPath: string, file: string | undefined, options: EvalCommandOptions): Promise<void> {
   if (options.json && (options.heatmap || options.html !== undefined)) throw new UserError('--json cannot be combined with --heatmap or --html');

@@ -15,17 +15,11 @@ import { writeSafetensors } from '../export/safetensors.js';
 import { torchStateDict } from '../export/torch-state-dict.js';
 import { PAGE_FILES, writeWebPage } from '../export/web-page.js';
 import { info } from './output.js';
+import type { ExportCommandOptions } from './commands.js';
 
 /** Every file a tfjs export writes. */
 const TFJS_FILES = [...EXPORT_MODEL_FILES, ...PAGE_FILES];
 
-export const EXPORT_FORMATS = ['tfjs', 'safetensors'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
-
-export interface ExportCommandOptions {
-  format: ExportFormat;
-  force?: boolean;
-}
 
 export async function exportCommand(checkpointPath: string, out: string, options: ExportCommandOptions): Promise<void> {
   if (options.format === 'tfjs') refuseTarget(out, options.force ?? false);

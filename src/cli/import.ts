@@ -12,11 +12,8 @@ import { readSafetensors } from '../export/safetensors.js';
 import { fromTorchStateDict } from '../export/torch-state-dict.js';
 import { CharModel } from '../model/model.js';
 import { info } from './output.js';
+import type { ImportCommandOptions } from './commands.js';
 
-export interface ImportCommandOptions {
-  out: string;
-  force?: boolean;
-}
 
 export async function importCommand(file: string, options: ImportCommandOptions): Promise<void> {
   const { out, force } = options;

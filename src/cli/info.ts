@@ -4,10 +4,7 @@ import { selectBackend } from '../backend/select.js';
 import { loadCheckpoint, type CheckpointMeta } from '../checkpoint/checkpoint.js';
 import { sparkline } from '../render/sparkline.js';
 import { formatCount, formatDuration, out } from './output.js';
-
-export interface InfoCommandOptions {
-  json?: boolean;
-}
+import type { InfoCommandOptions } from './commands.js';
 
 /** Everything `info` shows; `--json` prints this object. */
 export interface CheckpointInfo {

@@ -12,11 +12,7 @@ import { UserError } from '../errors.js';
 import { METRICS_FILE, readMetrics } from '../checkpoint/metrics.js';
 import { lossChartSvg, svgToPng, terminalChart, type LossCurves, type Point } from '../render/loss-chart.js';
 import { colourEnabled, info, out, writeOutputFile } from './output.js';
-
-export interface PlotCommandOptions {
-  svg?: string;
-  png?: string;
-}
+import type { PlotCommandOptions } from './commands.js';
 
 export async function plotCommand(runDir: string, options: PlotCommandOptions): Promise<void> {
   const curves = readLossCurves(runDir);

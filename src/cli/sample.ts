@@ -5,38 +5,20 @@
  * stderr. --json prints one object per sample per line instead.
  */
 import { resolve } from 'node:path';
-import { selectBackend, type BackendChoice } from '../backend/select.js';
+import { selectBackend } from '../backend/select.js';
 import { loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { UserError } from '../errors.js';
 import { refuseUnknownChars, sampleStreams, type Sample, type StreamSettings } from '../sampling/sampler.js';
 import { announceBackend } from './announce.js';
 import { interactiveSession } from './interactive.js';
 import { info, out, paint, paintStdout } from './output.js';
-
-export interface SampleCommandOptions {
-  length: number;
-  /** One temperature per group of samples: the same prime at each. */
-  temperature: number[];
-  argmax?: boolean;
-  prime?: string;
-  seed?: number;
-  topK?: number;
-  topP?: number;
-  stop?: string[];
-  /** Samples per temperature. */
-  numSamples: number;
-  json?: boolean;
-  /** A prompt: primes typed on stdin, continuations on stdout (interactive.ts). */
-  interactive?: boolean;
-  backend: BackendChoice;
-}
+import type { SampleCommandOptions } from './commands.js';
 
 export async function sampleCommand(checkpointPath: string, options: SampleCommandOptions): Promise<void> {
   announceBackend(await selectBackend(options.backend));
   const { model, vocab, dir } = loadCheckpoint(checkpointPath);
   try {
-    const prime = options.prime ?? '';
-    const stop = options.stop ?? [];
+    const { length, prime, topK, topP, stop } = options;
     refuseUnknownChars(vocab, { prime, stop }); // before an interactive session starts
     const temperatures = options.argmax ? [0] : options.temperature;
     const seed = options.seed ?? Math.floor(Math.random() * 0x7fffffff);
@@ -44,18 +26,16 @@ export async function sampleCommand(checkpointPath: string, options: SampleComma
     const streams: StreamSettings[] = temperatures.flatMap((temperature) =>
       Array.from({ length: options.numSamples }, (_, k) => ({ temperature, seed: seed + k })),
     );
-    const topK = options.topK ?? null;
-    const topP = options.topP ?? null;
     if (options.interactive) {
       if (options.json || streams.length > 1) throw new UserError('--interactive takes one temperature and cannot be combined with --json or --num-samples');
-      await interactiveSession(model, vocab, { temperature: temperatures[0], length: options.length, seed, topK, topP, stop });
+      await interactiveSession(model, vocab, { temperature: temperatures[0], length, seed, topK, topP, stop });
       return;
     }
-    const events = sampleStreams(model, vocab, { length: options.length, prime, topK, topP, stop, streams });
+    const events = sampleStreams(model, vocab, { length, prime, topK, topP, stop, streams });
 
     const print = (sample: Sample): void => {
       if (options.json) {
-        const settings = { temperature: sample.temperature, topK, topP, seed: sample.seed, length: options.length, stop };
+        const settings = { temperature: sample.temperature, topK, topP, seed: sample.seed, length, stop };
         const record = { sample: sample.stream + 1, prime: sample.prime, text: sample.text, logprobs: sample.logprobs.map(round6), stop: sample.stop, settings, checkpoint: resolve(dir) };
         out(`${JSON.stringify(record)}\n`);
         return;

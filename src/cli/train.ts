@@ -1,11 +1,10 @@
 /** `charrnn train [corpus]`: options → corpus → backend → the library's train, resume or fineTune → summary. */
 import { basename, dirname, extname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { selectBackend, type BackendChoice } from '../backend/select.js';
+import { selectBackend } from '../backend/select.js';
 import { loadCheckpoint, resolveCheckpointDir } from '../checkpoint/checkpoint.js';
 import { claimNewRunDirectory, claimRunDirectory, describeHolder, holdsRun, LOCK_FILE, type RunClaim } from '../checkpoint/run-directory.js';
-import type { TrainConfig } from '../training/config.js';
-import { readCorpus, type Corpus, type TextEncoding } from '../data/corpus.js';
+import { readCorpus, type Corpus } from '../data/corpus.js';
 import { UserError } from '../errors.js';
 import { METRICS_FILE, MetricsLog } from '../checkpoint/metrics.js';
 import { fineTuneSettings, freshSettings, refuseFixedChanges } from '../training/settings.js';
@@ -13,19 +12,9 @@ import { fineTune, resume, train, type TrainingObserver, type TrainResult } from
 import { announceBackend } from './announce.js';
 import { formatCount, formatDuration, info, paint } from './output.js';
 import { TrainingProgress } from './progress.js';
+import type { TrainCommandOptions } from './commands.js';
 
 export const DEFAULT_CORPUS = fileURLToPath(new URL('../../corpora/default.txt', import.meta.url));
-
-export interface TrainCommandOptions extends Partial<TrainConfig> {
-  out?: string;
-  force?: boolean;
-  resume?: string;
-  initFrom?: string;
-  extendVocab?: boolean;
-  threads?: number;
-  backend: BackendChoice;
-  encoding: TextEncoding;
-}
 
 export async function trainCommand(corpusPath: string | undefined, options: TrainCommandOptions): Promise<void> {
   const { out, force, resume: resumePath, initFrom, extendVocab, threads, backend, encoding, ...settings } = options;

@@ -21,6 +21,8 @@ export interface OptionSpec<T> {
   /** What valid values are, for messages and docs: 'an integer ≥ 1', 'in (0, 1]'. */
   range?: string;
   choices?: readonly string[];
+  /** The command line is refused without it. */
+  mandatory?: boolean;
   /** Completion for the value: file or directory names. */
   completes?: 'files' | 'dirs';
   /** A typical use, for docs/flags.md: '--max-time 30m'. */
@@ -164,6 +166,11 @@ export function flag(spec: Omit<Described, 'placeholder'>): OptionSpec<boolean> 
 /** Any text (a prime, a path); `completes` says whether it names a file or a directory. */
 export function text<D extends string | undefined>(spec: Described & { placeholder: string; default: D; completes?: 'files' | 'dirs' }): OptionSpec<string | D> {
   return { ...spec, accepts: (value) => value === spec.default || typeof value === 'string', parse: (value) => value };
+}
+
+/** Text that must be given (a path, usually): the command line is refused without it. */
+export function mandatoryText(spec: Described & { placeholder: string; completes?: 'files' | 'dirs' }): OptionSpec<string> {
+  return { ...spec, default: '', mandatory: true, accepts: (value) => typeof value === 'string' && value !== '', parse: (value) => value };
 }
 
 const ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', '\\': '\\' };
