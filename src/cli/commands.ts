@@ -1,7 +1,7 @@
 /**
  * Every command's arguments and options, declared once. main.ts turns these into the
- * commander program (and so --help), completion.ts into shell completion;
- * the option values reach each command function typed by them.
+ * commander program (and so --help), completion.ts into shell completion, flags-doc.ts
+ * into docs/flags.md; the option values reach each command function typed by them.
  * Settings the library also takes (training, sampling) come from its own tables.
  */
 import { BACKEND_CHOICES, type BackendChoice } from '../backend/select.js';

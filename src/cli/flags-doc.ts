@@ -1,0 +1,52 @@
+/**
+ * docs/flags.md, written from the command table (commands.ts): every command, its
+ * arguments, and every flag with its default and valid values, under the headings
+ * --help uses. `npm run docs:flags` writes it; a test fails when the file differs.
+ */
+import { shownDefault, type OptionSpec } from '../options/option.js';
+import { COMMANDS, type CommandSpec } from './commands.js';
+
+export function flagsMarkdown(commands: readonly CommandSpec[] = COMMANDS): string {
+  const sections = commands.map(commandSection);
+  return `# Flags
+
+Every command and flag of \`charrnn\`, with its default and the values it accepts. This
+file is generated from the option tables (\`src/training/config.ts\`, \`src/sampling/options.ts\`,
+\`src/cli/commands.ts\`) by \`npm run docs:flags\`, and a test fails when it is out of date:
+edit the tables, not this file. \`charrnn <command> --help\` shows the same.
+
+${commands.map((c) => `- [\`charrnn ${c.name}\`](#charrnn-${c.name}): ${c.description}`).join('\n')}
+
+${sections.join('\n\n')}
+`;
+}
+
+function commandSection(command: CommandSpec): string {
+  const usage = [command.name, ...command.arguments.map((a) => (a.required ? `<${a.name}>` : `[${a.name}]`))].join(' ');
+  const args = command.arguments.map((a) => `- \`${a.required ? `<${a.name}>` : `[${a.name}]`}\`: ${escaped(a.help)}.`);
+  const groups = new Map<string, string[]>();
+  for (const option of Object.values(command.options)) {
+    groups.set(option.group, [...(groups.get(option.group) ?? []), optionLine(option)]);
+  }
+  const optionSections = [...groups].map(([group, lines]) => `### ${command.name}: ${group}\n\n${lines.join('\n')}`);
+  const examples = `Examples:\n\n\`\`\`${command.examples}\n\`\`\``;
+  return [`## charrnn ${command.name}`, `\`charrnn ${usage}\`: ${escaped(command.description)}.`, args.join('\n'), ...optionSections, examples, command.notes?.trim()]
+    .filter(Boolean)
+    .join('\n\n');
+}
+
+function optionLine(option: OptionSpec<unknown>): string {
+  const name = `${option.short ? `${option.short}, ` : ''}${option.flag}${option.parse ? ` <${option.placeholder}>` : ''}`;
+  const facts = [
+    option.mandatory && 'Required.',
+    option.range && `Must be ${option.range}.`,
+    option.defaultText !== undefined ? `Default: ${escaped(option.defaultText)}.` : shownDefault(option) !== undefined && `Default: \`${shownDefault(option)}\`.`,
+    option.example && `Example: \`${option.example}\`.`,
+  ].filter(Boolean);
+  return `- \`${name}\`: ${escaped(option.help)}.${facts.length ? ` ${facts.join(' ')}` : ''}`;
+}
+
+/** Prose with <dir> and the like kept as text rather than read as HTML tags. */
+function escaped(text: string): string {
+  return text.replace(/[<>]/g, (ch) => `\\${ch}`);
+}
