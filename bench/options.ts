@@ -81,7 +81,9 @@ export function parseConfigs(value: string): BenchConfig[] {
 }
 
 const SECONDS = real({ flag: '--seconds', group: 'bench', range: { min: above(0) }, default: undefined, help: 'training seconds' });
-const BACKEND = choice<BackendChoice>({ flag: '--backend', group: 'bench', choices: BACKEND_CHOICES, default: 'auto', help: 'tfjs backend' });
+const BACKEND = choice<BackendChoice>({
+  flag: '--backend', group: 'bench', choices: BACKEND_CHOICES, default: 'auto', help: 'tfjs backend',
+});
 
 /** A flag's text as its value, refused in one line as the charrnn flags are. */
 function parser<T>(spec: OptionSpec<T>): (text: string) => T {

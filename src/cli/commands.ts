@@ -6,7 +6,9 @@
  */
 import { BACKEND_CHOICES, type BackendChoice } from '../backend/select.js';
 import type { TextEncoding } from '../data/corpus.js';
-import { choice, flag, integer, listOf, mandatoryText, overrides, text, type OptionSpec, type OptionTable, type OptionValues } from '../options/option.js';
+import {
+  choice, flag, integer, listOf, mandatoryText, overrides, text, type OptionSpec, type OptionTable, type OptionValues,
+} from '../options/option.js';
 import { SAMPLE_OPTIONS } from '../sampling/options.js';
 import { TRAIN_OPTIONS } from '../training/config.js';
 
@@ -31,17 +33,22 @@ export interface CommandSpec<Args extends readonly ArgumentSpec[] = readonly Arg
 }
 
 /** The positional values a command function receives: one of its choices or a string, undefined when optional and not given. */
-export type ArgumentValues<Args extends readonly ArgumentSpec[]> = { [I in keyof Args]: ArgumentValue<Args[I]> | (Args[I] extends { required: true } ? never : undefined) };
+export type ArgumentValues<Args extends readonly ArgumentSpec[]> = {
+  [I in keyof Args]: ArgumentValue<Args[I]> | (Args[I] extends { required: true } ? never : undefined);
+};
 type ArgumentValue<A> = A extends { choices: readonly (infer C)[] } ? C : string;
 
 /** The function that runs a command: its positional arguments, then its typed options. */
-export type CommandFunction<C> = C extends CommandSpec<infer Args, infer Table> ? (...args: [...ArgumentValues<Args>, OptionValues<Table>]) => Promise<void> : never;
+export type CommandFunction<C> =
+  C extends CommandSpec<infer Args, infer Table> ? (...args: [...ArgumentValues<Args>, OptionValues<Table>]) => Promise<void> : never;
 
 const backend = choice<BackendChoice>({
   flag: '--backend', group: 'device', choices: BACKEND_CHOICES, default: 'auto',
   help: 'auto: tfjs-node-gpu, then tfjs-node, then wasm, then cpu; or force one',
 });
-const encoding = choice<TextEncoding>({ flag: '--encoding', group: 'data', choices: ['utf8', 'latin1'], default: 'utf8', help: 'text encoding of the input file' });
+const encoding = choice<TextEncoding>({
+  flag: '--encoding', group: 'data', choices: ['utf8', 'latin1'], default: 'utf8', help: 'text encoding of the input file',
+});
 const json = (help: string): OptionSpec<boolean> => flag({ flag: '--json', group: 'output', help });
 const checkpoint = {
   name: 'checkpoint', required: true, completes: 'dirs', help: 'a checkpoint directory, or a run directory (uses its best checkpoint)',
@@ -65,7 +72,10 @@ export const TRAIN_COMMAND = {
       flag: '--init-from', placeholder: 'checkpoint', group: 'run', default: undefined, completes: 'dirs',
       help: "fine-tune: start from a checkpoint's weights with a fresh optimiser",
     }),
-    extendVocab: flag({ flag: '--extend-vocab', group: 'run', help: 'with --init-from: add characters the checkpoint never saw instead of stopping' }),
+    extendVocab: flag({
+      flag: '--extend-vocab', group: 'run',
+      help: 'with --init-from: add characters the checkpoint never saw instead of stopping',
+    }),
     ...overrides(TRAIN_OPTIONS),
     encoding,
     threads: integer({
@@ -96,7 +106,10 @@ export const SAMPLE_COMMAND = {
     topK: SAMPLE_OPTIONS.topK,
     topP: SAMPLE_OPTIONS.topP,
     stop: SAMPLE_OPTIONS.stop,
-    numSamples: integer({ flag: '--num-samples', group: 'output', min: 1, default: 1, help: 'samples per temperature, generated together as one batch' }),
+    numSamples: integer({
+      flag: '--num-samples', group: 'output', min: 1, default: 1,
+      help: 'samples per temperature, generated together as one batch',
+    }),
     prime: SAMPLE_OPTIONS.prime,
     seed: SAMPLE_OPTIONS.seed,
     json: json('one JSON object per sample per line: {"sample","prime","text","logprobs","stop","settings","checkpoint"}'),
@@ -130,7 +143,10 @@ With --json, each line is one sample; "text" is the generated text after "prime"
 export const EVAL_COMMAND = {
   name: 'eval',
   description: 'score a checkpoint: nats/char, bits/char and perplexity; --heatmap shows where the model is surprised',
-  arguments: [checkpoint, { name: 'file', required: false, completes: 'files', help: 'text to score (default: the validation split of the training corpus)' }] as const,
+  arguments: [
+    checkpoint,
+    { name: 'file', required: false, completes: 'files', help: 'text to score (default: the validation split of the training corpus)' },
+  ] as const,
   options: {
     json: json('print one JSON object: {"nats","bits","perplexity","chars"}'),
     heatmap: flag({
@@ -141,7 +157,10 @@ export const EVAL_COMMAND = {
       flag: '--html', placeholder: 'out.html', group: 'output', default: undefined, completes: 'files',
       help: 'write that heatmap as a self-contained HTML page (hover a character for the top-5 predictions)',
     }),
-    limit: integer({ flag: '--limit', group: 'output', min: 2, default: 2000, help: 'heatmap: characters shown, from the start of the text' }),
+    limit: integer({
+      flag: '--limit', group: 'output', min: 2, default: 2000,
+      help: 'heatmap: characters shown, from the start of the text',
+    }),
     encoding,
     backend,
   },
@@ -165,9 +184,14 @@ export const INFO_COMMAND = {
 export const PLOT_COMMAND = {
   name: 'plot',
   description: "draw a run's training and validation loss against step: in the terminal, or as an SVG or PNG image",
-  arguments: [{ name: 'run-dir', required: true, completes: 'dirs', help: "a run directory (its metrics.jsonl, else its checkpoint's history)" }] as const,
+  arguments: [
+    { name: 'run-dir', required: true, completes: 'dirs', help: "a run directory (its metrics.jsonl, else its checkpoint's history)" },
+  ] as const,
   options: {
-    svg: text({ flag: '--svg', placeholder: 'out.svg', group: 'output', default: undefined, completes: 'files', help: 'write the chart as an SVG image instead' }),
+    svg: text({
+      flag: '--svg', placeholder: 'out.svg', group: 'output', default: undefined, completes: 'files',
+      help: 'write the chart as an SVG image instead',
+    }),
     png: text({
       flag: '--png', placeholder: 'out.png', group: 'output', default: undefined, completes: 'files',
       help: 'write the chart as a PNG image instead (needs a TrueType font on the machine)',
@@ -217,7 +241,9 @@ export const IMPORT_COMMAND = {
   description: 'write a checkpoint from PyTorch weights (a .safetensors file from charrnn export or scale-out/train_ddp.py)',
   arguments: [{ name: 'file', required: true, completes: 'files', help: 'a .safetensors file' }] as const,
   options: {
-    out: mandatoryText({ flag: '--out', short: '-o', placeholder: 'dir', group: 'output', completes: 'dirs', help: 'checkpoint directory to write' }),
+    out: mandatoryText({
+      flag: '--out', short: '-o', placeholder: 'dir', group: 'output', completes: 'dirs', help: 'checkpoint directory to write',
+    }),
     force: flag({ flag: '--force', group: 'output', help: 'overwrite checkpoints already in <dir>' }),
   },
   examples: `

@@ -31,17 +31,21 @@ export function completionScript(bin: string, commands: readonly CommandSpec[], 
   return shell === 'bash' ? bashScript(bin, specs) : zshScript(bin, specs);
 }
 
+/** Commander's implicit -h, --help. */
+const HELP_OPTION: OptionCompletion = { short: '-h', long: '--help', description: 'display help for command', value: null };
+
 function completionSpecs(commands: readonly CommandSpec[]): CompletionSpec[] {
   const specs = commands.map(
     (command): CompletionSpec => ({
       name: command.name,
       description: command.description,
-      options: [...optionCompletions(command.options), { short: '-h', long: '--help', description: 'display help for command', value: null }],
+      options: [...optionCompletions(command.options), HELP_OPTION],
       argument: argumentKind(command.arguments[0]),
     }),
   );
   // Commander's implicit `help [command]`.
-  specs.push({ name: 'help', description: 'display help for a command', options: [], argument: { kind: 'choices', choices: commands.map((c) => c.name) } });
+  const names = commands.map((c) => c.name);
+  specs.push({ name: 'help', description: 'display help for a command', options: [], argument: { kind: 'choices', choices: names } });
   return specs;
 }
 

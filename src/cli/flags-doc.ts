@@ -30,7 +30,8 @@ function commandSection(command: CommandSpec): string {
   }
   const optionSections = [...groups].map(([group, lines]) => `### ${command.name}: ${group}\n\n${lines.join('\n')}`);
   const examples = `Examples:\n\n\`\`\`${command.examples}\n\`\`\``;
-  return [`## charrnn ${command.name}`, `\`charrnn ${usage}\`: ${escaped(command.description)}.`, args.join('\n'), ...optionSections, examples, command.notes?.trim()]
+  const heading = [`## charrnn ${command.name}`, `\`charrnn ${usage}\`: ${escaped(command.description)}.`];
+  return [...heading, args.join('\n'), ...optionSections, examples, command.notes?.trim()]
     .filter(Boolean)
     .join('\n\n');
 }
@@ -40,10 +41,17 @@ function optionLine(option: OptionSpec<unknown>): string {
   const facts = [
     option.mandatory && 'Required.',
     option.range && `Must be ${option.range}.`,
-    option.defaultText !== undefined ? `Default: ${escaped(option.defaultText)}.` : shownDefault(option) !== undefined && `Default: \`${shownDefault(option)}\`.`,
+    defaultSentence(option),
     option.example && `Example: \`${option.example}\`.`,
   ].filter(Boolean);
   return `- \`${name}\`: ${escaped(option.help)}.${facts.length ? ` ${facts.join(' ')}` : ''}`;
+}
+
+/** A value in code font; a phrase ('one per core') as prose. */
+function defaultSentence(option: OptionSpec<unknown>): string | undefined {
+  if (option.defaultText !== undefined) return `Default: ${escaped(option.defaultText)}.`;
+  const shown = shownDefault(option);
+  return shown === undefined ? undefined : `Default: \`${shown}\`.`;
 }
 
 /** Prose with <dir> and the like kept as text rather than read as HTML tags. */

@@ -46,7 +46,13 @@ export interface CommandFunctions {
 }
 
 const COMMAND_FUNCTIONS: CommandFunctions = {
-  train: trainCommand, sample: sampleCommand, eval: evalCommand, info: infoCommand, plot: plotCommand, export: exportCommand, import: importCommand,
+  train: trainCommand,
+  sample: sampleCommand,
+  eval: evalCommand,
+  info: infoCommand,
+  plot: plotCommand,
+  export: exportCommand,
+  import: importCommand,
 };
 
 /** Where the program writes --help, --version and commander's own errors. */
@@ -104,7 +110,8 @@ function commanderArgument(spec: ArgumentSpec): Argument {
 /** The option as commander parses it; defaults are left to the table, so a value commander holds was given. */
 function commanderOption(spec: OptionTable[string]): Option {
   const flags = `${spec.short ? `${spec.short}, ` : ''}${spec.flag}${spec.parse ? ` <${spec.placeholder}>` : ''}`;
-  const notes = [spec.choices && `choices: ${spec.choices.join(', ')}`, shownDefault(spec) !== undefined && `default: ${shownDefault(spec)}`].filter(Boolean);
+  const shown = shownDefault(spec);
+  const notes = [spec.choices && `choices: ${spec.choices.join(', ')}`, shown !== undefined && `default: ${shown}`].filter(Boolean);
   const option = new Option(flags, `${spec.help}${notes.length ? ` (${notes.join('; ')})` : ''}`);
   if (spec.mandatory) option.makeOptionMandatory();
   const { parse } = spec;

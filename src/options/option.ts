@@ -28,7 +28,10 @@ export interface OptionSpec<T> {
   /** A typical use, for docs/flags.md: '--max-time 30m'. */
   example?: string;
   // A method, not a function property, so that OptionSpec<'lstm' | 'gru'> is an OptionSpec<unknown>.
-  /** The flag's text as a value (`previous`: the value so far, for a repeatable flag); throws a UserError naming the flag. Absent for a switch. */
+  /**
+   * The flag's text as a value (`previous`: the value so far, for a repeatable flag);
+   * throws a UserError naming the flag. Absent for a switch.
+   */
   parse?(text: string, previous: T): T;
   /** Whether a value (parsed, or handed to the library) is allowed. */
   accepts: (value: unknown) => boolean;
@@ -97,7 +100,8 @@ export function integer<D extends number | null | undefined>(spec: Described & {
 export function real<D extends number | null | undefined>(spec: Described & { range: NumberRange; default: D }): OptionSpec<number | D> {
   const { range: bounds, ...rest } = spec;
   const range = describeRange(bounds);
-  const accepts = (value: unknown): boolean => value === spec.default || (typeof value === 'number' && Number.isFinite(value) && inRange(value, bounds));
+  const accepts = (value: unknown): boolean =>
+    value === spec.default || (typeof value === 'number' && Number.isFinite(value) && inRange(value, bounds));
   return {
     ...rest,
     range,
@@ -164,7 +168,9 @@ export function flag(spec: Omit<Described, 'placeholder'>): OptionSpec<boolean> 
 }
 
 /** Any text (a prime, a path); `completes` says whether it names a file or a directory. */
-export function text<D extends string | undefined>(spec: Described & { placeholder: string; default: D; completes?: 'files' | 'dirs' }): OptionSpec<string | D> {
+export function text<D extends string | undefined>(
+  spec: Described & { placeholder: string; default: D; completes?: 'files' | 'dirs' },
+): OptionSpec<string | D> {
   return { ...spec, accepts: (value) => value === spec.default || typeof value === 'string', parse: (value) => value };
 }
 
@@ -219,7 +225,8 @@ export function definedOnly<T extends object>(values: T): Partial<T> {
 export function validateValues<Table extends OptionTable>(table: Table, values: Partial<OptionValues<Table>>, complete = false): void {
   for (const [key, spec] of Object.entries(table)) {
     const value: unknown = values[key];
-    if ((complete || value !== undefined) && !spec.accepts(value)) throw new UserError(`${spec.flag} must be ${spec.range} (got ${String(value)})`);
+    const given = complete || value !== undefined;
+    if (given && !spec.accepts(value)) throw new UserError(`${spec.flag} must be ${spec.range} (got ${String(value)})`);
   }
 }
 

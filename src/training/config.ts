@@ -5,7 +5,9 @@
  * every checkpoint, so sampling and evaluation need no shape flags.
  */
 import { CELL_TYPES, type CellType } from '../cells/registry.js';
-import { above, atLeast, atMost, below, choice, defaultsOf, duration, flag, integer, real, validateValues, type OptionSpec } from '../options/option.js';
+import {
+  above, atLeast, atMost, below, choice, defaultsOf, duration, flag, integer, real, validateValues, type OptionSpec,
+} from '../options/option.js';
 
 export interface TrainConfig {
   // model
@@ -54,36 +56,60 @@ export interface TrainConfig {
 }
 
 export const TRAIN_OPTIONS: { [K in keyof TrainConfig]: OptionSpec<TrainConfig[K]> } = {
-  cell: choice({ flag: '--cell', placeholder: 'type', group: 'model', choices: CELL_TYPES, default: 'lstm', help: 'recurrent cell; rnn is a vanilla tanh RNN' }),
+  cell: choice({
+    flag: '--cell', placeholder: 'type', group: 'model', choices: CELL_TYPES, default: 'lstm',
+    help: 'recurrent cell; rnn is a vanilla tanh RNN',
+  }),
   layers: integer({ flag: '--layers', group: 'model', min: 1, default: 2, help: 'stacked recurrent layers' }),
   hidden: integer({ flag: '--hidden', group: 'model', min: 1, default: 128, help: 'units per recurrent layer', example: '--hidden 256' }),
   dropout: real({
     flag: '--dropout', placeholder: 'p', group: 'model', range: { min: atLeast(0), max: below(1) }, default: 0,
     help: "dropout on each layer's output while training, 0 = off", example: '--dropout 0.2',
   }),
-  learnedInit: flag({ flag: '--learned-init', group: 'model', help: "learn each layer's initial state instead of starting streams from zeros (not exportable)" }),
+  learnedInit: flag({
+    flag: '--learned-init', group: 'model',
+    help: "learn each layer's initial state instead of starting streams from zeros (not exportable)",
+  }),
   seq: integer({ flag: '--seq', group: 'data', min: 1, default: 50, help: 'characters per step: how far back gradients reach' }),
   batch: integer({ flag: '--batch', group: 'data', min: 1, default: 50, help: 'parallel streams per step' }),
   valFrac: real({
     flag: '--val-frac', placeholder: 'f', group: 'data', range: { min: above(0), max: below(0.5) }, default: 0.05,
     help: 'fraction of the corpus, from its end, held out for validation',
   }),
-  lr: real({ flag: '--lr', placeholder: 'rate', group: 'optimisation', range: { min: above(0) }, default: 2e-3, help: 'Adam learning rate' }),
+  lr: real({
+    flag: '--lr', placeholder: 'rate', group: 'optimisation', range: { min: above(0) }, default: 2e-3,
+    help: 'Adam learning rate',
+  }),
   lrDecay: real({
     flag: '--lr-decay', placeholder: 'factor', group: 'optimisation', range: { min: above(0), max: atMost(1) }, default: 0.97,
     help: 'multiply the learning rate by this after each epoch',
   }),
-  clip: real({ flag: '--clip', placeholder: 'norm', group: 'optimisation', range: { min: above(0) }, default: 5, help: 'largest global gradient norm' }),
+  clip: real({
+    flag: '--clip', placeholder: 'norm', group: 'optimisation', range: { min: above(0) }, default: 5,
+    help: 'largest global gradient norm',
+  }),
   epochs: integer({ flag: '--epochs', group: 'run length', min: 1, default: 20, help: 'passes over the training text' }),
   maxSteps: integer({ flag: '--max-steps', group: 'run length', min: 1, default: null, help: 'stop after this many steps' }),
-  maxSeconds: duration({ flag: '--max-time', group: 'run length', default: null, help: 'stop after this long, e.g. 90s, 5m, 1h', example: '--max-time 30m' }),
-  patience: integer({ flag: '--patience', group: 'run length', min: 1, default: null, help: 'stop after this many validations in a row without a new best' }),
+  maxSeconds: duration({
+    flag: '--max-time', group: 'run length', default: null,
+    help: 'stop after this long, e.g. 90s, 5m, 1h', example: '--max-time 30m',
+  }),
+  patience: integer({
+    flag: '--patience', group: 'run length', min: 1, default: null,
+    help: 'stop after this many validations in a row without a new best',
+  }),
   evalEvery: integer({
     flag: '--eval-every', placeholder: 'steps', group: 'bookkeeping', min: 1, default: 100,
     help: 'validate (and keep the best checkpoint) every this many steps',
   }),
-  saveEvery: integer({ flag: '--save-every', placeholder: 'steps', group: 'bookkeeping', min: 1, default: 100, help: 'write the latest checkpoint every this many steps' }),
-  seed: integer({ flag: '--seed', group: 'bookkeeping', min: -(2 ** 31), default: 1234, help: 'random seed for initialisation and dropout' }),
+  saveEvery: integer({
+    flag: '--save-every', placeholder: 'steps', group: 'bookkeeping', min: 1, default: 100,
+    help: 'write the latest checkpoint every this many steps',
+  }),
+  seed: integer({
+    flag: '--seed', group: 'bookkeeping', min: -(2 ** 31), default: 1234,
+    help: 'random seed for initialisation and dropout',
+  }),
 };
 
 export const TRAIN_DEFAULTS: TrainConfig = defaultsOf(TRAIN_OPTIONS);
