@@ -37,7 +37,7 @@ test('sample --interactive: primes from stdin, continuations on stdout, :t and :
   assert.match(r.stderr, /:help for commands, Ctrl-D to leave/);
   assert.match(r.stderr, /temperature 0, length 20/);
   assert.match(r.stderr, /:t <temperature> +e\.g\. :t 0\.7/, ':help lists the commands');
-  assert.match(r.stderr, /:t needs a temperature ≥ 0/);
+  assert.match(r.stderr, /:t must be ≥ 0, e\.g\. :t 0\.7 \(got 'hot'\)/);
   assert.match(r.stderr, /unknown command ':nonsense'/);
   assert.match(r.stderr, /the model never saw "日"/);
   assert.doesNotMatch(r.stderr, /prime> /, 'no prompt when stdin is not a terminal');

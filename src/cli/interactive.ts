@@ -6,7 +6,7 @@
  */
 import { createInterface } from 'node:readline';
 import type { CharModel } from '../model/model.js';
-import type { SampleSettings } from '../sampling/options.js';
+import { SAMPLE_OPTIONS, type SampleSettings } from '../sampling/options.js';
 import { generate } from '../sampling/sampler.js';
 import { quoteChars, type Vocabulary } from '../data/vocab.js';
 import { info, out, paint, paintStdout } from './output.js';
@@ -58,21 +58,13 @@ export async function interactiveSession(model: CharModel, vocab: Vocabulary, in
 function command(text: string, settings: InteractiveSettings): boolean {
   const [name, ...rest] = text.split(/\s+/);
   const arg = rest.join(' ');
-  const number = Number(arg);
   switch (name) {
     case 't':
     case 'temperature':
-      if (arg === '' || !Number.isFinite(number) || number < 0) return warn(`:t needs a temperature ≥ 0, e.g. :t 0.7 (got '${arg}')`);
-      settings.temperature = number;
-      break;
     case 'n':
     case 'length':
-      if (!/^\d+$/.test(arg) || number < 1) return warn(`:n needs a length ≥ 1, e.g. :n 300 (got '${arg}')`);
-      settings.length = number;
-      break;
     case 'seed':
-      if (!/^[+-]?\d+$/.test(arg)) return warn(`:seed needs an integer (got '${arg}')`);
-      settings.seed = number;
+      if (!set(settings, name, arg)) return true;
       break;
     case 'show':
       break;
@@ -89,6 +81,28 @@ function command(text: string, settings: InteractiveSettings): boolean {
       return warn(`unknown command ':${name}'; :help lists them`);
   }
   info(paint.dim(`temperature ${settings.temperature}, length ${settings.length}, seed ${settings.seed}`));
+  return true;
+}
+
+/** What each setting command changes, and an example value for its message. */
+const SETTERS = {
+  t: ['temperature', '0.7'],
+  temperature: ['temperature', '0.7'],
+  n: ['length', '300'],
+  length: ['length', '300'],
+  seed: ['seed', '5'],
+} as const;
+
+/** Sets a number within the range its flag accepts (sampling/options.ts); else warns and returns false. */
+function set(settings: InteractiveSettings, name: keyof typeof SETTERS, arg: string): boolean {
+  const [key, example] = SETTERS[name];
+  const spec = SAMPLE_OPTIONS[key];
+  const value = Number(arg);
+  if (arg.trim() === '' || !spec.accepts(value)) {
+    warn(`:${name} must be ${spec.range}, e.g. :${name} ${example} (got '${arg}')`);
+    return false;
+  }
+  settings[key] = value;
   return true;
 }
 
