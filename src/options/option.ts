@@ -179,7 +179,7 @@ export function mandatoryText(spec: Described & { placeholder: string; completes
   return { ...spec, default: '', mandatory: true, accepts: (value) => typeof value === 'string' && value !== '', parse: (value) => value };
 }
 
-const ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', '\\': '\\' };
+const ESCAPES: Partial<Record<string, string>> = { n: '\n', r: '\r', t: '\t', '\\': '\\' };
 
 /** Non-empty text with the escapes \n, \r, \t and \\ (so a newline can be typed in a shell), given once per value. */
 export function repeatableEscapedText(spec: Described & { placeholder: string }): OptionSpec<readonly string[]> {
@@ -236,5 +236,5 @@ export function shownDefault(spec: OptionSpec<unknown>): string | undefined {
   const value = spec.default;
   if (value === undefined || value === null || value === false || value === '') return undefined;
   if (Array.isArray(value)) return value.length ? value.join(',') : undefined;
-  return String(value);
+  return typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
 }
