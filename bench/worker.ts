@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { selectBackend, type BackendChoice } from '../dist/backend/select.js';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../dist/training/config.js';
 import { readCorpus, type Corpus } from '../dist/data/corpus.js';
-import { defaultThreads } from '../dist/training/data-parallel.js';
+import { trainerThreads } from '../dist/training/data-parallel.js';
 import { CharModel } from '../dist/model/model.js';
 import { sampleStreams } from '../dist/sampling/sampler.js';
 import { train } from '../dist/training/trainer.js';
@@ -139,7 +139,7 @@ export async function runWorker(task: WorkerTask): Promise<WorkerResult> {
   }
   return {
     config: task.config.name,
-    backend: { name: backend.name, description: `${backend.description}, ${defaultThreads()} training threads` },
+    backend: { name: backend.name, description: `${backend.description}, ${trainerThreads(undefined, task.config.batch).threads} training threads` },
     tfjs: tf.version_core,
     parameters,
     train: trained,

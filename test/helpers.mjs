@@ -1,4 +1,4 @@
-// Shared test setup: the wasm backend (what users without tfjs-node run) and small fixtures.
+// Shared test setup: the backends (wasm is what users without tfjs-node run) and small fixtures.
 import * as tf from '../dist/tf.js';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { selectBackend } from '../dist/backend/select.js';
 import { loadCheckpoint } from '../dist/checkpoint/checkpoint.js';
+import { fakeNativeLoader } from './fake-native.mjs';
 
 export const BIN = fileURLToPath(new URL('../bin/charrnn.js', import.meta.url));
 
@@ -38,8 +39,10 @@ export function runProcess(command, args, { cwd, env = process.env }) {
 export const TINY_CORPUS = fileURLToPath(new URL('../corpora/tiny.txt', import.meta.url));
 export const tinyText = () => readFileSync(TINY_CORPUS, 'utf8');
 
+/** 'wasm', 'cpu', or 'fake-tensorflow': the cpu kernels under the native backend's name (fake-native.mjs). */
 export async function useBackend(name = 'wasm') {
-  await selectBackend(name);
+  if (name === 'fake-tensorflow') await selectBackend('tensorflow', { loadNative: fakeNativeLoader({ gpu: true }) });
+  else await selectBackend(name);
   return tf;
 }
 

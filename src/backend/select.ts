@@ -1,8 +1,11 @@
 /**
  * Choosing where the tensors live. `auto` prefers CUDA through tfjs-node-gpu, then
- * tfjs-node (native CPU), then WebAssembly, then pure JS, and says why it fell back.
- * The native packages are optional dependencies: they may be absent, or present but
- * unable to load (no libtensorflow, wrong CUDA), so any load error means "fall back".
+ * WebAssembly, then pure JS, and says why it fell back. It takes the native backend only
+ * with a GPU: TensorFlow on the CPU has not been measured against WebAssembly with
+ * threads, which has. `--backend tensorflow` takes tfjs-node-gpu with or without a GPU,
+ * then tfjs-node. The native packages are optional dependencies: they may be absent, or
+ * present but unable to load (no libtensorflow, wrong CUDA), so any load error means
+ * "fall back".
  */
 import * as tf from '../tf.js';
 
@@ -18,16 +21,30 @@ export interface BackendInfo {
   fallbacks: string[];
 }
 
+export const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
+export type NativePackage = (typeof NATIVE_PACKAGES)[number];
+
+/**
+ * Imports a native package, which registers a backend named 'tensorflow' with the shared
+ * tfjs-core. Tests pass a fake: no machine here can load the real one.
+ */
+export type NativeLoader = (pkg: NativePackage) => Promise<unknown>;
+
+export interface SelectOptions {
+  loadNative?: NativeLoader;
+}
+
+/** How to see why TensorFlow found no GPU: we quieten its logging, which hides the missing library's name. */
+const NO_GPU_HINT = 'TF_CPP_MIN_LOG_LEVEL=0 shows TensorFlow\'s reason';
+
 type Attempt = () => Promise<string>; // resolves to the description, rejects with the reason
 
-const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
-
-export async function selectBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
+export async function selectBackend(choice: BackendChoice = 'auto', options: SelectOptions = {}): Promise<BackendInfo> {
   tf.enableProdMode(); // no debug checks, and no "install tfjs-node" banner: we say what runs
+  const loader = options.loadNative ?? ((pkg) => import(pkg));
   const attempts: [string, Attempt][] = [];
-  if (choice === 'auto' || choice === 'tensorflow') {
-    for (const pkg of NATIVE_PACKAGES) attempts.push([pkg, () => loadNative(pkg)]);
-  }
+  if (choice === 'auto') attempts.push([NATIVE_PACKAGES[0], () => loadNative(loader, NATIVE_PACKAGES[0], true)]);
+  if (choice === 'tensorflow') for (const pkg of NATIVE_PACKAGES) attempts.push([pkg, () => loadNative(loader, pkg, false)]);
   if (choice === 'auto' || choice === 'wasm') attempts.push(['wasm', loadWasm]);
   if (choice === 'auto' || choice === 'cpu') attempts.push(['cpu', loadCpu]);
 
@@ -43,18 +60,21 @@ export async function selectBackend(choice: BackendChoice = 'auto'): Promise<Bac
   throw new Error(`no usable backend for --backend ${choice}: ${fallbacks.join('; ')}`);
 }
 
-async function loadNative(pkg: (typeof NATIVE_PACKAGES)[number]): Promise<string> {
+/** `gpuOnly`: refuse (so that `auto` falls back to WebAssembly) when TensorFlow finds no GPU. */
+async function loadNative(loader: NativeLoader, pkg: NativePackage, gpuOnly: boolean): Promise<string> {
   // Let TensorFlow take GPU memory as it needs it rather than the whole card up front,
   // and keep its C++ start-up chatter off the user's terminal.
   process.env.TF_FORCE_GPU_ALLOW_GROWTH ??= 'true';
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
-  await import(pkg); // registers the 'tensorflow' backend with the shared tfjs-core
+  await loader(pkg);
   if (!(await tf.setBackend('tensorflow'))) throw new Error('the tensorflow backend failed to initialise');
   if (pkg === '@tensorflow/tfjs-node') return 'tfjs-node (native TensorFlow on the CPU)';
   const usingGpu = (tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true;
-  return usingGpu
-    ? 'tfjs-node-gpu on a CUDA GPU'
-    : 'tfjs-node-gpu, but no GPU device found (CUDA 11.2/cuDNN 8.1 libraries missing?): running on the CPU';
+  if (usingGpu) return 'tfjs-node-gpu on a CUDA GPU';
+  if (gpuOnly) {
+    throw new Error(`loaded, but TensorFlow found no GPU (${NO_GPU_HINT}); WebAssembly is measured, TensorFlow on the CPU is not (--backend tensorflow forces it)`);
+  }
+  return `tfjs-node-gpu on the CPU: TensorFlow found no GPU (${NO_GPU_HINT})`;
 }
 
 async function loadWasm(): Promise<string> {

@@ -114,6 +114,7 @@ function trainingReporter(corpus: Corpus, outDir: string, resumedFrom: string | 
       const notes = corpus.notes.map((n) => `; ${n}`).join('');
       info(`corpus: ${corpus.path} (${formatCount(corpus.bytes)} bytes, ${plan.vocabSize} distinct characters${notes})`);
       info(`model: ${config.layers}×${config.hidden} ${config.cell.toUpperCase()}${config.learnedInit ? ' (learned initial state)' : ''}, ${formatCount(plan.parameterCount)} parameters; seq ${config.seq}, batch ${config.batch}, lr ${config.lr}; ${plan.threads} thread${plan.threads > 1 ? 's' : ''}`);
+      if (plan.threadsNote) info(plan.threadsNote);
       if (resumedFrom !== null) info(`resuming ${resumedFrom} at step ${plan.firstStep}`);
       info(`data: ${formatCount(plan.trainChars)} training and ${formatCount(plan.valChars)} validation characters, ${plan.stepsPerEpoch} steps per epoch; checkpoints in ${outDir}`);
       progress.onStart(plan);

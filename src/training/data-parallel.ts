@@ -18,11 +18,21 @@ import type { CharModel } from '../model/model.js';
 export type GradientSource = (state: RecurrentState[], batch: Batch, dropoutSeed: number) => Promise<Gradients>;
 
 /**
- * One thread per core on the JS backends (wasm, cpu); native TensorFlow spreads its own
- * work over the cores, so there one thread.
+ * Native TensorFlow spreads each op over the cores itself, and a worker thread would load
+ * its addon a second time, which Node refuses ("Module did not self-register").
  */
-export function defaultThreads(): number {
-  return tf.getBackend() === 'tensorflow' ? 1 : availableParallelism();
+const threadsItself = (backend: string) => backend === 'tensorflow';
+
+/**
+ * Threads sharing each step: `requested` (default one per core) on the JS backends (wasm,
+ * cpu), at most one per stream; one on native TensorFlow, with a note when more were asked for.
+ */
+export function trainerThreads(requested: number | undefined, streams: number): { threads: number; note: string | null } {
+  if (threadsItself(tf.getBackend())) {
+    const note = requested !== undefined && requested > 1 ? `--threads ${requested} ignored: native TensorFlow threads by itself, so training runs on one thread` : null;
+    return { threads: 1, note };
+  }
+  return { threads: Math.min(requested ?? availableParallelism(), streams), note: null };
 }
 
 /** Everything in this thread. */
@@ -75,6 +85,7 @@ export class GradientPool {
     private readonly shards: number,
     backend: string,
   ) {
+    if (threadsItself(backend)) throw new Error(`no gradient workers on the ${backend} backend: each would load its native addon again`);
     const variables = model.variables;
     this.sizes = variables.map((v) => v.size);
     const total = this.sizes.reduce((a, b) => a + b, 0);

@@ -7,7 +7,7 @@ import * as tf from '../tf.js';
 import { dirname, join } from 'node:path';
 import { clipScale, type Adam } from './adam.js';
 import { StreamBatcher, type Batch } from '../data/batches.js';
-import { defaultThreads, GradientPool, localGradients, type GradientSource } from './data-parallel.js';
+import { GradientPool, trainerThreads, localGradients, type GradientSource } from './data-parallel.js';
 import { saveCheckpoint, type LoadedCheckpoint, type TrainingRecord } from '../checkpoint/checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { readCorpus, splitIds, type Corpus } from '../data/corpus.js';
@@ -35,6 +35,8 @@ export interface TrainingPlan {
   totalSteps: number;
   /** Threads sharing each step. */
   threads: number;
+  /** Why fewer threads than asked for run, if so. */
+  threadsNote: string | null;
 }
 
 export interface StepProgress {
@@ -80,7 +82,7 @@ export interface RunOptions {
   observer?: TrainingObserver;
   /** Aborting stops after the current step; the latest checkpoint is still written. */
   signal?: AbortSignal;
-  /** Threads sharing each step's streams (data-parallel.ts); 1 keeps everything on this thread. Default: `defaultThreads()`. */
+  /** Threads sharing each step's streams (data-parallel.ts); 1 keeps everything on this thread. Default: one per core (`trainerThreads`). */
   threads?: number;
 }
 
@@ -153,7 +155,7 @@ async function runTraining(corpus: Corpus, config: TrainConfig, start: StartingP
   let { rng, progress } = start;
   const data = trainingData(corpus, vocab, config);
   const { batcher, valIds } = data;
-  const plan = planRun(config, start, data, options.threads ?? defaultThreads());
+  const plan = planRun(config, start, data, trainerThreads(options.threads, config.batch));
   observer.onStart?.(plan);
 
   const dirs = { latest: join(outDir, 'latest'), best: join(outDir, 'best') };
@@ -244,7 +246,7 @@ async function runTraining(corpus: Corpus, config: TrainConfig, start: StartingP
 }
 
 /** What the run will do, for the observer; refuses a run that is already done. */
-function planRun(config: TrainConfig, start: StartingPoint, data: ReturnType<typeof trainingData>, threads: number): TrainingPlan {
+function planRun(config: TrainConfig, start: StartingPoint, data: ReturnType<typeof trainingData>, threads: ReturnType<typeof trainerThreads>): TrainingPlan {
   const { batcher } = data;
   const totalSteps = Math.min(config.maxSteps ?? Infinity, config.epochs * batcher.stepsPerEpoch);
   const firstStep = start.progress.step;
@@ -260,7 +262,8 @@ function planRun(config: TrainConfig, start: StartingPoint, data: ReturnType<typ
     stepsPerEpoch: batcher.stepsPerEpoch,
     firstStep,
     totalSteps,
-    threads: Math.min(threads, config.batch),
+    threads: threads.threads,
+    threadsNote: threads.note,
   };
 }
 
