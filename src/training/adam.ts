@@ -9,6 +9,8 @@ export class Adam {
   step = 0;
   private readonly m: tf.Variable[];
   private readonly v: tf.Variable[];
+  /** β1, β2 and ε as tensors, made once: a number in an op is a new tensor, an upload to the device, on every call. */
+  private readonly constants: { beta1: tf.Scalar; beta2: tf.Scalar; epsilon: tf.Scalar };
 
   /** `moments`, if given (first moments then second, as `moments` returns them), are taken over. */
   constructor(
@@ -16,7 +18,7 @@ export class Adam {
     moments?: { step: number; tensors: tf.Tensor[] },
     private readonly beta1 = 0.9,
     private readonly beta2 = 0.999,
-    private readonly epsilon = 1e-8,
+    epsilon = 1e-8,
   ) {
     const initial = moments?.tensors ?? [...params.map((p) => tf.zerosLike(p)), ...params.map((p) => tf.zerosLike(p))];
     const variables = initial.map((t) => tf.variable(t, false));
@@ -24,6 +26,7 @@ export class Adam {
     this.m = variables.slice(0, params.length);
     this.v = variables.slice(params.length);
     this.step = moments?.step ?? 0;
+    this.constants = { beta1: tf.scalar(beta1), beta2: tf.scalar(beta2), epsilon: tf.scalar(epsilon) };
   }
 
   /** First moments of every parameter, then second moments: the state a resume needs. */
@@ -31,27 +34,36 @@ export class Adam {
     return [...this.m, ...this.v];
   }
 
-  /** One update of every parameter with its gradient `grads[k]` times `gradScale` (gradient clipping). */
+  /**
+   * One update of every parameter with its gradient `grads[k]` times `gradScale` (gradient
+   * clipping). The scale is folded into the moments' factors, so clipping adds no op:
+   *   m ← β1·m + ((1−β1)·s)·g      v ← β2·v + ((1−β2)·s²)·g²      p ← p − α·m / (√v + ε)
+   * 12 kernels per parameter, and three scalars uploaded per step.
+   */
   apply(grads: tf.Tensor[], learningRate: number, gradScale = 1): void {
     this.step++;
-    const { beta1, beta2, epsilon, step } = this;
-    const stepSize = (learningRate * Math.sqrt(1 - beta2 ** step)) / (1 - beta1 ** step);
+    const { beta1, beta2, step, constants } = this;
+    const stepSize = tf.scalar((learningRate * Math.sqrt(1 - beta2 ** step)) / (1 - beta1 ** step));
+    const gradFactor = tf.scalar((1 - beta1) * gradScale);
+    const squareFactor = tf.scalar((1 - beta2) * gradScale * gradScale);
     // A tidy per parameter: one tidy around them all held every parameter's temporaries
-    // (~8 copies of the model) at once.
+    // (~8 copies of the model) at once. For the same reason the update is not made over
+    // one flat buffer of all parameters, which would save ~2 launches per parameter.
     this.params.forEach((param, k) => {
       tf.tidy(() => {
-        const g = gradScale === 1 ? grads[k] : tf.mul(grads[k], gradScale);
-        const m = tf.add(tf.mul(this.m[k], beta1), tf.mul(g, 1 - beta1));
-        const v = tf.add(tf.mul(this.v[k], beta2), tf.mul(tf.square(g), 1 - beta2));
+        const g = grads[k];
+        const m = tf.add(tf.mul(this.m[k], constants.beta1), tf.mul(g, gradFactor));
+        const v = tf.add(tf.mul(this.v[k], constants.beta2), tf.mul(tf.square(g), squareFactor));
         this.m[k].assign(m);
         this.v[k].assign(v);
-        param.assign(tf.sub(param, tf.mul(tf.div(m, tf.add(tf.sqrt(v), epsilon)), stepSize)));
+        param.assign(tf.sub(param, tf.mul(tf.div(m, tf.add(tf.sqrt(v), constants.epsilon)), stepSize)));
       });
     });
+    tf.dispose([stepSize, gradFactor, squareFactor]);
   }
 
   dispose(): void {
-    for (const t of [...this.m, ...this.v]) t.dispose();
+    tf.dispose([...this.m, ...this.v, ...Object.values(this.constants)]);
   }
 }
 
