@@ -74,3 +74,28 @@ export function maxAbsDiff2d(a, b) {
   assertSameLength(a, b);
   return Math.max(...a.map((row, t) => maxAbsDiff(row, b[t])));
 }
+
+/**
+ * How far plain tf.loadLayersModel on an export is from our own forward on the same files:
+ * the largest |Δp| over the next-character probabilities after each character of `text`,
+ * and our largest p (to show the predictions are not near uniform).
+ */
+export async function exportGap(exportDir, text) {
+  const ours = logProbabilities(exportDir, text).map((row) => row.map(Math.exp)); // charrnn reads its own exports too
+  const vocab = JSON.parse(readFileSync(join(exportDir, 'vocab.json'), 'utf8'));
+  const ids = Array.from(text, (ch) => vocab.indexOf(ch));
+  const theirs = await layersModelProbabilities(exportDir, ids, vocab.length);
+  const theirRows = theirs.arraySync();
+  theirs.dispose();
+  return { diff: maxAbsDiff2d(ours, theirRows), peak: Math.max(...ours.flat()) };
+}
+
+/** Next-character probabilities (T, V) of tf.loadLayersModel on the exported files, for `ids`. */
+async function layersModelProbabilities(exportDir, ids, V) {
+  const json = JSON.parse(readFileSync(join(exportDir, 'model.json'), 'utf8'));
+  const weightData = new Uint8Array(readFileSync(join(exportDir, json.weightsManifest[0].paths[0]))).buffer;
+  const layers = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData }));
+  const probs = tf.tidy(() => layers.predict(tf.oneHot(tf.tensor2d([Array.from(ids)], undefined, 'int32'), V).toFloat()).reshape([ids.length, V]));
+  layers.dispose();
+  return probs;
+}
