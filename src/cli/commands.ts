@@ -44,7 +44,7 @@ export type CommandFunction<C> =
 
 const backend = choice<BackendChoice>({
   flag: '--backend', group: 'device', choices: BACKEND_CHOICES, default: 'auto',
-  help: 'auto: tfjs-node-gpu, then tfjs-node, then wasm, then cpu; or force one',
+  help: 'auto: tfjs-node-gpu on a GPU, else wasm, else cpu; or force one',
 });
 const encoding = choice<TextEncoding>({
   flag: '--encoding', group: 'data', choices: ['utf8', 'latin1'], default: 'utf8', help: 'text encoding of the input file',
