@@ -48,7 +48,8 @@ export class Adam {
     const squareFactor = tf.scalar((1 - beta2) * gradScale * gradScale);
     // A tidy per parameter: one tidy around them all held every parameter's temporaries
     // (~8 copies of the model) at once. For the same reason the update is not made over
-    // one flat buffer of all parameters, which would save ~2 launches per parameter.
+    // one flat buffer of all parameters: that would save under 2% of a training step's
+    // kernel launches (docs/native-fused-ops.md).
     this.params.forEach((param, k) => {
       tf.tidy(() => {
         const g = grads[k];
