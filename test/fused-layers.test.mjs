@@ -1,11 +1,12 @@
-// The fused layers (wasm/lstm.ts, wasm/rnn.ts through src/cells/fused.ts) against the
-// op-by-op references (src/cells/lstm.ts, rnn.ts) on the wasm backend: activations, outputs
+// The fused layers (wasm/lstm.ts, wasm/gru.ts, wasm/rnn.ts through src/cells/fused.ts) against
+// the op-by-op references (src/cells/lstm.ts, gru.ts, rnn.ts) on the wasm backend: activations, outputs
 // and gradients at odd shapes, models actually using them, and no leaks of tensors or heap.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { lstmForward, lstmSequence } from '../dist/cells/lstm.js';
+import { gruForward, gruSequence } from '../dist/cells/gru.js';
 import { rnnForward, rnnSequence } from '../dist/cells/rnn.js';
-import { fusedLstmCell, fusedLstmForward, fusedLstmSequence, fusedRnnForward, fusedRnnSequence } from '../dist/cells/fused.js';
+import { fusedGruForward, fusedGruSequence, fusedLstmCell, fusedLstmForward, fusedLstmSequence, fusedRnnForward, fusedRnnSequence } from '../dist/cells/fused.js';
 import { CharModel } from '../dist/model/model.js';
 import { BatchStepper } from '../dist/sampling/sampler.js';
 import { maxAbsDiff, useBackend } from './helpers.mjs';
@@ -62,6 +63,7 @@ function runLayer(forward, sequence, usesC, { zIn, U, h0, c0, dHs }) {
 
 const LAYERS = {
   lstm: { G: 4, reference: [lstmForward, lstmSequence], fused: [fusedLstmForward, fusedLstmSequence] },
+  gru: { G: 3, reference: [gruForward, gruSequence], fused: [fusedGruForward, fusedGruSequence] },
   rnn: { G: 1, reference: [rnnForward, rnnSequence], fused: [fusedRnnForward, fusedRnnSequence] },
 };
 // Odd shapes: H not a multiple of 4 or 8, B = 1 and B not a multiple of 4, T = 1.
@@ -83,30 +85,32 @@ for (const [cell, { G, reference, fused }] of Object.entries(LAYERS)) {
   }
 }
 
-test('an LSTM model on wasm trains, evaluates and samples through the fused kernels', async () => {
-  const model = CharModel.create({ vocabSize: 7, hidden: 12, layers: 2, dropout: 0, cell: 'lstm', learnedInit: false }, 1);
-  const ids = tf.tensor1d([1, 2, 3, 4, 5, 6], 'int32');
-  const kernelNames = async (f) => new Set((await tf.profile(f)).kernels.map((k) => k.name));
-  const trained = await kernelNames(() => {
-    const { grads, value } = tf.variableGrads(() => {
-      const { loss, final } = model.loss(ids, ids, model.initialState(2), { dropoutSeed: 1 });
-      tf.dispose(final.flat());
-      return loss;
+for (const [cell, prefix] of [['lstm', 'CharrnnLstm'], ['gru', 'CharrnnGru']]) {
+  test(`a ${cell} model on wasm trains, evaluates and samples through the fused kernels`, async () => {
+    const model = CharModel.create({ vocabSize: 7, hidden: 12, layers: 2, dropout: 0, cell, learnedInit: false }, 1);
+    const ids = tf.tensor1d([1, 2, 3, 4, 5, 6], 'int32');
+    const kernelNames = async (f) => new Set((await tf.profile(f)).kernels.map((k) => k.name));
+    const trained = await kernelNames(() => {
+      const { grads, value } = tf.variableGrads(() => {
+        const { loss, final } = model.loss(ids, ids, model.initialState(2), { dropoutSeed: 1 });
+        tf.dispose(final.flat());
+        return loss;
+      });
+      tf.dispose([value, ...Object.values(grads)]);
     });
-    tf.dispose([value, ...Object.values(grads)]);
+    assert.ok(trained.has(`${prefix}Forward`) && trained.has(`${prefix}Backward`), [...trained].join(' '));
+    const evaluated = await kernelNames(() => {
+      const { logits, final } = model.forward(ids, model.initialState(2));
+      tf.dispose([logits, ...final.flat()]);
+    });
+    assert.ok(evaluated.has(`${prefix}Forward`));
+    const stepper = new BatchStepper(model, 1);
+    assert.ok((await kernelNames(() => stepper.step(Int32Array.of(3)))).has(`${prefix}Cell`));
+    stepper.dispose();
+    model.dispose();
+    ids.dispose();
   });
-  assert.ok(trained.has('CharrnnLstmForward') && trained.has('CharrnnLstmBackward'), [...trained].join(' '));
-  const evaluated = await kernelNames(() => {
-    const { logits, final } = model.forward(ids, model.initialState(2));
-    tf.dispose([logits, ...final.flat()]);
-  });
-  assert.ok(evaluated.has('CharrnnLstmForward'));
-  const stepper = new BatchStepper(model, 1);
-  assert.ok((await kernelNames(() => stepper.step(Int32Array.of(3)))).has('CharrnnLstmCell'));
-  stepper.dispose();
-  model.dispose();
-  ids.dispose();
-});
+}
 
 test('an RNN model on wasm trains and evaluates through the fused kernels', async () => {
   const model = CharModel.create({ vocabSize: 7, hidden: 12, layers: 2, dropout: 0, cell: 'rnn', learnedInit: false }, 1);
@@ -125,23 +129,25 @@ test('an RNN model on wasm trains and evaluates through the fused kernels', asyn
   ids.dispose();
 });
 
-test('fused training steps leave no tensors and no heap behind', () => {
-  const model = CharModel.create({ vocabSize: 20, hidden: 96, layers: 2, dropout: 0, cell: 'lstm', learnedInit: true }, 2);
-  const ids = tf.tensor1d(Array.from({ length: 16 * 10 }, (_, k) => (k * 7) % 20), 'int32');
-  const step = () => {
-    const { grads, value } = tf.variableGrads(() => {
-      const { loss, final } = model.loss(ids, ids, model.initialState(10), { dropoutSeed: 1 });
-      tf.dispose(final.flat());
-      return loss;
-    });
-    tf.dispose([value, ...Object.values(grads)]);
-  };
-  step();
-  const heap = tf.backend().wasm.HEAPU8.length;
-  const tensors = tf.memory().numTensors;
-  for (let k = 0; k < 40; k++) step(); // a leaked scratch buffer (≥ 150 kB a layer a step) would grow the heap
-  assert.equal(tf.memory().numTensors, tensors);
-  assert.equal(tf.backend().wasm.HEAPU8.length, heap);
-  model.dispose();
-  ids.dispose();
-});
+for (const cell of ['lstm', 'gru']) {
+  test(`fused ${cell} training steps leave no tensors and no heap behind`, () => {
+    const model = CharModel.create({ vocabSize: 20, hidden: 96, layers: 2, dropout: 0, cell, learnedInit: true }, 2);
+    const ids = tf.tensor1d(Array.from({ length: 16 * 10 }, (_, k) => (k * 7) % 20), 'int32');
+    const step = () => {
+      const { grads, value } = tf.variableGrads(() => {
+        const { loss, final } = model.loss(ids, ids, model.initialState(10), { dropoutSeed: 1 });
+        tf.dispose(final.flat());
+        return loss;
+      });
+      tf.dispose([value, ...Object.values(grads)]);
+    };
+    step();
+    const heap = tf.backend().wasm.HEAPU8.length;
+    const tensors = tf.memory().numTensors;
+    for (let k = 0; k < 40; k++) step(); // a leaked scratch buffer (≥ 150 kB a layer a step) would grow the heap
+    assert.equal(tf.memory().numTensors, tensors);
+    assert.equal(tf.backend().wasm.HEAPU8.length, heap);
+    model.dispose();
+    ids.dispose();
+  });
+}

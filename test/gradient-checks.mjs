@@ -131,10 +131,10 @@ const cases = [
 /**
  * The hand-written backward of every cell against autodiff and finite differences, on the
  * current backend. `withFused`: the LSTM's and RNN's backwards are checked twice, op by op
- * (lstm.ts, rnn.ts) and fused (fused.ts, on wasm).
+ * (lstm.ts, gru.ts, rnn.ts) and fused (fused.ts, on wasm).
  */
 export function gradientCheckTests({ withFused = false } = {}) {
-  for (const { cell, learnedInit, fromStart, fused } of cases.flatMap((c) => (withFused && c.cell !== 'gru' ? [{ ...c, fused: true }, { ...c, fused: false }] : [c]))) {
+  for (const { cell, learnedInit, fromStart, fused } of cases.flatMap((c) => (withFused ? [{ ...c, fused: true }, { ...c, fused: false }] : [c]))) {
     const what = `${cell}${fused ? ' (fused)' : ''}${learnedInit ? ' with learned initial state' : ''}, ${fromStart ? 'streams starting' : 'carried state'}`;
     test(`hand-written backward matches autodiff and finite differences: ${what}`, () => {
       useFusedLayers(fused === true);

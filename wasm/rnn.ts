@@ -36,7 +36,7 @@ export function rnnBackward(T: i32, B: i32, H: i32, dHs: usize, hs: usize, U: us
   gemm(B, H, H, dZ, H, 1, packed, dh0, H, false);
 }
 
-function tanhInPlace(x: usize, n: i32): void {
+export function tanhInPlace(x: usize, n: i32): void {
   let k = 0;
   for (; k + 4 <= n; k += 4) v128.store(x + (<usize>k << 2), tanh4(v128.load(x + (<usize>k << 2))));
   const rest = n - k;

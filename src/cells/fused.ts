@@ -1,17 +1,20 @@
 /**
- * The LSTM and vanilla RNN layers as one kernel call per window (wasm/lstm.ts, wasm/rnn.ts,
- * through the wasm backend's kernels in src/backend/wasm-kernels/): what lstm.ts and rnn.ts
- * offer as their cells' fused kernels on 'wasm' (RecurrentCell.fused), with the contracts of
- * their reference kernels, which stay the path on every other backend.
+ * The LSTM, GRU and vanilla RNN layers as one kernel call per window (wasm/lstm.ts,
+ * wasm/gru.ts, wasm/rnn.ts, through the wasm backend's kernels in src/backend/wasm-kernels/):
+ * what lstm.ts, gru.ts and rnn.ts offer as their cells' fused kernels on 'wasm'
+ * (RecurrentCell.fused), with the contracts of their reference kernels, which stay the path
+ * on every other backend.
  *
- * Shapes: T steps, B streams, H hidden units, G gates (LSTM 4, RNN 1).
+ * Shapes: T steps, B streams, H hidden units, G gates (LSTM 4, GRU 3, RNN 1).
  *   zIn (T*B, G·H), U (H, G·H), initial [h, c] or [h] (B, H)  ->  hs (T*B, H), final state alike
  *
  * Memory the backward keeps: for the LSTM what the forward's kernel wrote, gates (T·B·4H),
- * cs (T·B·H) and hs (the output, T·B·H), 6·T·B·H floats; for the RNN hs only, T·B·H; as
- * the op-by-op layers.
+ * cs (T·B·H) and hs (the output, T·B·H), 6·T·B·H floats, as the op-by-op layer; for the
+ * GRU gates (T·B·3H), r∘h (T·B·H) and hs, 5·T·B·H floats (the op-by-op layer 7); for the
+ * RNN hs only, T·B·H.
  */
 import * as tf from '../tf.js';
+import { GRU_BACKWARD, GRU_CELL, GRU_FORWARD } from '../backend/wasm-kernels/gru.js';
 import { LSTM_BACKWARD, LSTM_CELL, LSTM_FORWARD } from '../backend/wasm-kernels/lstm.js';
 import { RNN_BACKWARD, RNN_FORWARD } from '../backend/wasm-kernels/rnn.js';
 import type { LayerOutput, RecurrentState } from './cell.js';
@@ -103,4 +106,40 @@ export function fusedRnnSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: Recu
   });
   const hs = run(zIn, U, initial[0]) as tf.Tensor2D;
   return { hs, final: final! };
+}
+
+/** The GRU's forward, for evaluation: nothing is kept for a backward. */
+export function fusedGruForward(zIn: tf.Tensor2D, U: tf.Tensor2D, [h0]: RecurrentState): LayerOutput {
+  const [hs] = tf.engine().runKernel(GRU_FORWARD, { zIn, U, h0 }, { keepAll: false }) as tf.Tensor2D[];
+  return { hs, final: [lastRows(hs, h0.shape[0])] };
+}
+
+/** The GRU for training: as fusedLstmSequence, with the initial h's gradient only. */
+export function fusedGruSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: RecurrentState): LayerOutput {
+  const [batch, H] = initial[0].shape;
+  let final: RecurrentState | undefined;
+  const run = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [zInT, UT, h0, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+    const [hs, gates, rhs] = tf.engine().runKernel(GRU_FORWARD, { zIn: zInT, U: UT, h0 }, { keepAll: true }) as tf.Tensor2D[];
+    final = [tf.keep(lastRows(hs, batch))];
+    save([UT, h0, hs, gates, rhs]);
+    const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]): tf.Tensor[] => tf.tidy(() => {
+      const [Ukept, h0Kept, hsKept, gatesKept, rhsKept] = saved as tf.Tensor2D[];
+      const [dZ, dh0] = tf.engine().runKernel(GRU_BACKWARD, { dHs: dy as tf.Tensor2D, gates: gatesKept, hs: hsKept, h0: h0Kept, U: Ukept }) as tf.Tensor2D[];
+      // The blocks' left operands differ: h_{t-1} for the update and reset columns, r∘h_{t-1} for the candidate's.
+      const [dZzr, dZh] = tf.split(dZ, [2 * H, H], 1) as tf.Tensor2D[];
+      const dU = tf.concat([recurrentKernelGradient(dZzr, previousStates(h0Kept, hsKept, batch)), recurrentKernelGradient(dZh, rhsKept)], 1);
+      tf.dispose(saved);
+      return [dZ, dU, dh0];
+    });
+    tf.dispose([gates, rhs]); // save keeps clones of them
+    return { value: hs, gradFunc };
+  });
+  const hs = run(zIn, U, initial[0]) as tf.Tensor2D;
+  return { hs, final: final! };
+}
+
+/** One sampling step's GRU from szr (B, 2H), the update and reset pre-activations, xh (B, H), the candidate's input part, Uh (H, H) and h (B, H): the new h, as gruCell's. */
+export function fusedGruCell(szr: tf.Tensor2D, xh: tf.Tensor2D, Uh: tf.Tensor2D, h: tf.Tensor2D): tf.Tensor2D {
+  return tf.engine().runKernel(GRU_CELL, { szr, xh, Uh, h }) as tf.Tensor2D;
 }

@@ -30,6 +30,7 @@
  */
 import * as tf from '../tf.js';
 import { StepProjection, type LayerOutput, type LayerStepper, type RecurrentCell, type RecurrentState } from './cell.js';
+import { fusedGruCell, fusedGruForward, fusedGruSequence, fusedLayersActive } from './fused.js';
 
 interface StepResult {
   /** σ of the update and reset pre-activations, (B, 2H), and its two halves. */
@@ -173,12 +174,15 @@ export function gruSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: Recurrent
   return { hs, final: final! };
 }
 
+/** What a sampling step does after its projections: szr (B, 2H), xh (B, H), Uh (H, H), h (B, H) → the new h. */
+type GruCellStep = (szr: tf.Tensor2D, xh: tf.Tensor2D, Uh: tf.Tensor2D, h: tf.Tensor2D) => tf.Tensor2D;
+
 /**
  * Sampling's step: the update and reset columns join the input and recurrent matMuls as
  * any cell's do (StepProjection), but the candidate's recurrent part (r∘h)·Uh cannot (it
- * needs r first): its input part is a second projection, without U, and gruCell adds it.
+ * needs r first): its input part is a second projection, without U, and `cellStep` adds it.
  */
-function gruStepper(layer: number, W: tf.Tensor2D, U: tf.Tensor2D, b: tf.Tensor1D): LayerStepper {
+function gruStepper(layer: number, W: tf.Tensor2D, U: tf.Tensor2D, b: tf.Tensor1D, cellStep: GruCellStep): LayerStepper {
   const H = U.shape[0];
   const [Wzr, Wh] = tf.split(W, [2 * H, H], 1) as tf.Tensor2D[];
   const [Uzr, Uh] = splitU(U, H);
@@ -187,7 +191,7 @@ function gruStepper(layer: number, W: tf.Tensor2D, U: tf.Tensor2D, b: tf.Tensor1
   const candidate = new StepProjection(layer, Wh, null, bh);
   tf.dispose([Wzr, Wh, Uzr, bzr, bh]); // the projections hold their own combined copies
   return {
-    step: (input, [h]) => [gruCell(update.apply(input, h), candidate.apply(input, h), Uh, h).h],
+    step: (input, [h]) => [cellStep(update.apply(input, h), candidate.apply(input, h), Uh, h)],
     dispose: () => {
       update.dispose();
       candidate.dispose();
@@ -200,7 +204,16 @@ export const gru: RecurrentCell = {
   gates: 3,
   state: ['h'],
   initialBias: (H) => new Float32Array(3 * H),
-  reference: { forward: gruForward, sequence: gruSequence, stepper: gruStepper },
+  reference: {
+    forward: gruForward,
+    sequence: gruSequence,
+    stepper: (layer, W, U, b) => gruStepper(layer, W, U, b, (szr, xh, Uh, h) => gruCell(szr, xh, Uh, h).h),
+  },
+  // On wasm: one kernel call per window (fused.ts), and per sampling step's cell.
+  fused: (backend) =>
+    fusedLayersActive(backend)
+      ? { forward: fusedGruForward, sequence: fusedGruSequence, stepper: (layer, W, U, b) => gruStepper(layer, W, U, b, fusedGruCell) }
+      : undefined,
   keras: {
     className: 'GRU',
     prefix: 'gru',

@@ -18,6 +18,10 @@ export interface OwnKernels {
   lstmForward(T: number, B: number, H: number, zIn: number, U: number, h0: number, c0: number, hs: number, cs: number, gates: number, keepAll: boolean, packed: number): void;
   lstmBackward(T: number, B: number, H: number, dHs: number, gates: number, cs: number, c0: number, U: number, dZ: number, dh0: number, dc0: number, packed: number, dh: number, dc: number): void;
   lstmCell(B: number, H: number, z: number, cPrev: number, gates: number, h: number, c: number): void;
+  gruPackedBytes(H: number): number;
+  gruForward(T: number, B: number, H: number, zIn: number, U: number, h0: number, hs: number, gates: number, rhs: number, keepAll: boolean, packed: number): void;
+  gruBackward(T: number, B: number, H: number, dHs: number, gates: number, hs: number, h0: number, U: number, dZ: number, dh0: number, packed: number, dh: number, dRh: number): void;
+  gruCell(B: number, H: number, szr: number, xh: number, Uh: number, hPrev: number, h: number, gates: number, rh: number, packed: number): void;
   rnnForward(T: number, B: number, H: number, zIn: number, U: number, h0: number, hs: number, packed: number): void;
   rnnBackward(T: number, B: number, H: number, dHs: number, hs: number, U: number, dZ: number, dh0: number, packed: number): void;
 }
