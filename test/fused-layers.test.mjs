@@ -7,6 +7,8 @@ import { lstmForward, lstmSequence } from '../dist/cells/lstm.js';
 import { gruForward, gruSequence } from '../dist/cells/gru.js';
 import { rnnForward, rnnSequence } from '../dist/cells/rnn.js';
 import { fusedGruForward, fusedGruSequence, fusedLstmCell, fusedLstmForward, fusedLstmSequence, fusedRnnForward, fusedRnnSequence } from '../dist/cells/fused.js';
+import { stepProjection } from '../dist/cells/cell.js';
+import { stepProjectorFactory, useFusedLayers } from '../dist/cells/fused.js';
 import { CharModel } from '../dist/model/model.js';
 import { BatchStepper } from '../dist/sampling/sampler.js';
 import { maxAbsDiff, useBackend } from './helpers.mjs';
@@ -105,7 +107,9 @@ for (const [cell, prefix] of [['lstm', 'CharrnnLstm'], ['gru', 'CharrnnGru']]) {
     });
     assert.ok(evaluated.has(`${prefix}Forward`));
     const stepper = new BatchStepper(model, 1);
-    assert.ok((await kernelNames(() => stepper.step(Int32Array.of(3)))).has(`${prefix}Cell`));
+    const sampled = await kernelNames(() => stepper.step(Int32Array.of(3)));
+    assert.ok(sampled.has(`${prefix}Cell`) && sampled.has('CharrnnStepProjection'), [...sampled].join(' '));
+    assert.ok(!sampled.has('BatchMatMul'), 'no matMul outside the step projections');
     stepper.dispose();
     model.dispose();
     ids.dispose();
@@ -149,5 +153,44 @@ for (const cell of ['lstm', 'gru']) {
     assert.equal(tf.backend().wasm.HEAPU8.length, heap);
     model.dispose();
     ids.dispose();
+  });
+}
+
+// Layer 0 (a row lookup) and above (x·W + b), with and without h·U; N not a multiple of 8, B = 1.
+for (const [layer, withU, B, D, N] of [[0, true, 1, 7, 13], [0, false, 3, 5, 8], [1, true, 1, 9, 36], [1, false, 5, 11, 21], [2, true, 4, 64, 256]]) {
+  test(`sampling's step projection in one kernel agrees with the op-by-op one: layer ${layer}${withU ? ' with h·U' : ''}, B ${B}, N ${N}`, () => {
+    const H = 9;
+    const W = tf.randomNormal([D, N], 0, 1, 'float32', N);
+    const U = withU ? tf.randomNormal([H, N], 0, 1, 'float32', N + 1) : null;
+    const b = tf.randomNormal([N], 0, 1, 'float32', N + 2);
+    const input = layer === 0 ? tf.tensor1d(Array.from({ length: B }, (_, k) => (k * 3 + 1) % D), 'int32') : tf.randomNormal([B, D], 0, 1, 'float32', N + 3);
+    const h = tf.randomNormal([B, H], 0, 1, 'float32', N + 4);
+    const [reference, fused] = [stepProjection, stepProjectorFactory()].map((make) => make(layer, W, U, b));
+    const [expected, actual] = [reference, fused].map((p) => p.apply(input, h));
+    assert.deepEqual(actual.shape, expected.shape);
+    assert.ok(maxAbsDiff(expected.dataSync(), actual.dataSync()) < 1e-5);
+    tf.dispose([W, U, b, input, h, expected, actual].filter((t) => t !== null));
+    reference.dispose();
+    fused.dispose();
+  });
+}
+
+for (const cell of ['lstm', 'gru', 'rnn']) {
+  test(`${cell} sampling on wasm: a step's logits within 1e-5 of the op-by-op step's, and no tensors or heap left behind`, () => {
+    const model = CharModel.create({ vocabSize: 11, hidden: 20, layers: 2, dropout: 0, cell, learnedInit: false }, 3);
+    model.variables.forEach((v, k) => v.assign(tf.randomUniform(v.shape, -0.5, 0.5, 'float32', 40 + k)));
+    useFusedLayers(false);
+    const reference = new BatchStepper(model, 2);
+    useFusedLayers(true);
+    const fused = new BatchStepper(model, 2);
+    const heap = tf.backend().wasm.HEAPU8.length;
+    const tensors = tf.memory().numTensors;
+    for (let k = 0; k < 30; k++) {
+      const ids = Int32Array.of(k % 11, (k * 5) % 11);
+      assert.ok(maxAbsDiff(reference.step(ids), fused.step(ids)) < 1e-5, `step ${k}`);
+    }
+    assert.equal(tf.memory().numTensors, tensors);
+    assert.equal(tf.backend().wasm.HEAPU8.length, heap);
+    [reference, fused, model].forEach((x) => x.dispose());
   });
 }

@@ -84,6 +84,17 @@ export function disposeState(state: RecurrentState[]): void {
   tf.dispose(state.flat());
 }
 
+/** One step's z = x·W + h·U + b (B, G·H): input ids (B) int32 for layer 0, else the layer below's h (B, H). */
+export interface StepProjector {
+  apply(input: tf.Tensor, h: tf.Tensor2D): tf.Tensor2D;
+  dispose(): void;
+}
+
+/** Makes a layer's StepProjector from W (D, G·H), U (H, G·H) or none, b (G·H). */
+export type StepProjectorFactory = (layer: number, W: tf.Tensor2D, U: tf.Tensor2D | null, b: tf.Tensor1D) => StepProjector;
+
+export const stepProjection: StepProjectorFactory = (layer, W, U, b) => new StepProjection(layer, W, U, b);
+
 /**
  * x·W + h·U + b for one step, with the weights combined once: layer 0's one-hot input
  * makes x·W + b a row lookup in E = W + b (V, G·H); above, [x, h]·[W; U] + b is one
@@ -91,7 +102,7 @@ export function disposeState(state: RecurrentState[]): void {
  * tf.fused.matMul: on wasm the fused op's extra reshapes and gradient wrapper made a
  * sampling step about 20% slower at batch 1.
  */
-export class StepProjection {
+export class StepProjection implements StepProjector {
   private readonly withRecurrence: boolean;
   private readonly input: tf.Tensor2D; // layer 0: E (V, G·H); above: [W; U] (2H, G·H), or W (H, G·H) without U
   private readonly recurrent: tf.Tensor2D | null; // layer 0 only: U (H, G·H)
@@ -127,7 +138,8 @@ export function projectedStepper(
   U: tf.Tensor2D,
   b: tf.Tensor1D,
   activate: (z: tf.Tensor2D, state: RecurrentState) => RecurrentState,
+  project: StepProjectorFactory = stepProjection,
 ): LayerStepper {
-  const projection = new StepProjection(layer, W, U, b);
+  const projection = project(layer, W, U, b);
   return { step: (input, state) => activate(projection.apply(input, state[0]), state), dispose: () => projection.dispose() };
 }

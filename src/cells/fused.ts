@@ -15,9 +15,10 @@
  */
 import * as tf from '../tf.js';
 import { GRU_BACKWARD, GRU_CELL, GRU_FORWARD } from '../backend/wasm-kernels/gru.js';
+import { PACK, STEP_PROJECTION } from '../backend/wasm-kernels/step.js';
 import { LSTM_BACKWARD, LSTM_CELL, LSTM_FORWARD } from '../backend/wasm-kernels/lstm.js';
 import { RNN_BACKWARD, RNN_FORWARD } from '../backend/wasm-kernels/rnn.js';
-import type { LayerOutput, RecurrentState } from './cell.js';
+import { stepProjection, type LayerOutput, type RecurrentState, type StepProjector, type StepProjectorFactory } from './cell.js';
 import { recurrentKernelGradient } from './lstm.js';
 
 let enabled = true;
@@ -142,4 +143,45 @@ export function fusedGruSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: Recu
 /** One sampling step's GRU from szr (B, 2H), the update and reset pre-activations, xh (B, H), the candidate's input part, Uh (H, H) and h (B, H): the new h, as gruCell's. */
 export function fusedGruCell(szr: tf.Tensor2D, xh: tf.Tensor2D, Uh: tf.Tensor2D, h: tf.Tensor2D): tf.Tensor2D {
   return tf.engine().runKernel(GRU_CELL, { szr, xh, Uh, h }) as tf.Tensor2D;
+}
+
+/**
+ * StepProjection's z = x·W + h·U + b (B, G·H) in one kernel call, its weights packed for our
+ * GEMM once: layer 0 a row of E = W + b (V, G·H) plus h·U, above b + x·W + h·U (two products,
+ * no concat). The same sums as StepProjection's in another order (b first, our GEMM's
+ * blocking, not XNNPACK's): within float32 rounding of it, not bit-identical.
+ */
+class FusedStepProjection implements StepProjector {
+  private readonly table: tf.Tensor2D | null; // layer 0: E (V, G·H)
+  private readonly packedW: tf.Tensor1D | null; // above: W packed
+  private readonly packedU: tf.Tensor1D | null;
+  private readonly bias: tf.Tensor1D | null; // above: b (G·H)
+  private readonly N: number;
+
+  constructor(layer: number, W: tf.Tensor2D, U: tf.Tensor2D | null, b: tf.Tensor1D) {
+    const pack = (w: tf.Tensor2D) => tf.engine().runKernel(PACK, { w }) as tf.Tensor1D;
+    this.N = W.shape[1];
+    this.table = layer === 0 ? (tf.add(W, b) as tf.Tensor2D) : null;
+    this.packedW = layer === 0 ? null : pack(W);
+    this.bias = layer === 0 ? null : tf.clone(b);
+    this.packedU = U ? pack(U) : null;
+  }
+
+  apply(input: tf.Tensor, h: tf.Tensor2D): tf.Tensor2D {
+    const inputs: tf.NamedTensorMap = { x: input };
+    if (this.table) inputs.table = this.table;
+    if (this.packedW) inputs.packedW = this.packedW;
+    if (this.bias) inputs.b = this.bias;
+    if (this.packedU) Object.assign(inputs, { h, packedU: this.packedU });
+    return tf.engine().runKernel(STEP_PROJECTION, inputs, { N: this.N }) as tf.Tensor2D;
+  }
+
+  dispose(): void {
+    tf.dispose([this.table, this.packedW, this.packedU, this.bias].filter((t) => t !== null));
+  }
+}
+
+/** The step projections sampling uses on the current backend: one kernel call each where the fused layers run. */
+export function stepProjectorFactory(): StepProjectorFactory {
+  return fusedLayersActive(tf.getBackend()) ? (layer, W, U, b) => new FusedStepProjection(layer, W, U, b) : stepProjection;
 }

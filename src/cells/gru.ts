@@ -29,8 +29,8 @@
  * Memory: the backward keeps z, r, [z r], ĥ, h − ĥ and r∘h of every step, 7·T·B·H floats.
  */
 import * as tf from '../tf.js';
-import { StepProjection, type LayerOutput, type LayerStepper, type RecurrentCell, type RecurrentState } from './cell.js';
-import { fusedGruCell, fusedGruForward, fusedGruSequence, fusedLayersActive } from './fused.js';
+import { stepProjection, type LayerOutput, type LayerStepper, type RecurrentCell, type RecurrentState, type StepProjectorFactory } from './cell.js';
+import { fusedGruCell, fusedGruForward, fusedGruSequence, fusedLayersActive, stepProjectorFactory } from './fused.js';
 
 interface StepResult {
   /** σ of the update and reset pre-activations, (B, 2H), and its two halves. */
@@ -182,13 +182,13 @@ type GruCellStep = (szr: tf.Tensor2D, xh: tf.Tensor2D, Uh: tf.Tensor2D, h: tf.Te
  * any cell's do (StepProjection), but the candidate's recurrent part (r∘h)·Uh cannot (it
  * needs r first): its input part is a second projection, without U, and `cellStep` adds it.
  */
-function gruStepper(layer: number, W: tf.Tensor2D, U: tf.Tensor2D, b: tf.Tensor1D, cellStep: GruCellStep): LayerStepper {
+function gruStepper(layer: number, W: tf.Tensor2D, U: tf.Tensor2D, b: tf.Tensor1D, cellStep: GruCellStep, project: StepProjectorFactory = stepProjection): LayerStepper {
   const H = U.shape[0];
   const [Wzr, Wh] = tf.split(W, [2 * H, H], 1) as tf.Tensor2D[];
   const [Uzr, Uh] = splitU(U, H);
   const [bzr, bh] = tf.split(b, [2 * H, H]) as tf.Tensor1D[];
-  const update = new StepProjection(layer, Wzr, Uzr, bzr);
-  const candidate = new StepProjection(layer, Wh, null, bh);
+  const update = project(layer, Wzr, Uzr, bzr);
+  const candidate = project(layer, Wh, null, bh);
   tf.dispose([Wzr, Wh, Uzr, bzr, bh]); // the projections hold their own combined copies
   return {
     step: (input, [h]) => [cellStep(update.apply(input, h), candidate.apply(input, h), Uh, h)],
@@ -212,7 +212,7 @@ export const gru: RecurrentCell = {
   // On wasm: one kernel call per window (fused.ts), and per sampling step's cell.
   fused: (backend) =>
     fusedLayersActive(backend)
-      ? { forward: fusedGruForward, sequence: fusedGruSequence, stepper: (layer, W, U, b) => gruStepper(layer, W, U, b, fusedGruCell) }
+      ? { forward: fusedGruForward, sequence: fusedGruSequence, stepper: (layer, W, U, b) => gruStepper(layer, W, U, b, fusedGruCell, stepProjectorFactory()) }
       : undefined,
   keras: {
     className: 'GRU',

@@ -17,7 +17,7 @@
  */
 import * as tf from '../tf.js';
 import { projectedStepper, type LayerOutput, type RecurrentCell, type RecurrentState } from './cell.js';
-import { fusedLayersActive, fusedLstmCell, fusedLstmForward, fusedLstmSequence } from './fused.js';
+import { fusedLayersActive, fusedLstmCell, fusedLstmForward, fusedLstmSequence, stepProjectorFactory } from './fused.js';
 
 interface StepResult {
   i: tf.Tensor;
@@ -200,7 +200,7 @@ export const lstm: RecurrentCell = {
   // On wasm: one kernel call per window (fused.ts), and per sampling step's cell.
   fused: (backend) =>
     fusedLayersActive(backend)
-      ? { forward: fusedLstmForward, sequence: fusedLstmSequence, stepper: (layer, W, U, b) => projectedStepper(layer, W, U, b, (z, [, c]) => fusedLstmCell(z, c)) }
+      ? { forward: fusedLstmForward, sequence: fusedLstmSequence, stepper: (layer, W, U, b) => projectedStepper(layer, W, U, b, (z, [, c]) => fusedLstmCell(z, c), stepProjectorFactory()) }
       : undefined,
   keras: {
     className: 'LSTM',

@@ -12,7 +12,8 @@
  * Temperature, top-k, top-p and the draw then run in plain JS (`distribution.ts`).
  */
 import * as tf from '../tf.js';
-import { cellKernels, disposeState, type LayerStepper, type RecurrentState } from '../cells/cell.js';
+import { cellKernels, disposeState, type LayerStepper, type RecurrentState, type StepProjector } from '../cells/cell.js';
+import { stepProjectorFactory } from '../cells/fused.js';
 import type { CharModel } from '../model/model.js';
 import { Rng } from '../rng.js';
 import { definedOnly } from '../options/option.js';
@@ -27,8 +28,7 @@ import { UserError } from '../errors.js';
  */
 export class BatchStepper {
   private readonly layers: LayerStepper[];
-  private readonly outKernel: tf.Tensor2D; // (H, V)
-  private readonly outBias: tf.Tensor1D; // (V)
+  private readonly output: StepProjector; // h (B, H) -> logits h·Wy + by (B, V)
   private state: RecurrentState[];
   readonly vocabSize: number;
 
@@ -45,8 +45,7 @@ export class BatchStepper {
       const [W, U, b] = w.slice(3 * l, 3 * l + 3);
       this.layers.push(stepper(l, W as tf.Tensor2D, U as tf.Tensor2D, b as tf.Tensor1D));
     }
-    this.outKernel = tf.clone(w[3 * L]) as tf.Tensor2D;
-    this.outBias = tf.clone(w[3 * L + 1]) as tf.Tensor1D;
+    this.output = stepProjectorFactory()(L, w[3 * L] as tf.Tensor2D, null, w[3 * L + 1] as tf.Tensor1D);
     this.state = model.initialState(batch);
   }
 
@@ -64,7 +63,7 @@ export class BatchStepper {
         next.push(state.map((t) => tf.keep(t)));
         x = state[0];
       });
-      return tf.add(tf.matMul(x as tf.Tensor2D, this.outKernel), this.outBias); // (B, V)
+      return this.output.apply(x, x as tf.Tensor2D); // (B, V)
     });
     const values = logits.dataSync() as Float32Array;
     logits.dispose();
@@ -76,7 +75,7 @@ export class BatchStepper {
   dispose(): void {
     disposeState(this.state);
     for (const layer of this.layers) layer.dispose();
-    tf.dispose([this.outKernel, this.outBias]);
+    this.output.dispose();
   }
 }
 

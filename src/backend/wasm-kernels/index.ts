@@ -6,7 +6,8 @@
 //   GatherV2       element-by-element loop for row lookups     -> one copy per row
 //   UnsortedSegmentSum      missing (gradient of tf.gather)    -> JS loop on the heap
 //   Tanh           scalar std::tanh, 17x slower than Sigmoid    -> via Sigmoid
-// and adds kernels of our own (lstm.ts, gru.ts, rnn.ts: fused layers, from wasm/).
+// and adds kernels of our own (lstm.ts, gru.ts, rnn.ts: fused layers; step.ts: the sampler's
+// projections; from wasm/).
 //
 // registerWasmKernelFixes() may be called before or after tf.setBackend('wasm'):
 // each replacement keeps the original kernel's setupFunc (the engine runs
@@ -20,6 +21,7 @@ import { makeGatherConfig } from './gather.js';
 import { gruKernelConfigs } from './gru.js';
 import { makeSliceConfig } from './slice.js';
 import { makeSplitVConfig } from './split-v.js';
+import { stepKernelConfigs } from './step.js';
 import { makeTanhConfig } from './tanh.js';
 import { lstmKernelConfigs } from './lstm.js';
 import { rnnKernelConfigs } from './rnn.js';
@@ -51,7 +53,7 @@ export function registerWasmKernelFixes(): void {
     if (original == null) throw new Error(`wasm kernel ${name} is not registered; is @tensorflow/tfjs-backend-wasm loaded?`);
     if (!installed.has(original)) install(makeConfig(original));
   }
-  for (const config of [unsortedSegmentSumConfig, ...lstmKernelConfigs, ...gruKernelConfigs, ...rnnKernelConfigs]) {
+  for (const config of [unsortedSegmentSumConfig, ...lstmKernelConfigs, ...gruKernelConfigs, ...rnnKernelConfigs, ...stepKernelConfigs]) {
     const current = tf.getKernel(config.kernelName, 'wasm');
     if (current == null || !installed.has(current)) install(config);
   }
