@@ -7,7 +7,8 @@
  * The step path (`BatchStepper`) keeps its own copy of the weights, each layer's combined
  * once by its cell's stepper (cells/cell.ts: layer 0's input projection is a row gather,
  * the layers above do input and recurrence in one matMul), so that a step is a handful of
- * tfjs ops per layer (shapes: B streams, H hidden, V vocabulary); then
+ * tfjs ops per layer, on wasm two kernel calls (cells/fused.ts: the projection, the cell)
+ * (shapes: B streams, H hidden, V vocabulary); then
  *   output:    logits = h·Wy + by (B, V), read back with one dataSync for all streams
  * Temperature, top-k, top-p and the draw then run in plain JS (`distribution.ts`).
  */
