@@ -130,7 +130,7 @@ const cases = [
 ];
 /**
  * The hand-written backward of every cell against autodiff and finite differences, on the
- * current backend. `withFused`: the LSTM's and RNN's backwards are checked twice, op by op
+ * current backend. `withFused`: every cell's backward is checked twice, op by op
  * (lstm.ts, gru.ts, rnn.ts) and fused (fused.ts, on wasm).
  */
 export function gradientCheckTests({ withFused = false } = {}) {
