@@ -15,8 +15,9 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, rea
 import { join } from 'node:path';
 import type { TrainConfig } from '../training/config.js';
 import type { TextEncoding } from '../data/corpus.js';
-import { isCellType } from '../cells/registry.js';
 import { CheckpointError, writeFailure } from '../errors.js';
+import { readRegularFile } from '../read-file.js';
+import { array, checkpointMetaSchema, FieldError, integer, object, string, where } from './schema.js';
 import { kerasTopology } from './keras-topology.js';
 import { upgradeMeta, upgradeResumeTensors } from './upgrade.js';
 import { CharModel, weightSpecs, type ModelConfig } from '../model/model.js';
@@ -187,26 +188,36 @@ export function loadCheckpoint(path: string, options: { resume?: boolean } = {})
     const record = meta.resume;
     if (!record) throw new CheckpointError(`${dir} holds no training state to resume from (written by an older charrnn?); use --init-from to start from its weights`);
     const { file, sha256, shapes, ...scalars } = record;
+    const expected = resumeShapes(meta, writtenBy < 2 ? 2 : loaded.model.cell.state.length);
+    if (JSON.stringify(shapes) !== JSON.stringify(expected)) {
+      throw new CheckpointError(`${dir}: ${MODEL_FILE} field charrnn.resume.shapes does not match the model (Adam's moments and the carried state need ${expected.length} tensors of its shapes; corrupt checkpoint)`);
+    }
     const tensors = toTensors(readBlob(dir, file, sha256, shapes, 'training state'), shapes);
     loaded.resume = { ...scalars, tensors: upgradeResumeTensors(writtenBy, tensors, loaded.model) };
   }
   return loaded;
 }
 
-/** Reads a float32 file, checking its name, length against `shapes`, and checksum. */
+/** The resume state's tensors: Adam's first and second moments of every weight, then `perLayer` (batch, hidden) state tensors of every layer. */
+function resumeShapes(meta: CheckpointMeta, perLayer: number): number[][] {
+  const weights = weightSpecs(meta.model).map((s) => s.shape);
+  const { batch } = meta.training.config;
+  const state = Array.from({ length: perLayer * meta.model.layers }, () => [batch, meta.model.hidden]);
+  return [...weights, ...weights, ...state];
+}
+
+/**
+ * Reads a float32 file, checking its name, its size against `shapes` before reading a
+ * byte (a file that is too long, or a device, is never read), and its checksum.
+ */
 function readBlob(dir: string, name: string, sha256: string, shapes: number[][], what: string): Float32Array {
   // A plain file name: a checkpoint must not point outside its own directory.
   if (!/^[\w.-]+$/.test(name)) throw new CheckpointError(`${dir}: ${what} file name ${JSON.stringify(name)} is not allowed`);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(join(dir, name));
-  } catch {
-    throw new CheckpointError(`${dir}: ${what} file ${name} is missing`);
-  }
   const expected = shapes.reduce((n, shape) => n + sizeOf(shape), 0) * 4;
-  if (bytes.length !== expected) {
-    throw new CheckpointError(`${dir}: ${what} file holds ${bytes.length} bytes, the model needs ${expected} (truncated or corrupt)`);
-  }
+  const bytes = readRegularFile(join(dir, name), { exactBytes: expected }, (reason) => {
+    const why = reason === 'no such file' ? 'is missing' : `${reason}${reason.startsWith('holds') ? ' for the model\'s shapes (truncated or corrupt)' : ''}`;
+    return new CheckpointError(`${dir}: ${what} file ${name} ${why}`);
+  });
   if (createHash('sha256').update(bytes).digest('hex') !== sha256) {
     throw new CheckpointError(`${dir}: ${what} checksum does not match (corrupt checkpoint)`);
   }
@@ -226,45 +237,48 @@ const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 const blobName = (kind: string, sha256: string) => `${kind}-${sha256.slice(0, 16)}.bin`;
 
+/** model.json holds the vocabulary and history, not the weights: far below this even for a large vocabulary and a long run. */
+const MODEL_JSON_MAX_BYTES = 256 * 2 ** 20;
+
 function readJson(dir: string): unknown {
-  let text: string;
+  const bytes = readRegularFile(join(dir, MODEL_FILE), { maxBytes: MODEL_JSON_MAX_BYTES }, (reason) => new CheckpointError(`${dir}: ${MODEL_FILE} ${reason}`));
   try {
-    text = readFileSync(join(dir, MODEL_FILE), 'utf8');
-  } catch (err) {
-    throw new CheckpointError(`${dir}: cannot read ${MODEL_FILE} (${(err as NodeJS.ErrnoException).code})`);
-  }
-  try {
-    return JSON.parse(text);
+    return JSON.parse(bytes.toString('utf8'));
   } catch {
     throw new CheckpointError(`${dir}: ${MODEL_FILE} is not valid JSON (corrupt checkpoint)`);
   }
 }
 
-/** model.json → its metadata upgraded to the current format, the format it was written in, and the weights file's name. */
+const manifestSchema = array(object({ paths: array(string), weights: array(object({ name: string, shape: array(integer(0)) })) }));
+
+/**
+ * model.json → its metadata upgraded to the current format, the format it was written in,
+ * and the weights file's name. Every field charrnn reads is checked after the upgrade
+ * (schema.ts), naming the first bad one, and the weights manifest must list the model's
+ * weights in our order and shapes.
+ */
 function parseModelJson(dir: string, parsed: unknown): { meta: CheckpointMeta; writtenBy: number; weightsName: string } {
-  const json = parsed as { charrnn?: CheckpointMeta; weightsManifest?: { paths?: string[] }[] } | null;
+  const json = parsed as { charrnn?: CheckpointMeta; weightsManifest?: unknown } | null;
   const written = json?.charrnn;
   if (!written || typeof written !== 'object') throw new CheckpointError(`${dir}: ${MODEL_FILE} is not a charrnn checkpoint`);
   const writtenBy = written.formatVersion;
-  if (typeof writtenBy !== 'number') throw new CheckpointError(`${dir}: checkpoint has no format version`);
-  if (writtenBy > FORMAT_VERSION) {
+  if (typeof writtenBy === 'number' && writtenBy > FORMAT_VERSION) {
     throw new CheckpointError(`${dir}: checkpoint format ${writtenBy} is newer than this charrnn reads (${FORMAT_VERSION}); upgrade charrnn`);
   }
-  const meta = upgradeMeta(written);
-  const m = meta.model;
-  const t = meta.training;
-  const valid =
-    m && [m.vocabSize, m.hidden, m.layers].every((n) => Number.isInteger(n) && n > 0) &&
-    isCellType(m.cell) && typeof m.learnedInit === 'boolean' &&
-    t && t.config && [t.config.batch, t.config.seq].every((n) => Number.isInteger(n) && n > 0) && typeof t.config.valFrac === 'number' &&
-    t.corpus && typeof t.corpus.path === 'string' && typeof t.corpus.fingerprint === 'string' &&
-    Array.isArray(meta.vocab) && meta.vocab.length === m.vocabSize && meta.vocab.every((c) => typeof c === 'string') &&
-    typeof meta.weightsSha256 === 'string';
-  const weightsName = json?.weightsManifest?.[0]?.paths?.[0];
-  if (!valid || typeof weightsName !== 'string') {
-    throw new CheckpointError(`${dir}: ${MODEL_FILE} is missing fields or has wrong types (corrupt checkpoint)`);
+  try {
+    integer(1)(writtenBy, 'charrnn.formatVersion');
+    const meta = checkpointMetaSchema(upgradeMeta(written), 'charrnn') as CheckpointMeta;
+    const specs = weightSpecs(meta.model);
+    const manifest = where(
+      manifestSchema,
+      (m) => m.length === 1 && m[0].paths.length === 1 && m[0].weights.length === specs.length && m[0].weights.every((w, k) => w.name === specs[k].name && JSON.stringify(w.shape) === JSON.stringify(specs[k].shape)),
+      `one file holding the model's ${specs.length} weights in order, with the shapes charrnn.model gives`,
+    )(json.weightsManifest, 'weightsManifest');
+    return { meta, writtenBy, weightsName: manifest[0].paths[0] };
+  } catch (err) {
+    if (err instanceof FieldError) throw new CheckpointError(`${dir}: ${MODEL_FILE} field ${err.message} (corrupt or hand-edited checkpoint)`);
+    throw err;
   }
-  return { meta, writtenBy, weightsName };
 }
 
 /**

@@ -11,8 +11,10 @@
  * copy of it); `readMetrics` keeps the last timeline when steps were repeated (a resume
  * from an earlier checkpoint, a rollback). A failed write throws an OutputError.
  */
-import { closeSync, copyFileSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { writeFailure } from '../errors.js';
+import { closeSync, copyFileSync, existsSync, openSync, writeSync } from 'node:fs';
+import { CheckpointError, writeFailure } from '../errors.js';
+import { readRegularFile } from '../read-file.js';
+import { FieldError, metricsLineSchema } from './schema.js';
 
 export const METRICS_FILE = 'metrics.jsonl';
 
@@ -108,29 +110,41 @@ export class MetricsLog {
   }
 }
 
+/** About ten million steps of lines: far more than a run writes. */
+const METRICS_MAX_BYTES = 2 ** 30;
+
 /**
  * The records of a metrics file in step order. When a step number comes again (a resume
  * from an earlier checkpoint, a rollback), the records from that step on are replaced by
- * the later ones. A torn last line (a crash mid-write) is ignored.
+ * the later ones. A torn line (a crash mid-write, which a resumed run then appends to) is
+ * not JSON and is ignored; a line that is JSON must have the fields of a record
+ * (schema.ts), or the file is refused naming the line and field.
  */
 export function readMetrics(path: string): MetricsRecord[] {
   if (!existsSync(path)) return [];
+  const text = readRegularFile(path, { maxBytes: METRICS_MAX_BYTES }, (reason) => new CheckpointError(`${path} ${reason}`)).toString('utf8');
   const records: MetricsRecord[] = [];
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
+  for (const [index, line] of text.split('\n').entries()) {
     if (!line.trim()) continue;
-    let record: Partial<MetricsRecord>;
+    let parsed: unknown;
     try {
-      record = JSON.parse(line);
+      parsed = JSON.parse(line);
     } catch {
       continue;
     }
-    if (typeof record.step !== 'number') continue;
+    let record: Partial<MetricsRecord>;
+    try {
+      record = metricsLineSchema(parsed, 'line') as Partial<MetricsRecord>;
+    } catch (err) {
+      if (err instanceof FieldError) throw new CheckpointError(`${path} line ${index + 1}: field ${err.field.replace(/^line\.?/, '') || '(the line)'} ${err.problem}`);
+      throw err;
+    }
     const last = records.at(-1);
     if (last && record.step === last.step && record.trainLoss === undefined) {
       Object.assign(last, record); // a validation written on its own line
       continue;
     }
-    while (records.length && records[records.length - 1].step >= record.step) records.pop();
+    while (records.length && records[records.length - 1].step >= record.step!) records.pop();
     records.push(record as MetricsRecord);
   }
   return records;

@@ -3,9 +3,10 @@
  * and splitting it into training and validation parts.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { constants as bufferLimits } from 'node:buffer';
 import { resolve } from 'node:path';
 import { CorpusError } from '../errors.js';
+import { readRegularFile } from '../read-file.js';
 
 export interface Corpus {
   /** Absolute, so a checkpoint can find it again from any directory. */
@@ -22,17 +23,9 @@ export interface Corpus {
 export type TextEncoding = 'utf8' | 'latin1';
 
 export function readCorpus(path: string, encoding: TextEncoding = 'utf8'): Corpus {
-  let bytes: Buffer;
-  try {
-    if (statSync(path).isDirectory()) throw new CorpusError(`${path} is a directory, not a text file`);
-    bytes = readFileSync(path);
-  } catch (err) {
-    if (err instanceof CorpusError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new CorpusError(`${path}: no such file`);
-    if (code === 'EACCES') throw new CorpusError(`${path}: permission denied`);
-    throw new CorpusError(`${path}: cannot read (${code ?? String(err)})`);
-  }
+  // A regular file only: /dev/zero or a FIFO would be read without end, or block forever.
+  // The text must fit in one JS string, which holds at most MAX_STRING_LENGTH characters.
+  const bytes = readRegularFile(path, { maxBytes: bufferLimits.MAX_STRING_LENGTH }, (reason) => new CorpusError(`${path}: ${reason}`));
   if (bytes.length === 0) throw new CorpusError(`${path} is empty`);
   const nul = bytes.indexOf(0);
   if (nul >= 0) throw new CorpusError(`${path} looks binary (NUL byte at offset ${nul}); give a text file`);
