@@ -32,7 +32,7 @@ for (const [cell, threads] of [['lstm', 1], ['gru', 2], ['rnn', 1]]) {
     assert.equal(checkpoint.meta.model.cell, cell);
     assert.equal(checkpoint.meta.training.config.cell, cell);
     const ids = checkpoint.vocab.encode(tinyText().slice(200, 260));
-    const score = evaluate(checkpoint.model, ids, 4, 10);
+    const score = await evaluate(checkpoint.model, ids, 4, 10);
     assert.ok(Number.isFinite(score.nats) && score.nats < Math.log(checkpoint.vocab.size), `eval ${score.nats} nats`);
 
     const exportDir = join(dir, `${cell}-export`);

@@ -35,7 +35,7 @@ test('surprisal: one entry per character, bits = −log2 p, top-5 sorted; the me
       else assert.ok(2 ** -bits <= top[4][1] + 1e-9, 'a character missing from the top 5 is less likely than all of them');
     }
     // One stream over the whole text: the same predictions as the evaluator makes.
-    const score = evaluate(model, vocab.encode(text), 1, text.length - 1);
+    const score = await evaluate(model, vocab.encode(text), 1, text.length - 1);
     assert.ok(Math.abs(meanBits(chars) - score.bits) < 1e-4, `${meanBits(chars)} vs ${score.bits}`);
     assert.throws(() => surprisal(model, vocab, 'a日b'), /not in the vocabulary/);
   } finally {

@@ -8,6 +8,7 @@
  * "fall back".
  */
 import * as tf from '../tf.js';
+import { UserError } from '../errors.js';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -57,7 +58,8 @@ export async function selectBackend(choice: BackendChoice = 'auto', options: Sel
       fallbacks.push(`${label}: ${firstLine(err)}`);
     }
   }
-  throw new Error(`no usable backend for --backend ${choice}: ${fallbacks.join('; ')}`);
+  // A choice the machine cannot honour (e.g. tensorflow without its package) is a usage error.
+  throw new UserError(`no usable backend for --backend ${choice}: ${fallbacks.join('; ')}${choice === 'auto' ? '' : '; try --backend auto'}`);
 }
 
 /** `gpuOnly`: refuse (so that `auto` falls back to WebAssembly) when TensorFlow finds no GPU. */

@@ -23,7 +23,7 @@ export async function evalCommand(checkpointPath: string, file: string | undefin
       return;
     }
     const { batch, seq } = meta.training.config;
-    const score = evaluate(model, ids, batch, seq);
+    const score = await evaluate(model, ids, batch, seq);
     if (options.json) {
       out(`${JSON.stringify(score)}\n`);
     } else {

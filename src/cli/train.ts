@@ -1,4 +1,5 @@
 /** `charrnn train [corpus]`: options → corpus → backend → the library's train, resume or fineTune → summary. */
+import { constants as osConstants } from 'node:os';
 import { basename, dirname, extname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { selectBackend } from '../backend/select.js';
@@ -19,6 +20,7 @@ export const DEFAULT_CORPUS = fileURLToPath(new URL('../../corpora/default.txt',
 export async function trainCommand(corpusPath: string | undefined, options: TrainCommandOptions): Promise<void> {
   const { out, force, resume: resumePath, initFrom, extendVocab, threads, backend, encoding, ...settings } = options;
   if (resumePath !== undefined && initFrom !== undefined) throw new UserError('--resume and --init-from cannot be combined');
+  if (extendVocab && initFrom === undefined) throw new UserError('--extend-vocab only applies with --init-from (fine-tuning another run on a new text)');
   // Settings, and a fresh run's corpus, are checked before the backend loads: bad input fails fast.
   if (resumePath !== undefined) refuseFixedChanges(settings);
   else freshSettings(settings);
@@ -52,8 +54,8 @@ export async function trainCommand(corpusPath: string | undefined, options: Trai
 }
 
 /**
- * Runs `run` with progress on stderr, metrics.jsonl in `outDir`, and SIGINT/SIGTERM
- * stopping it gracefully; then prints the summary. `resumedFrom`: the checkpoint a
+ * Runs `run` with progress on stderr, metrics.jsonl in `outDir`, and SIGINT, SIGTERM or
+ * SIGHUP stopping it gracefully; then prints the summary. `resumedFrom`: the checkpoint a
  * resumed run continues.
  */
 async function reporting(
@@ -73,7 +75,7 @@ async function reporting(
     const result = await run({ observer: trainingReporter(corpus, outDir, resumedFrom, progress, metrics), signal: interrupt.signal });
     progress.stop();
     printSummary(result, outDir);
-    if (result.stoppedBy === 'interrupted') process.exitCode = interrupt.signal.reason === 'SIGTERM' ? 143 : 130;
+    if (result.stoppedBy === 'interrupted') process.exitCode = exitCodeOf(interrupt.signal.reason as NodeJS.Signals);
     failed = false;
   } finally {
     try {
@@ -86,22 +88,36 @@ async function reporting(
   }
 }
 
-/** The first SIGINT or SIGTERM aborts the returned signal (training finishes its step and saves); a second one exits at once. */
+/** Ctrl-C, kill, and the terminal closing: each saves the latest checkpoint before the run stops. */
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+const exitCodeOf = (signal: NodeJS.Signals) => 128 + osConstants.signals[signal];
+
+/**
+ * The first of STOP_SIGNALS aborts the returned signal (training finishes its step and
+ * saves); a second one exits at once. Signals that queued up while this thread was busy
+ * (a long step) arrive together and count as one, so two impatient Ctrl-Cs still leave a
+ * checkpoint: only a signal after the first was handled means "leave now".
+ */
 function interruptOnSignals(onFirst: () => void): { signal: AbortSignal; dispose(): void } {
   const interrupt = new AbortController();
+  let firstPending = false;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (interrupt.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143); // checkpoints are written atomically
+    if (interrupt.signal.aborted) {
+      if (!firstPending) process.exit(exitCodeOf(signal)); // checkpoints are written atomically
+      return;
+    }
     onFirst();
     info(paint.yellow(`${signal}: finishing this step and saving a checkpoint (again to quit at once)`));
     interrupt.abort(signal);
+    firstPending = true;
+    setImmediate(() => (firstPending = false));
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   return {
     signal: interrupt.signal,
     dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
     },
   };
 }

@@ -23,12 +23,16 @@ export function scoreFromNats(nats: number, chars: number): Score {
   return { nats, bits: nats / Math.LN2, perplexity: Math.exp(nats), chars };
 }
 
+/** How long scoring runs between looks at the event loop, so a signal is handled promptly. */
+const YIELD_EVERY_MS = 100;
+
 /**
  * Runs the model over `ids` cut into at most `batch` contiguous streams, state carried
  * from window to window as in training, and averages the loss over every prediction.
  * Only the last few characters that do not fill a stream (fewer than `batch`) go unscored.
+ * Aborting `signal` stops scoring between windows and rejects with its reason.
  */
-export function evaluate(model: CharModel, ids: Int32Array, batch: number, seq: number): Score {
+export async function evaluate(model: CharModel, ids: Int32Array, batch: number, seq: number, signal?: AbortSignal): Promise<Score> {
   if (ids.length < 2) throw new RangeError('need at least two characters to score');
   const streams = Math.max(1, Math.min(batch, Math.floor((ids.length - 1) / seq)));
   const batcher = new StreamBatcher(ids, streams, Math.min(seq, Math.floor((ids.length - 1) / streams)));
@@ -38,7 +42,16 @@ export function evaluate(model: CharModel, ids: Int32Array, batch: number, seq: 
   let state: RecurrentState[] = model.initialState(streams);
   let totalNats = 0;
   let chars = 0;
+  let lastYield = performance.now();
   for (const { inputs, targets } of windows) {
+    if (performance.now() - lastYield > YIELD_EVERY_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      lastYield = performance.now();
+      if (signal?.aborted) {
+        disposeState(state);
+        signal.throwIfAborted();
+      }
+    }
     let final: RecurrentState[] = [];
     const loss = tf.tidy(() => {
       const result = model.loss(tf.tensor1d(inputs, 'int32'), tf.tensor1d(targets, 'int32'), state);

@@ -9,6 +9,21 @@ import type { RecurrentState } from '../cells/cell.js';
 import type { CharModel } from '../model/model.js';
 import type { Progress } from './starting-point.js';
 
+/** A loss above this multiple of the lowest loss so far may be exploding... */
+const EXPLOSION_FACTOR = 3;
+/**
+ * ...if it is also this many nats per character above the lowest. On easy text the loss
+ * falls near 0.1, and one harder batch (streams restarting from a zero state at an epoch)
+ * reads 0.4: three times the lowest, but the model is fine. A real blow-up moves the loss
+ * by whole nats (towards ln(vocabulary size) and past it), or to NaN.
+ */
+const EXPLOSION_MARGIN = 1;
+
+/** Whether a step's loss means training blew up, given the lowest loss so far. */
+export function isDivergence(loss: number, minLoss: number): boolean {
+  return !Number.isFinite(loss) || (loss > EXPLOSION_FACTOR * minLoss && loss > minLoss + EXPLOSION_MARGIN);
+}
+
 interface Snapshot {
   tensors: tf.Tensor[]; // weights, then Adam's moments
   carried: RecurrentState[];

@@ -54,6 +54,8 @@ const newProgress = (): Progress => ({
 
 export function startFresh(corpus: Corpus, config: TrainConfig): StartingPoint {
   const vocab = Vocabulary.fromText(corpus.text);
+  // Predicting the next character needs two to choose from; with one there is nothing to learn.
+  if (vocab.size < 2) throw new CorpusError(`${corpus.path} has only one distinct character (${quoteChars(vocab.chars)}): there is nothing to learn; give a text with at least two`);
   const { hidden, layers, dropout, cell, learnedInit } = config;
   const model = CharModel.create({ vocabSize: vocab.size, hidden, layers, dropout, cell, learnedInit }, config.seed);
   return { vocab, model, adam: new Adam(model.variables), carried: null, rng: new Rng(config.seed + 1), progress: newProgress() };

@@ -15,7 +15,7 @@ import { CorpusError, TrainingDivergedError, UserError } from '../errors.js';
 import { evaluate } from '../scoring/evaluate.js';
 import { disposeState, type RecurrentState } from '../cells/cell.js';
 import { Rng } from '../rng.js';
-import { RollbackPoint } from './rollback.js';
+import { isDivergence, RollbackPoint } from './rollback.js';
 import { fineTuneSettings, freshSettings, resumedSettings } from './settings.js';
 import { startFresh, startFromResume, startFromWeights, type Progress, type StartingPoint } from './starting-point.js';
 import type { CharModel } from '../model/model.js';
@@ -120,8 +120,6 @@ export interface FineTuneOptions extends RunOptions {
  */
 const VALIDATION_MAX_CHARS = 200_000;
 
-/** A loss above this multiple of the lowest loss so far counts as exploding. */
-const EXPLOSION_FACTOR = 3;
 /** Rollbacks (each halving the learning rate) before the run gives up. */
 const MAX_ROLLBACKS = 3;
 
@@ -198,7 +196,7 @@ async function runTraining(corpus: Corpus, config: TrainConfig, start: StartingP
       throughput.end(batch.inputs.length);
       await yieldToEventLoop(); // lets a SIGINT handler run between steps
 
-      if (!Number.isFinite(loss) || loss > EXPLOSION_FACTOR * progress.minLoss) {
+      if (isDivergence(loss, progress.minLoss)) {
         // Back to the last good state with half the learning rate; never save a diverged model.
         const divergedAt = progress.step;
         ({ carried, rng, progress } = rollBack(rollback, carried, progress, loss, outDir));
@@ -213,9 +211,13 @@ async function runTraining(corpus: Corpus, config: TrainConfig, start: StartingP
       const { step } = progress;
       stoppedBy = stopReason(step, plan, config, secondsHere(), signal);
 
-      // An interrupted run saves at once and skips validation: the user is waiting.
-      if (stoppedBy !== 'interrupted' && (step % config.evalEvery === 0 || stoppedBy !== null)) {
-        const { valLoss, isBest } = validate(model, valIds, config, progress, batcher.stepsPerEpoch, lr, seconds());
+      // An interrupted run saves at once and skips validation: the user is waiting. A signal
+      // during validation abandons it (validation yields to the event loop to see one).
+      const validation =
+        stoppedBy !== 'interrupted' && (step % config.evalEvery === 0 || stoppedBy !== null) ? await validate(model, valIds, config, progress, batcher.stepsPerEpoch, lr, seconds(), signal) : null;
+      if (validation === null && signal?.aborted) stoppedBy = 'interrupted';
+      if (validation !== null) {
+        const { valLoss, isBest } = validation;
         observer.onValidation?.(step, valLoss, isBest);
         if (isBest) save('best');
         if (stoppedBy === null && config.patience !== null && progress.staleValidations >= config.patience) stoppedBy = 'patience';
@@ -300,10 +302,26 @@ function trainingRecord(config: TrainConfig, progress: Progress, stepsPerEpoch: 
 
 /**
  * Scores the start of the validation split and records it in `progress` (best, history,
- * validations without a new best); returns the loss and whether it is a new best.
+ * validations without a new best); returns the loss and whether it is a new best, or
+ * null (and records nothing) if `signal` was aborted while scoring.
  */
-function validate(model: CharModel, valIds: Int32Array, config: TrainConfig, progress: Progress, stepsPerEpoch: number, lr: number, seconds: number): { valLoss: number; isBest: boolean } {
-  const valLoss = evaluate(model, valIds.subarray(0, VALIDATION_MAX_CHARS), config.batch, config.seq).nats;
+async function validate(
+  model: CharModel,
+  valIds: Int32Array,
+  config: TrainConfig,
+  progress: Progress,
+  stepsPerEpoch: number,
+  lr: number,
+  seconds: number,
+  signal: AbortSignal | undefined,
+): Promise<{ valLoss: number; isBest: boolean } | null> {
+  let valLoss: number;
+  try {
+    valLoss = (await evaluate(model, valIds.subarray(0, VALIDATION_MAX_CHARS), config.batch, config.seq, signal)).nats;
+  } catch (err) {
+    if (signal?.aborted) return null;
+    throw err;
+  }
   const isBest = progress.bestValLoss === null || valLoss < progress.bestValLoss;
   const { step } = progress;
   progress.valLoss = valLoss;
