@@ -18,6 +18,7 @@ import { stepProjectorFactory } from '../cells/fused.js';
 import type { CharModel } from '../model/model.js';
 import { Rng } from '../rng.js';
 import { definedOnly } from '../options/option.js';
+import { assertMemoryFits, estimateSamplingMemory } from '../training/memory.js';
 import { logProbability, pickIndex, softmax } from './distribution.js';
 import { SAMPLE_DEFAULTS, validateSampleSettings, type Distribution, type SampleSettings } from './options.js';
 import { quoteChars, type Vocabulary } from '../data/vocab.js';
@@ -147,6 +148,8 @@ export function* sampleStreams(model: CharModel, vocab: Vocabulary, request: Bat
   validateSampleSettings(shared);
   for (const stream of streams) validateSampleSettings(stream);
   const { length, prime, topK, topP, stop: stops } = { ...SAMPLE_DEFAULTS, ...definedOnly(shared) };
+  const what = `sampling ${B.toLocaleString('en-US')} stream${B > 1 ? 's' : ''} of ${length.toLocaleString('en-US')} characters at once`;
+  assertMemoryFits(estimateSamplingMemory(model.config, B, length), what, 'ask for fewer samples or shorter ones');
   refuseUnknownChars(vocab, { prime, stop: stops });
   const rngs = streams.map((s) => new Rng(s.seed));
   const random = rngs.map((rng) => () => rng.next());

@@ -32,7 +32,9 @@ export function trainerThreads(requested: number | undefined, streams: number): 
     const note = requested !== undefined && requested > 1 ? `--threads ${requested} ignored: native TensorFlow threads by itself, so training runs on one thread` : null;
     return { threads: 1, note };
   }
-  return { threads: Math.min(requested ?? availableParallelism(), streams), note: null };
+  // Never more threads than streams (a thread needs one) or cores (one beyond them only
+  // shares a core, and costs a heap of its own).
+  return { threads: Math.max(1, Math.min(requested ?? availableParallelism(), streams, availableParallelism())), note: null };
 }
 
 /** Everything in this thread. */

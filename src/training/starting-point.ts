@@ -10,7 +10,7 @@ import type { TrainConfig } from './config.js';
 import type { Corpus } from '../data/corpus.js';
 import { CorpusError, UserError } from '../errors.js';
 import type { RecurrentState } from '../cells/cell.js';
-import { CharModel } from '../model/model.js';
+import { CharModel, type ModelConfig } from '../model/model.js';
 import { Rng } from '../rng.js';
 import { quoteChars, Vocabulary } from '../data/vocab.js';
 
@@ -52,12 +52,17 @@ const newProgress = (): Progress => ({
   seconds: 0,
 });
 
-export function startFresh(corpus: Corpus, config: TrainConfig): StartingPoint {
+/** Throws if a model of this shape cannot be trained here (memory.ts); called before it is allocated. */
+export type FitCheck = (model: ModelConfig) => void;
+
+export function startFresh(corpus: Corpus, config: TrainConfig, assertFits: FitCheck = () => {}): StartingPoint {
   const vocab = Vocabulary.fromText(corpus.text);
   // Predicting the next character needs two to choose from; with one there is nothing to learn.
   if (vocab.size < 2) throw new CorpusError(`${corpus.path} has only one distinct character (${quoteChars(vocab.chars)}): there is nothing to learn; give a text with at least two`);
   const { hidden, layers, dropout, cell, learnedInit } = config;
-  const model = CharModel.create({ vocabSize: vocab.size, hidden, layers, dropout, cell, learnedInit }, config.seed);
+  const shape = { vocabSize: vocab.size, hidden, layers, dropout, cell, learnedInit };
+  assertFits(shape);
+  const model = CharModel.create(shape, config.seed);
   return { vocab, model, adam: new Adam(model.variables), carried: null, rng: new Rng(config.seed + 1), progress: newProgress() };
 }
 
@@ -100,9 +105,10 @@ export function startFromResume(corpus: Corpus, checkpoint: LoadedCheckpoint): S
  * corpus that the checkpoint's vocabulary lacks stop the run, unless `extendVocab`
  * appends them (their weights start as a fresh model's).
  */
-export function startFromWeights(corpus: Corpus, config: TrainConfig, checkpoint: LoadedCheckpoint, extendVocab: boolean): StartingPoint {
+export function startFromWeights(corpus: Corpus, config: TrainConfig, checkpoint: LoadedCheckpoint, extendVocab: boolean, assertFits: FitCheck = () => {}): StartingPoint {
   const unknown = checkpoint.vocab.unknownChars(corpus.text);
   let { model, vocab } = checkpoint;
+  assertFits({ ...model.config, vocabSize: vocab.size + (extendVocab ? unknown.length : 0) });
   if (unknown.length > 0) {
     if (!extendVocab) {
       throw new UserError(`${corpus.path} has ${unknown.length} characters ${checkpoint.dir} never saw: ${quoteChars(unknown, 10)}; pass --extend-vocab to add them`);

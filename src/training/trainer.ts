@@ -17,7 +17,8 @@ import { disposeState, type RecurrentState } from '../cells/cell.js';
 import { Rng } from '../rng.js';
 import { isDivergence, RollbackPoint } from './rollback.js';
 import { fineTuneSettings, freshSettings, resumedSettings } from './settings.js';
-import { startFresh, startFromResume, startFromWeights, type Progress, type StartingPoint } from './starting-point.js';
+import { startFresh, startFromResume, startFromWeights, type FitCheck, type Progress, type StartingPoint } from './starting-point.js';
+import { assertMemoryFits, estimateTrainingMemory } from './memory.js';
 import type { CharModel } from '../model/model.js';
 import type { Vocabulary } from '../data/vocab.js';
 
@@ -126,7 +127,8 @@ const MAX_ROLLBACKS = 3;
 /** A fresh run on `corpus`. */
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const config = freshSettings(options.config ?? {});
-  return runTraining(options.corpus, config, startFresh(options.corpus, config), options);
+  const { threads } = trainerThreads(options.threads, config.batch);
+  return runTraining(options.corpus, config, startFresh(options.corpus, config, fitCheck(config, threads)), options);
 }
 
 /** Continues a run exactly where its checkpoint stopped, on the same text. */
@@ -136,6 +138,7 @@ export async function resume(options: ResumeOptions): Promise<TrainResult> {
   const config = resumedSettings(trained.config, options.changes ?? {});
   const corpus = options.corpus ?? readCorpus(trained.corpus.path, trained.corpus.encoding);
   const outDir = options.outDir ?? dirname(checkpoint.dir);
+  fitCheck(config, trainerThreads(options.threads, config.batch).threads)(checkpoint.model.config);
   return runTraining(corpus, config, startFromResume(corpus, checkpoint), { ...options, outDir });
 }
 
@@ -143,7 +146,8 @@ export async function resume(options: ResumeOptions): Promise<TrainResult> {
 export async function fineTune(options: FineTuneOptions): Promise<TrainResult> {
   const { checkpoint, corpus } = options;
   const config = fineTuneSettings(checkpoint.meta.model, checkpoint.dir, options.config ?? {});
-  return runTraining(corpus, config, startFromWeights(corpus, config, checkpoint, options.extendVocab ?? false), options);
+  const { threads } = trainerThreads(options.threads, config.batch);
+  return runTraining(corpus, config, startFromWeights(corpus, config, checkpoint, options.extendVocab ?? false, fitCheck(config, threads)), options);
 }
 
 /** The loop, from `start` until a stop condition; the model and optimiser are disposed at the end. */
@@ -266,6 +270,15 @@ function planRun(config: TrainConfig, start: StartingPoint, data: ReturnType<typ
     totalSteps,
     threads: threads.threads,
     threadsNote: threads.note,
+  };
+}
+
+/** Refuses, from the shapes and before anything is allocated, a model that cannot be trained here at these settings (memory.ts). */
+function fitCheck(config: TrainConfig, threads: number): FitCheck {
+  return (shape) => {
+    const { vocabSize: V, layers, hidden, cell } = shape;
+    const what = `a ${layers}×${hidden} ${cell.toUpperCase()} over ${V} characters at seq ${config.seq}, batch ${config.batch} on ${threads} thread${threads > 1 ? 's' : ''}`;
+    assertMemoryFits(estimateTrainingMemory(shape, { seq: config.seq, batch: config.batch, threads }), what, 'make --hidden, --layers, --seq or --batch smaller');
   };
 }
 
