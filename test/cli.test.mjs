@@ -361,7 +361,7 @@ function crlfRun() {
 }
 
 describe('interrupting training', { concurrency: 2, timeout: 120_000 }, () => {
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]]) {
     test(`${signal} finishes the step, saves latest/ and exits ${code}`, async () => {
       const out = path.join(freshDir(signal), 'run');
       const args = ['train', TINY, '-o', out, ...SMALL, '--epochs', '100000', '--save-every', '100000', '--eval-every', '100000'];
