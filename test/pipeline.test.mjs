@@ -37,19 +37,19 @@ test('batches: streams are contiguous, targets are inputs shifted by one', () =>
   assert.throws(() => new StreamBatcher(ids, 50, 5), /cannot fill/);
 });
 
-test('eval: bits = nats / ln 2, perplexity = e^nats; an untrained uniform model scores ln V', () => {
+test('eval: bits = nats / ln 2, perplexity = e^nats; an untrained uniform model scores ln V', async () => {
   const score = scoreFromNats(1.5, 10);
   assert.equal(score.bits, 1.5 / Math.LN2);
   assert.equal(score.perplexity, Math.exp(1.5));
   const model = CharModel.create({ vocabSize: 7, hidden: 8, layers: 2, dropout: 0, cell: 'lstm', learnedInit: false }, 1);
   model.variables.forEach((v) => v.assign(tf.zerosLike(v))); // all logits 0: uniform prediction
   const ids = Int32Array.from({ length: 200 }, (_, k) => k % 7);
-  const result = evaluate(model, ids, 4, 10);
+  const result = await evaluate(model, ids, 4, 10);
   assert.ok(Math.abs(result.nats - Math.log(7)) < 1e-5, `nats ${result.nats}`);
   // 199 predictions in 4 streams of 49: all scored but the 3 that do not fill a stream,
   // including each stream's tail of 9 after its 4 full windows of 10.
   assert.equal(result.chars, 4 * 49);
-  const short = evaluate(model, ids.subarray(0, 27), 50, 16);
+  const short = await evaluate(model, ids.subarray(0, 27), 50, 16);
   assert.equal(short.chars, 26, 'a text shorter than one window is scored whole');
   model.dispose();
 });
