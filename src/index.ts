@@ -37,6 +37,7 @@ export { SAMPLE_DEFAULTS, SAMPLE_OPTIONS, type Distribution, type SampleSettings
 export { evaluate, scorableIds, validationSplit, type Score } from './scoring/evaluate.js';
 export { meanBits, surprisal, type CharSurprisal } from './scoring/surprisal.js';
 export { TRAIN_DEFAULTS, TRAIN_OPTIONS, type TrainConfig } from './training/config.js';
+export { assertMemoryFits, estimateSamplingMemory, estimateTrainingMemory, type MemoryEstimate } from './training/memory.js';
 export { RESUMABLE } from './training/settings.js';
 export {
   fineTune,

@@ -61,7 +61,7 @@ test('a fresh run refuses settings that cannot work', async () => {
   await refused(charrnn.train({ corpus, config: { hidden: 0 }, outDir: workDir('library-bad') }), charrnn.UserError, /^--hidden must be an integer ≥ 1 \(got 0\)$/); // the flag's own words
 });
 
-test('sample and score a checkpoint', () => {
+test('sample and score a checkpoint', async () => {
   const { model, vocab, meta } = charrnn.loadCheckpoint(run);
   try {
     const options = { length: 30, temperature: 0.8, prime: 'The ', seed: 5 };
@@ -71,7 +71,7 @@ test('sample and score a checkpoint', () => {
     assert.equal([...charrnn.generate(model, vocab, options)].join(''), text, 'the same seed gives the same text');
     // One stream over the whole text scores the predictions surprisal makes one character at a time.
     const sample = tinyText().slice(0, 300);
-    const score = charrnn.evaluate(model, vocab.encode(sample), 1, [...sample].length - 1);
+    const score = await charrnn.evaluate(model, vocab.encode(sample), 1, [...sample].length - 1);
     const bits = charrnn.meanBits(charrnn.surprisal(model, vocab, sample));
     assert.ok(Math.abs(score.bits - bits) < 1e-4, `${score.bits} vs ${bits} bits/char`);
 
