@@ -34,7 +34,8 @@ const record = {
 };
 const resumeState = (model) => ({
   adamStep: 1, rngState: 1, lossSinceEval: { sum: 0, count: 0 }, minLoss: 1, lrScale: 1, rollbacks: 0, staleValidations: 0,
-  tensors: model.weights.map((w) => tf.zerosLike(w.tensor)),
+  // Adam's two moments of every weight, then the LSTM's h and c (batch, hidden): what loading checks against the model.
+  tensors: [...model.weights, ...model.weights].map((w) => tf.zerosLike(w.tensor)).concat([tf.zeros([record.config.batch, 4]), tf.zeros([record.config.batch, 4])]),
 });
 function save(dir, seed) {
   const model = CharModel.create({ vocabSize: 3, hidden: 4, layers: 1, dropout: 0, cell: 'lstm', learnedInit: false }, seed);

@@ -20,7 +20,8 @@
  *   shared        2P per worker (weights, gradients)
  * The coefficients were measured with tf.profile's peakBytes on the wasm backend, and
  * `node scripts/memory-estimate.mjs` holds the estimate to the measured peak on eight
- * shapes (LSTM, GRU, RNN; 1×1024; 1×32 and 2×128 over 41,056 characters): within 8%. tfjs-backend-wasm gives each thread one heap of at most
+ * shapes (LSTM, GRU, RNN; 1×1024; 1×32 and 2×128 over 41,056 characters): within 8%.
+ * tfjs-backend-wasm gives each thread one heap of at most
  * 4 GB, and the heap fragments (it was 1.1–1.2× the peak): 3 GB of tensors is the most
  * we let one thread plan for. All threads together must fit in the machine's memory.
  */
