@@ -12,7 +12,8 @@ import { readCorpus } from '../dist/data/corpus.js';
 import { TRAIN_DEFAULTS } from '../dist/training/config.js';
 import { assertMemoryFits, estimateSamplingMemory, estimateTrainingMemory } from '../dist/training/memory.js';
 import { isDivergence } from '../dist/training/rollback.js';
-import { train, trainingThreads } from '../dist/training/trainer.js';
+import { trainerThreads } from '../dist/training/data-parallel.js';
+import { train } from '../dist/training/trainer.js';
 import { availableParallelism } from 'node:os';
 import { runCli, useBackend, workDir, TINY_CORPUS as TINY } from './helpers.mjs';
 
@@ -124,9 +125,9 @@ describe('memory: what cannot fit is refused from its shapes, with the estimate,
 
   test('threads: never more than the streams or the cores', () => {
     const cores = availableParallelism();
-    assert.equal(trainingThreads(99, 99), cores);
-    assert.equal(trainingThreads(99, 1), 1);
-    assert.equal(trainingThreads(1, 50), 1);
+    assert.equal(trainerThreads(99, 99).threads, cores);
+    assert.equal(trainerThreads(99, 1).threads, 1);
+    assert.equal(trainerThreads(1, 50).threads, 1);
   });
 });
 
