@@ -201,7 +201,7 @@ interface ProcessRun {
   stderr: string;
 }
 
-function runProcess(command: string, args: string[], timeoutSeconds: number): Promise<ProcessRun> {
+export function runProcess(command: string, args: string[], timeoutSeconds: number): Promise<ProcessRun> {
   return new Promise((resolve) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutSeconds * 1000 });
     let stdout = '';
