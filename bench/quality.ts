@@ -20,7 +20,7 @@ import { readCorpus } from '../dist/data/corpus.js';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../dist/training/config.js';
 import { train } from '../dist/training/trainer.js';
 import { prepareCorpus } from './corpus.js';
-import { PEER_SCRIPT, pythonJson, runProcess } from './peer.js';
+import { PEER_SCRIPT, PEER_THREADS, pythonJson, runProcess } from './peer.js';
 
 const PEER_CURVE = fileURLToPath(new URL('../bench/peer_curve.py', import.meta.url));
 /** Validations along each curve. */
@@ -74,7 +74,7 @@ async function runPeer(python: string, corpus: string, budget: Budget, seed: num
     budget.steps !== null
       ? [PEER_CURVE, PEER_SCRIPT, '--corpus', corpus, '--steps', String(budget.steps), '--eval-every', String(Math.max(1, Math.round(budget.steps / POINTS)))]
       : [PEER_SCRIPT, '--corpus', corpus, '--seconds', String(budget.seconds), '--eval-every', String(budget.seconds! / POINTS), '--sample-chars', '1', '--sample-repeats', '1'];
-  const run = await runProcess(python, [...args, '--seed', String(seed), '--threads', '2'], 600 + 10 * (budget.seconds ?? budget.steps!));
+  const run = await runProcess(python, [...args, '--seed', String(seed), '--threads', String(PEER_THREADS)], 600 + 10 * (budget.seconds ?? budget.steps!));
   if (run.code !== 0) throw new Error(`the peer exited with ${run.code ?? 'a timeout'}: ${run.stderr.trim().split('\n').pop()}`);
   const result = JSON.parse(pythonJson(run.stdout.trim().split('\n').pop() ?? '')) as {
     curve?: { step: number; val_nats: number }[];
