@@ -74,7 +74,8 @@ async function runPeer(python: string, corpus: string, budget: Budget, seed: num
     budget.steps !== null
       ? [PEER_CURVE, PEER_SCRIPT, '--corpus', corpus, '--steps', String(budget.steps), '--eval-every', String(Math.max(1, Math.round(budget.steps / POINTS)))]
       : [PEER_SCRIPT, '--corpus', corpus, '--seconds', String(budget.seconds), '--eval-every', String(budget.seconds! / POINTS), '--sample-chars', '1', '--sample-repeats', '1'];
-  const run = await runProcess(python, [...args, '--seed', String(seed), '--threads', String(PEER_THREADS)], 600 + 10 * (budget.seconds ?? budget.steps!));
+  // Generous: on a busy machine the peer's two OpenMP threads slow many-fold (its README).
+  const run = await runProcess(python, [...args, '--seed', String(seed), '--threads', String(PEER_THREADS)], 3600 + 10 * (budget.seconds ?? budget.steps!));
   if (run.code !== 0) throw new Error(`the peer exited with ${run.code ?? 'a timeout'}: ${run.stderr.trim().split('\n').pop()}`);
   const result = JSON.parse(pythonJson(run.stdout.trim().split('\n').pop() ?? '')) as {
     curve?: { step: number; val_nats: number }[];
@@ -141,5 +142,12 @@ const program = new Command('bench:quality')
   .option('--seeds <n>', 'runs of each side', positive('--seeds'), 3)
   .option('--corpus <file>', 'text to cut the first megabyte from (default: War and Peace from ../shared/corpora)')
   .option('--python <path>', "python with Debian's torch", '/usr/bin/python3')
-  .action(quality);
+  .action(async (options: Parameters<typeof quality>[0]) => {
+    try {
+      await quality(options);
+    } catch (err) {
+      say(`bench:quality: ${(err as Error).message}`);
+      process.exitCode = 1;
+    }
+  });
 await program.parseAsync(process.argv);
