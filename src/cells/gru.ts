@@ -136,8 +136,8 @@ export function gruSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: Recurrent
       const hPrevSteps = tf.split(hPrev, steps, 0);
       const UzrT = tf.transpose(UzrKept); // once per sequence, not per step
       const UhT = tf.transpose(UhKept);
-      const dSzr: tf.Tensor[] = new Array(steps); // d(update/reset pre-activations), (B, 2H)
-      const dA: tf.Tensor[] = new Array(steps); // d(candidate pre-activation), (B, H)
+      const dSzr = new Array<tf.Tensor>(steps); // d(update/reset pre-activations), (B, 2H)
+      const dA = new Array<tf.Tensor>(steps); // d(candidate pre-activation), (B, H)
       let dhNext: tf.Tensor | null = null;
       for (let t = steps - 1; t >= 0; t--) {
         const [zr, z, r, hh, diff] = perStep.slice(t * 5, t * 5 + 5);

@@ -150,7 +150,7 @@ export function lstmSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: Recurren
       const [Ukept, hPrev, ...perStep] = saved;
       const dHs = splitSteps(dy as tf.Tensor2D, steps);
       const UTransposed = tf.transpose(Ukept); // once per sequence, not per step
-      const dzs: tf.Tensor[] = new Array(steps);
+      const dzs = new Array<tf.Tensor>(steps);
       let dhNext: tf.Tensor | null = null;
       let dcNext: tf.Tensor | null = null;
       for (let t = steps - 1; t >= 0; t--) {

@@ -70,7 +70,7 @@ export function rnnSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: Recurrent
       const dHs = tf.split(dy as tf.Tensor2D, steps, 0);
       const hSteps = tf.split(hsKept, steps, 0);
       const UTransposed = tf.transpose(Ukept); // once per sequence, not per step
-      const dzs: tf.Tensor[] = new Array(steps);
+      const dzs = new Array<tf.Tensor>(steps);
       let dhNext: tf.Tensor | null = null;
       for (let t = steps - 1; t >= 0; t--) {
         const dhAfter = dhNext;

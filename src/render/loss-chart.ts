@@ -96,7 +96,7 @@ function grid(series: (number | null)[], config: GridConfig, symbols: Symbols | 
  * the series' range.
  */
 function resample(points: readonly Point[], width: number, stepAt: (c: number) => number): (number | null)[] {
-  if (points.length === 0) return new Array(width).fill(null);
+  if (points.length === 0) return new Array<number | null>(width).fill(null);
   const half = width > 1 ? (stepAt(1) - stepAt(0)) / 2 : Infinity;
   let k = 0;
   return Array.from({ length: width }, (_, c) => {

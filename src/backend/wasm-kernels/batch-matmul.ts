@@ -80,7 +80,7 @@ export function matMulViaFastPath(
 function ownMatMul(backend: WasmBackend, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): tf.TensorInfo {
   const { aCols, bCols, m, k, n } = matMulDims(a, b, transposeA, transposeB);
   const rank = Math.max(a.shape.length, b.shape.length);
-  const out = backend.makeOutput([...new Array(rank - 2).fill(1), m, n], 'float32');
+  const out = backend.makeOutput([...new Array<number>(rank - 2).fill(1), m, n], 'float32');
   const kernels = ownKernels(backend);
   const [sam, sak] = transposeA ? [1, aCols] : [aCols, 1];
   const [sbk, sbn] = transposeB ? [1, bCols] : [bCols, 1];

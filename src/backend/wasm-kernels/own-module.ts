@@ -67,7 +67,7 @@ export function ownKernels(backend: WasmBackend): OwnKernels {
   let kernels = instances.get(backend);
   if (kernels) return kernels;
   const instance = new WebAssembly.Instance(compile().module, { env: { memory: heapMemory(backend) } });
-  const exports = instance.exports as unknown as OwnKernels & { setTable(ptr: number): void; TABLE_BYTES: WebAssembly.Global };
+  const exports = instance.exports as unknown as OwnKernels & { setTable(ptr: number): void; TABLE_BYTES: WebAssembly.Global<"i32"> };
   exports.setTable(malloc(backend, exports.TABLE_BYTES.value)); // lives as long as the backend
   kernels = exports;
   instances.set(backend, kernels);
