@@ -18,9 +18,9 @@ export function workDir(prefix) {
   return dir;
 }
 
-/** Runs bin/charrnn.js as a user would (no colour); resolves with its exit and output, never rejects on failure. */
+/** Runs bin/charrnn.js as a user would (no colour: FORCE_COLOR would beat NO_COLOR); resolves with its exit and output, never rejects on failure. */
 export function runCli(args, { cwd }) {
-  return runProcess(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } }).then((r) => ({ ...r, args }));
+  return runProcess(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined } }).then((r) => ({ ...r, args }));
 }
 
 /** Runs a program to its end; resolves with its exit code, signal and output, never rejects on failure. */

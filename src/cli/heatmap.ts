@@ -2,12 +2,11 @@
  * `charrnn eval --heatmap` / `--html`: a text with each character coloured by how
  * surprised the model was, drawn by render/heatmap.ts.
  */
-import { Chalk, supportsColor } from 'chalk';
 import type { CharModel } from '../model/model.js';
 import { renderExtremes, renderHtml, renderTerminal, terminalLegend } from '../render/heatmap.js';
 import { meanBits, surprisal } from '../scoring/surprisal.js';
 import type { Vocabulary } from '../data/vocab.js';
-import { colourEnabled, formatCount, info, out, writeOutputFile } from './output.js';
+import { formatCount, info, out, paintStdout, writeOutputFile } from './output.js';
 
 export interface HeatmapOptions {
   /** Draw on stdout (terminal colours, or digit lines without colour). */
@@ -28,10 +27,9 @@ export function showHeatmap(model: CharModel, vocab: Vocabulary, ids: Int32Array
   const chars = surprisal(model, vocab, vocab.decode(ids.subarray(0, options.limit)));
   const summary = `${options.label}${limited ? `, ${limited}` : ''}: ${meanBits(chars).toFixed(3)} bits/char over ${formatCount(chars.length - 1)} predictions`;
   if (options.terminal) {
-    const chalk = new Chalk({ level: colourEnabled(process.stdout) ? Math.max(1, supportsColor ? supportsColor.level : 1) as 1 | 2 | 3 : 0 });
     const columns = process.stdout.columns || Number(process.env.COLUMNS) || 80;
-    out(renderTerminal(chars, { chalk, columns }));
-    out(`\n${terminalLegend(chalk)}\n${summary}\n\n${renderExtremes(chars, chalk)}`);
+    out(renderTerminal(chars, { chalk: paintStdout, columns }));
+    out(`\n${terminalLegend(paintStdout)}\n${summary}\n\n${renderExtremes(chars, paintStdout)}`);
   }
   if (options.html !== undefined) {
     writeOutputFile(options.html, renderHtml(chars, { title: `${options.label} — charrnn surprisal`, summary, checkpoint: options.checkpoint }));

@@ -27,7 +27,7 @@ import { evalCommand } from './eval.js';
 import { exportCommand } from './export.js';
 import { importCommand } from './import.js';
 import { infoCommand } from './info.js';
-import { out, paint, StdoutClosed } from './output.js';
+import { out, paint, setColour, StdoutClosed } from './output.js';
 import { plotCommand } from './plot.js';
 import { sampleCommand } from './sample.js';
 import { trainCommand } from './train.js';
@@ -67,6 +67,9 @@ export function buildProgram(run: CommandFunctions = COMMAND_FUNCTIONS, output: 
   const program = new Command('charrnn')
     .description('Multi-layer LSTM (or GRU, RNN) character language models: train on a text, sample from it, score it.')
     .version(version)
+    .option('--color', 'colour on stdout and stderr even when they are not a terminal (beats FORCE_COLOR and NO_COLOR)')
+    .option('--no-color', 'no colour (as NO_COLOR=1); without either flag: FORCE_COLOR, then NO_COLOR, then colour on a terminal')
+    .hook('preAction', (command) => setColour(command.opts().color as boolean | undefined))
     .exitOverride()
     .configureOutput({ ...output, outputError: (text, write) => write(paint.red(text)) });
   addCommand(program, TRAIN_COMMAND, run.train);

@@ -11,7 +11,7 @@ import { readCheckpointMeta, resolveCheckpointDir } from '../checkpoint/checkpoi
 import { UserError } from '../errors.js';
 import { METRICS_FILE, readMetrics } from '../checkpoint/metrics.js';
 import { lossChartSvg, svgToPng, terminalChart, type LossCurves, type Point } from '../render/loss-chart.js';
-import { colourEnabled, info, out, writeOutputFile } from './output.js';
+import { info, out, paintStdout, writeOutputFile } from './output.js';
 import type { PlotCommandOptions } from './commands.js';
 
 export async function plotCommand(runDir: string, options: PlotCommandOptions): Promise<void> {
@@ -19,7 +19,7 @@ export async function plotCommand(runDir: string, options: PlotCommandOptions): 
   const title = `loss by step: ${basename(resolve(runDir))}`;
   if (options.svg === undefined && options.png === undefined) {
     const columns = process.stdout.columns || process.stderr.columns || Number(process.env.COLUMNS) || 80;
-    out(terminalChart(curves, { columns, colour: colourEnabled(process.stdout) }));
+    out(terminalChart(curves, { columns, colour: paintStdout.level > 0 }));
     return;
   }
   const svg = lossChartSvg(curves, title);
