@@ -112,12 +112,23 @@ test('train → sample → eval, end to end', { timeout: 120_000 }, async (t) =>
     for (const r of [a, b, c, latest]) assertSucceeded(r);
     assert.match(a.stderr, /^backend: /m);
     assert.ok(a.stdout.endsWith('\n'));
-    // One random first character (no prime), then the 100 generated ones.
-    assert.equal([...a.stdout.slice(0, -1)].length, 101, JSON.stringify(a.stdout));
+    // No prime: the 100 generated characters alone (the newline the model read first is not printed).
+    assert.equal([...a.stdout.slice(0, -1)].length, 100, JSON.stringify(a.stdout));
+    assert.doesNotMatch(a.stderr, /^seed /m, 'a seed given is not repeated back');
     for (const ch of a.stdout) assert.ok(TINY_CHARS.has(ch), `${JSON.stringify(ch)} is not in the training text`);
     assert.equal(b.stdout, a.stdout, 'same seed, same text');
     assert.notEqual(c.stdout, a.stdout, 'another seed, other text');
-    assert.equal([...latest.stdout.slice(0, -1)].length, 11);
+    assert.equal([...latest.stdout.slice(0, -1)].length, 10);
+  });
+
+  await t.test('sample without --seed: the seed used is on stderr, and --seed repeats the sample', async () => {
+    const first = await cli(['sample', RUN, '-n', '80', '--backend', 'wasm']);
+    assertSucceeded(first);
+    const seed = /^seed (-?\d+) \(pass --seed \1 to repeat this sample\)$/m.exec(first.stderr)?.[1];
+    assert.ok(seed, first.stderr);
+    const again = await cli(['sample', RUN, '-n', '80', '--seed', seed, '--backend', 'wasm']);
+    assertSucceeded(again);
+    assert.equal(again.stdout, first.stdout);
   });
 
   await t.test('sample: --temperature 0 is --argmax; --prime comes first', async () => {
@@ -128,7 +139,7 @@ test('train → sample → eval, end to end', { timeout: 120_000 }, async (t) =>
     ]);
     for (const r of [zero, argmax, primed]) assertSucceeded(r);
     assert.equal(argmax.stdout, zero.stdout);
-    assert.equal([...zero.stdout.slice(0, -1)].length, 61);
+    assert.equal([...zero.stdout.slice(0, -1)].length, 60);
     assert.ok(primed.stdout.startsWith('the '), JSON.stringify(primed.stdout));
     assert.equal([...primed.stdout.slice(0, -1)].length, 4 + 50);
     for (const ch of primed.stdout) assert.ok(TINY_CHARS.has(ch), `${JSON.stringify(ch)} is not in the training text`);

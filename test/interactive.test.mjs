@@ -43,11 +43,11 @@ test('sample --interactive: primes from stdin, continuations on stdout, :t and :
   assert.doesNotMatch(r.stderr, /prime> /, 'no prompt when stdin is not a terminal');
 });
 
-test('sample --interactive: an empty line starts from a random character; :q leaves before stdin ends', async () => {
+test('sample --interactive: an empty line starts from the unprinted starting context; :q leaves before stdin ends', async () => {
   const r = await withStdin(['sample', RUN, '-i', '-n', '7', '--seed', '3', '--backend', 'wasm'], ['', ':q', 'never read']);
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.split('\n');
-  assert.deepEqual(lines.map((l) => [...l].length), [8, 0], 'one character to start, then 7, and nothing after :q');
+  assert.deepEqual(lines.map((l) => [...l].length), [7, 0], 'the 7 generated characters, and nothing after :q');
   const alone = await cli(['sample', RUN, '-n', '7', '--seed', '3', '--backend', 'wasm']);
   assert.equal(r.stdout, alone.stdout, 'the same as a plain sample with that seed');
 });

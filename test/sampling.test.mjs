@@ -5,7 +5,8 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { loadCheckpoint } from '../dist/checkpoint/checkpoint.js';
 import { CharModel } from '../dist/model/model.js';
-import { BatchStepper, generate, Sampler, sampleStreams } from '../dist/sampling/sampler.js';
+import { BatchStepper, generate, Sampler, sampleStreams, startingContext } from '../dist/sampling/sampler.js';
+import { Vocabulary } from '../dist/data/vocab.js';
 import { drawIndex, keepTopK, keepTopP, logProbability, nextCharDistribution, softmax } from '../dist/sampling/distribution.js';
 import { Rng } from '../dist/rng.js';
 import { runCli, TINY_CORPUS, tinyText, useBackend, workDir } from './helpers.mjs';
@@ -131,6 +132,24 @@ test('the sampler refuses settings the flags refuse, naming the flag, and fills 
   assert.throws(() => [...sampleStreams(model, vocab, { length: 5, streams })], { message: /^--seed must be an integer/ });
   const [sample] = [...sampleStreams(model, vocab, { streams: [{ temperature: 1, seed: 3 }] })].filter((e) => e.type === 'done');
   assert.equal([...sample.sample.text].length, 500, "the default length is --length's");
+});
+
+test('without a prime the model reads a newline first, which is not part of the sample', () => {
+  const options = { length: 120, temperature: 0.8, seed: 21 };
+  assert.ok(vocab.has('\n'), 'the tiny corpus has lines');
+  const unprimed = [...generate(model, vocab, { ...options, prime: '' })].join('');
+  const afterNewline = [...generate(model, vocab, { ...options, prime: '\n' })].join('');
+  assert.equal(afterNewline, `\n${unprimed}`);
+  assert.equal([...unprimed].length, 120);
+  const [done] = [...sampleStreams(model, vocab, { length: 10, prime: '', streams: [{ temperature: 1, seed: 1 }] })].filter((e) => e.type === 'done');
+  assert.equal(done.sample.prime, '');
+});
+
+test('startingContext: a newline; without one the most frequent character, else a space, else the first', () => {
+  assert.equal(startingContext(new Vocabulary(['\n', ' ', 'a'])), '\n');
+  assert.equal(startingContext(new Vocabulary([' ', 'a', 'b']), [5, 9, 1]), 'a');
+  assert.equal(startingContext(new Vocabulary([' ', 'a', 'b'])), ' ', 'no counts (an older checkpoint)');
+  assert.equal(startingContext(new Vocabulary(['a', 'b'])), 'a');
 });
 
 test('a stop string ends a stream at its first occurrence; the others go on', () => {

@@ -22,8 +22,8 @@ const HELP = `type a prime and press Enter to see how the model continues it (an
   :help              this text
   :q or Ctrl-D       leave`;
 
-/** Reads primes and commands from stdin until it ends. */
-export async function interactiveSession(model: CharModel, vocab: Vocabulary, initial: InteractiveSettings): Promise<void> {
+/** Reads primes and commands from stdin until it ends; `counts`, the checkpoint's character counts, start an empty prime (sampler.ts). */
+export async function interactiveSession(model: CharModel, vocab: Vocabulary, initial: InteractiveSettings, counts?: readonly number[]): Promise<void> {
   const settings = { ...initial };
   const terminal = Boolean(process.stdin.isTTY && process.stderr.isTTY);
   const rl = createInterface({ input: process.stdin, output: process.stderr, terminal, prompt: paint.bold('prime> ') });
@@ -40,8 +40,8 @@ export async function interactiveSession(model: CharModel, vocab: Vocabulary, in
         info(paint.yellow(`the model never saw ${quoteChars(unknown)}; try another prime`));
       } else {
         let first = true;
-        for (const piece of generate(model, vocab, { ...settings, prime: line })) {
-          out(first ? paintStdout.dim(piece) : piece); // the prime (or the random first character), then the rest
+        for (const piece of generate(model, vocab, { ...settings, prime: line, counts })) {
+          out(first && line !== '' ? paintStdout.dim(piece) : piece); // the prime, then the rest
           first = false;
         }
         out('\n');

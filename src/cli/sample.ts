@@ -16,22 +16,26 @@ import type { SampleCommandOptions } from './commands.js';
 
 export async function sampleCommand(checkpointPath: string, options: SampleCommandOptions): Promise<void> {
   announceBackend(await selectBackend(options.backend));
-  const { model, vocab, dir } = loadCheckpoint(checkpointPath);
+  const { model, vocab, dir, meta } = loadCheckpoint(checkpointPath);
   try {
     const { length, prime, topK, topP, stop } = options;
     refuseUnknownChars(vocab, { prime, stop }); // before an interactive session starts
     const temperatures = options.argmax ? [0] : options.temperature;
     const seed = options.seed ?? Math.floor(Math.random() * 0x7fffffff);
+    const counts = meta.training.corpus.counts;
     // Temperature by temperature; sample k of each uses seed + k, so it can be reproduced alone.
     const streams: StreamSettings[] = temperatures.flatMap((temperature) =>
       Array.from({ length: options.numSamples }, (_, k) => ({ temperature, seed: seed + k })),
     );
     if (options.interactive) {
       if (options.json || streams.length > 1) throw new UserError('--interactive takes one temperature and cannot be combined with --json or --num-samples');
-      await interactiveSession(model, vocab, { temperature: temperatures[0], length, seed, topK, topP, stop });
+      if (options.seed === undefined) info(paint.dim(`seed ${seed} (pass --seed ${seed} to repeat this session)`));
+      await interactiveSession(model, vocab, { temperature: temperatures[0], length, seed, topK, topP, stop }, counts);
       return;
     }
-    const events = sampleStreams(model, vocab, { length, prime, topK, topP, stop, streams });
+    // A sample worth keeping can be made again: say which seed made it.
+    if (options.seed === undefined) info(`seed ${seed} (pass --seed ${seed} to repeat ${streams.length > 1 ? 'these samples' : 'this sample'})`);
+    const events = sampleStreams(model, vocab, { length, prime, counts, topK, topP, stop, streams });
 
     const print = (sample: Sample): void => {
       if (options.json) {

@@ -21,7 +21,7 @@ export interface Distribution {
 export interface SampleSettings extends Distribution {
   /** Characters to generate after the prime (fewer if a stop string ends it). */
   length: number;
-  /** Text the model reads first; empty means one random vocabulary character, drawn with the seed. */
+  /** Text the model reads first, and part of the sample; empty: the model reads sampler.ts's `startingContext`, which is not. */
   prime: string;
   /** The sample ends as soon as its generated text ends with one of these; it is kept in the text. */
   stop: readonly string[];
@@ -38,7 +38,9 @@ export const SAMPLE_OPTIONS: SampleTable = {
   length: integer({ flag: '--length', short: '-n', group: 'output', min: 0, default: 500, help: 'characters to generate per sample' }),
   prime: text({
     flag: '--prime', placeholder: 'text', group: 'output', default: '',
-    help: 'text the model reads first; printed before the generated text', example: '--prime "The "',
+    defaultText: 'a newline, read but not printed',
+    help: 'text the model reads first; printed before the generated text. Without it the sample starts as a line of the training text does (a vocabulary without newlines: after its most frequent character)',
+    example: '--prime "The "',
   }),
   stop: repeatableEscapedText({
     flag: '--stop', placeholder: 'text', group: 'output', example: "--stop '\\n\\n'",
@@ -58,7 +60,7 @@ export const SAMPLE_OPTIONS: SampleTable = {
     help: 'nucleus sampling: draw only from the likeliest characters that together have probability ≥ p',
   }),
   seed: integer({
-    flag: '--seed', group: 'distribution', min: -(2 ** 31), default: undefined, defaultText: 'random',
+    flag: '--seed', group: 'distribution', min: -(2 ** 31), default: undefined, defaultText: 'random, printed on stderr',
     help: 'random seed: the same seed and checkpoint give the same text; sample k uses seed + k - 1',
   }),
 };

@@ -113,8 +113,11 @@ export class Sampler {
 /** What varies from stream to stream; each stream's seed makes its text independent of the others in the batch. */
 export type StreamSettings = Pick<SampleSettings, 'temperature' | 'seed'>;
 
-/** Samples that share everything but their streams' settings; left-out settings take the defaults of options.ts. B = streams.length. */
-export type BatchSampleRequest = Partial<Omit<SampleSettings, keyof StreamSettings>> & { streams: readonly StreamSettings[] };
+/**
+ * Samples that share everything but their streams' settings; left-out settings take the defaults of options.ts. B = streams.length.
+ * `counts`: how often each vocabulary character occurs in the training text (a checkpoint's `training.corpus.counts`), for `startingContext`.
+ */
+export type BatchSampleRequest = Partial<Omit<SampleSettings, keyof StreamSettings>> & { streams: readonly StreamSettings[]; counts?: readonly number[] };
 
 /** A finished stream. */
 export interface Sample {
@@ -141,7 +144,7 @@ export type SampleEvent =
  * within a step), and `done` with the whole sample when a stream ends.
  */
 export function* sampleStreams(model: CharModel, vocab: Vocabulary, request: BatchSampleRequest): Generator<SampleEvent> {
-  const { streams, ...shared } = request;
+  const { streams, counts, ...shared } = request;
   const B = streams.length;
   const V = vocab.size;
   if (B < 1) throw new RangeError('need at least one stream');
@@ -154,16 +157,14 @@ export function* sampleStreams(model: CharModel, vocab: Vocabulary, request: Bat
   const rngs = streams.map((s) => new Rng(s.seed));
   const random = rngs.map((rng) => () => rng.next());
   const distributions: Distribution[] = streams.map((s) => ({ temperature: s.temperature, topK, topP }));
-  const primes = rngs.map((rng) => prime || vocab.chars[Math.floor(rng.next() * V)]);
-  const samples: Sample[] = streams.map((s, b) => ({ stream: b, prime: primes[b], text: '', logprobs: [], stop: null, temperature: s.temperature, seed: s.seed }));
+  const samples: Sample[] = streams.map((s, b) => ({ stream: b, prime, text: '', logprobs: [], stop: null, temperature: s.temperature, seed: s.seed }));
 
   const stepper = new BatchStepper(model, B);
   try {
-    // The prime: the same length for every stream (a given prime, or one character each).
-    const primeIds = primes.map((p) => vocab.encode(p));
+    // Every stream reads the same text first: the prime, or the starting context.
     let logits: Float32Array = new Float32Array(0);
-    for (let t = 0; t < primeIds[0].length; t++) logits = stepper.step(Int32Array.from(primeIds, (ids) => ids[t]));
-    for (let b = 0; b < B; b++) yield { type: 'prime', stream: b, text: primes[b] };
+    for (const id of vocab.encode(prime || startingContext(vocab, counts))) logits = stepper.step(new Int32Array(B).fill(id));
+    for (let b = 0; b < B; b++) yield { type: 'prime', stream: b, text: prime };
 
     const active = new Array<boolean>(B).fill(true);
     const ids = new Int32Array(B);
@@ -196,6 +197,18 @@ export function* sampleStreams(model: CharModel, vocab: Vocabulary, request: Bat
   }
 }
 
+/**
+ * What a model reads before its first character when there is no prime; it is not part
+ * of the sample. A newline, so that the sample starts as a line of the training text
+ * does; in a vocabulary without one, the text's most frequent character (by `counts`,
+ * else a space, else the first character).
+ */
+export function startingContext(vocab: Vocabulary, counts?: readonly number[]): string {
+  if (vocab.has('\n')) return '\n';
+  if (counts?.length === vocab.size) return vocab.chars[counts.indexOf(Math.max(...counts))];
+  return vocab.has(' ') ? ' ' : vocab.chars[0];
+}
+
 /** Prime and stop strings can hold only characters the model has seen: else a UserError naming the flag. */
 export function refuseUnknownChars(vocab: Vocabulary, texts: { prime: string; stop: readonly string[] }): void {
   for (const [flag, text] of [['--prime', texts.prime], ...texts.stop.map((s) => ['--stop', s])]) {
@@ -204,14 +217,14 @@ export function refuseUnknownChars(vocab: Vocabulary, texts: { prime: string; st
   }
 }
 
-/** One sample; left-out settings take the defaults of options.ts. */
-export type SampleRequest = Partial<SampleSettings> & Pick<SampleSettings, 'seed'>;
+/** One sample; left-out settings take the defaults of options.ts; `counts` as in `BatchSampleRequest`. */
+export type SampleRequest = Partial<SampleSettings> & Pick<SampleSettings, 'seed'> & { counts?: readonly number[] };
 
-/** One stream: yields the prime (or the random first character) and then each generated character. */
+/** One stream: yields the prime (if any) and then each generated character. */
 export function* generate(model: CharModel, vocab: Vocabulary, request: SampleRequest): Generator<string> {
   const { temperature = SAMPLE_DEFAULTS.temperature, seed, ...rest } = request;
   for (const event of sampleStreams(model, vocab, { ...rest, streams: [{ temperature, seed }] })) {
-    if (event.type === 'prime') yield event.text;
+    if (event.type === 'prime' && event.text !== '') yield event.text;
     else if (event.type === 'char') yield event.char;
   }
 }
