@@ -18,7 +18,8 @@ export {
   type ResumeState,
   type TrainingRecord,
 } from './checkpoint/checkpoint.js';
-export { readCorpus, type Corpus, type TextEncoding } from './data/corpus.js';
+export { readCorpus, type Corpus, type CorpusFile, type TextEncoding } from './data/corpus.js';
+export { readCorpusFrom, reopenCorpus, STDIN, STDIN_LIMIT_BYTES } from './data/sources.js';
 export { Vocabulary } from './data/vocab.js';
 export { claimNewRunDirectory, claimRunDirectory, type LockHolder, type RunClaim } from './checkpoint/run-directory.js';
 export { CheckpointError, CorpusError, OutputError, TrainingDivergedError, UserError } from './errors.js';

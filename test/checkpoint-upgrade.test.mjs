@@ -28,6 +28,8 @@ for (const cell of ['lstm', 'gru']) {
     assert.equal(meta.model.cell, cell);
     assert.equal(meta.training.config.cell, cell);
     assert.equal(meta.training.corpus.encoding, 'utf8');
+    const { path, bytes, fingerprint } = meta.training.corpus;
+    assert.deepEqual(meta.training.corpus.files, [{ path, bytes, fingerprint }], 'a format-1 or -2 corpus is the one file it names');
     const text = [...generate(model, vocab, { length: 40, temperature: 1, prime: 'The ', seed: 7 })].join('');
     model.dispose();
     assert.equal(text, expected[cell].sample);

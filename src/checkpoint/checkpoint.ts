@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TrainConfig } from '../training/config.js';
-import type { TextEncoding } from '../data/corpus.js';
+import type { CorpusFile, TextEncoding } from '../data/corpus.js';
 import { CheckpointError, writeFailure } from '../errors.js';
 import { readRegularFile } from '../read-file.js';
 import { array, checkpointMetaSchema, FieldError, integer, object, string, where } from './schema.js';
@@ -24,7 +24,7 @@ import { CharModel, weightSpecs, type ModelConfig } from '../model/model.js';
 import { Vocabulary } from '../data/vocab.js';
 
 /** Older formats are upgraded at load: see upgrade.ts. */
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 const MODEL_FILE = 'model.json';
 
 export interface HistoryEntry {
@@ -46,8 +46,11 @@ export interface TrainingRecord {
   bestValLoss: number | null;
   backend: string;
   seconds: number;
-  /** `counts[id]`: how often vocabulary character `id` occurs in the corpus (absent in older checkpoints). */
-  corpus: { path: string; encoding: TextEncoding; bytes: number; chars: number; fingerprint: string; counts?: number[] };
+  /**
+   * `path`: a file, a folder, or '-' (standard input); `files`: what was read, in order (none from standard input).
+   * `counts[id]`: how often vocabulary character `id` occurs in the corpus (absent in older checkpoints).
+   */
+  corpus: { path: string; files: CorpusFile[]; encoding: TextEncoding; bytes: number; chars: number; fingerprint: string; counts?: number[] };
 }
 
 export interface CheckpointMeta {

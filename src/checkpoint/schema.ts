@@ -176,6 +176,7 @@ export const checkpointMetaSchema = (value: unknown, field: string) => {
       seconds: number(0),
       corpus: object({
         path: string,
+        files: array(object({ path: string, bytes: count, fingerprint: string })),
         encoding: oneOf(['utf8', 'latin1'] as const),
         bytes: count,
         chars: count,

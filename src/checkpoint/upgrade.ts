@@ -8,6 +8,8 @@
  *           --patience: never), corpus.encoding 'utf8' (before --encoding).
  *           resume state: format 1 carried h and c for every cell; a GRU's or RNN's c
  *           was unused zeros, and the state is now the cell's own tensors.
+ *   2 → 3   training.corpus.files: the one file a format-2 corpus always was (its path,
+ *           bytes and fingerprint), before folders and standard input.
  */
 import * as tf from '../tf.js';
 import type { CharModel } from '../model/model.js';
@@ -18,7 +20,17 @@ import type { CheckpointMeta } from './checkpoint.js';
  * says) → the current format's. Leaves what it does not recognise to the caller's checks.
  */
 export function upgradeMeta(meta: CheckpointMeta): CheckpointMeta {
-  if (meta.formatVersion >= 2 || !meta.model || !meta.training?.config || !meta.training.corpus) return meta;
+  if (meta.formatVersion >= 3 || !meta.model || !meta.training?.config || !meta.training.corpus) return meta;
+  return from2to3(meta.formatVersion >= 2 ? meta : from1to2(meta));
+}
+
+function from2to3(meta: CheckpointMeta): CheckpointMeta {
+  const { corpus } = meta.training;
+  const file = { path: corpus.path, bytes: corpus.bytes, fingerprint: corpus.fingerprint };
+  return { ...meta, formatVersion: 3, training: { ...meta.training, corpus: { ...corpus, files: [file] } } };
+}
+
+function from1to2(meta: CheckpointMeta): CheckpointMeta {
   const model = { ...meta.model, cell: meta.model.cell ?? 'lstm', learnedInit: meta.model.learnedInit ?? false };
   const { config, corpus } = meta.training;
   return {

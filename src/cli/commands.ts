@@ -12,11 +12,12 @@ import {
 import { SAMPLE_OPTIONS } from '../sampling/options.js';
 import { TRAIN_OPTIONS } from '../training/config.js';
 
-/** A positional argument; `required` ones are written <name>, the others [name]. */
+/** A positional argument; `required` ones are written <name>, the others [name]; a `variadic` one takes all that remain. */
 export interface ArgumentSpec {
   name: string;
   help: string;
   required: boolean;
+  variadic?: true;
   completes?: 'files' | 'dirs';
   choices?: readonly string[];
 }
@@ -32,10 +33,19 @@ export interface CommandSpec<Args extends readonly ArgumentSpec[] = readonly Arg
   notes?: string;
 }
 
-/** The positional values a command function receives: one of its choices or a string, undefined when optional and not given. */
+/**
+ * The positional values a command function receives: one of its choices or a string, undefined when optional and not
+ * given; a variadic argument's are a list, empty when none are given.
+ */
 export type ArgumentValues<Args extends readonly ArgumentSpec[]> = {
-  [I in keyof Args]: ArgumentValue<Args[I]> | (Args[I] extends { required: true } ? never : undefined);
+  [I in keyof Args]: Args[I] extends { variadic: true } ? string[] : ArgumentValue<Args[I]> | (Args[I] extends { required: true } ? never : undefined);
 };
+
+/** As usage shows it: <name>, [name], [name...]. */
+export function argumentUsage(spec: ArgumentSpec): string {
+  const name = `${spec.name}${spec.variadic ? '...' : ''}`;
+  return spec.required ? `<${name}>` : `[${name}]`;
+}
 type ArgumentValue<A> = A extends { choices: readonly (infer C)[] } ? C : string;
 
 /** The function that runs a command: its positional arguments, then its typed options. */
@@ -56,8 +66,13 @@ const checkpoint = {
 
 export const TRAIN_COMMAND = {
   name: 'train',
-  description: 'train a model on a text file (default: the built-in corpus) and write checkpoints',
-  arguments: [{ name: 'corpus', required: false, completes: 'files', help: 'UTF-8 text file to learn from' }] as const,
+  description: 'train a model on a text (default: the built-in corpus) and write checkpoints',
+  arguments: [
+    {
+      name: 'corpus', required: false, variadic: true, completes: 'files',
+      help: 'text files or folders to learn from, as one text (a folder: its text files, recursively, by path); - reads standard input (up to 64 MiB)',
+    },
+  ] as const,
   options: {
     out: text({
       flag: '--out', short: '-o', placeholder: 'dir', group: 'run', default: undefined, completes: 'dirs',
@@ -87,6 +102,8 @@ export const TRAIN_COMMAND = {
   examples: `
   charrnn train                                  train on the built-in corpus
   charrnn train input.txt -o checkpoints/mine    train on your own text
+  charrnn train letters/ -o checkpoints/letters  every text file in a folder, as one text
+  cat *.txt | charrnn train - -o checkpoints/all standard input
   charrnn train input.txt --hidden 256 --dropout 0.2 --max-time 30m
   charrnn train --resume checkpoints/mine --epochs 40   continue a run, for longer
   charrnn train new.txt --init-from checkpoints/mine --extend-vocab -o checkpoints/tuned`,

@@ -4,7 +4,7 @@
  * --help uses. `npm run docs:flags` writes it; a test fails when the file differs.
  */
 import { shownDefault, type OptionSpec } from '../options/option.js';
-import { COMMANDS, type CommandSpec } from './commands.js';
+import { argumentUsage, COMMANDS, type CommandSpec } from './commands.js';
 
 export function flagsMarkdown(commands: readonly CommandSpec[] = COMMANDS): string {
   const sections = commands.map(commandSection);
@@ -22,8 +22,8 @@ ${sections.join('\n\n')}
 }
 
 function commandSection(command: CommandSpec): string {
-  const usage = [command.name, ...command.arguments.map((a) => (a.required ? `<${a.name}>` : `[${a.name}]`))].join(' ');
-  const args = command.arguments.map((a) => `- \`${a.required ? `<${a.name}>` : `[${a.name}]`}\`: ${escaped(a.help)}.`);
+  const usage = [command.name, ...command.arguments.map(argumentUsage)].join(' ');
+  const args = command.arguments.map((a) => `- \`${argumentUsage(a)}\`: ${escaped(a.help)}.`);
   const groups = new Map<string, string[]>();
   for (const option of Object.values(command.options)) {
     groups.set(option.group, [...(groups.get(option.group) ?? []), optionLine(option)]);

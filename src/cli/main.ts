@@ -16,6 +16,7 @@ import {
   PLOT_COMMAND,
   SAMPLE_COMMAND,
   TRAIN_COMMAND,
+  argumentUsage,
   type ArgumentSpec,
   type ArgumentValues,
   type CommandFunction,
@@ -106,7 +107,7 @@ function addCommand<Args extends readonly ArgumentSpec[], Table extends OptionTa
 }
 
 function commanderArgument(spec: ArgumentSpec): Argument {
-  const argument = new Argument(spec.required ? `<${spec.name}>` : `[${spec.name}]`, spec.help);
+  const argument = new Argument(argumentUsage(spec), spec.help);
   return spec.choices ? argument.choices(spec.choices) : argument;
 }
 

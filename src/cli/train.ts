@@ -1,11 +1,12 @@
-/** `charrnn train [corpus]`: options → corpus → backend → the library's train, resume or fineTune → summary. */
+/** `charrnn train [corpus...]`: options → corpus → backend → the library's train, resume or fineTune → summary. */
 import { constants as osConstants } from 'node:os';
 import { basename, dirname, extname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { selectBackend } from '../backend/select.js';
 import { loadCheckpoint, resolveCheckpointDir } from '../checkpoint/checkpoint.js';
 import { claimNewRunDirectory, claimRunDirectory, describeHolder, holdsRun, LOCK_FILE, type RunClaim } from '../checkpoint/run-directory.js';
-import { readCorpus, type Corpus } from '../data/corpus.js';
+import type { Corpus } from '../data/corpus.js';
+import { readCorpusFrom, reopenCorpus, STDIN } from '../data/sources.js';
 import { UserError } from '../errors.js';
 import { METRICS_FILE, MetricsLog } from '../checkpoint/metrics.js';
 import { fineTuneSettings, freshSettings, refuseFixedChanges } from '../training/settings.js';
@@ -17,14 +18,14 @@ import type { TrainCommandOptions } from './commands.js';
 
 export const DEFAULT_CORPUS = fileURLToPath(new URL('../../corpora/default.txt', import.meta.url));
 
-export async function trainCommand(corpusPath: string | undefined, options: TrainCommandOptions): Promise<void> {
+export async function trainCommand(sources: string[], options: TrainCommandOptions): Promise<void> {
   const { out, force, resume: resumePath, initFrom, extendVocab, threads, backend, encoding, ...settings } = options;
   if (resumePath !== undefined && initFrom !== undefined) throw new UserError('--resume and --init-from cannot be combined');
   if (extendVocab && initFrom === undefined) throw new UserError('--extend-vocab only applies with --init-from (fine-tuning another run on a new text)');
   // Settings, and a fresh run's corpus, are checked before the backend loads: bad input fails fast.
   if (resumePath !== undefined) refuseFixedChanges(settings);
   else freshSettings(settings);
-  const freshCorpus = resumePath === undefined ? readCorpus(corpusPath ?? DEFAULT_CORPUS, encoding) : null;
+  const freshCorpus = resumePath === undefined ? readCorpusFrom(sources.length ? sources : [DEFAULT_CORPUS], encoding) : null;
   // The run directory is claimed before the backend loads: a second run there, or one that cannot be written, stops now.
   const resumeDir = resumePath === undefined ? undefined : resolveCheckpointDir(resumePath, 'latest');
   const run = claimOutDir(out, freshCorpus?.path, resumeDir, force ?? false);
@@ -36,7 +37,7 @@ export async function trainCommand(corpusPath: string | undefined, options: Trai
     if (resumeDir !== undefined) {
       const checkpoint = loadCheckpoint(resumeDir, { resume: true });
       const trained = checkpoint.meta.training.corpus;
-      const corpus = readCorpus(corpusPath ?? trained.path, trained.encoding);
+      const corpus = sources.length ? readCorpusFrom(sources, trained.encoding) : reopenCorpus(trained);
       await reporting(corpus, outDir, checkpoint.dir, (watch) => resume({ checkpoint, corpus, changes: settings, outDir, ...common, ...watch }));
       return;
     }
@@ -128,7 +129,8 @@ function trainingReporter(corpus: Corpus, outDir: string, resumedFrom: string | 
     onStart: (plan) => {
       const { config } = plan;
       const notes = corpus.notes.map((n) => `; ${n}`).join('');
-      info(`corpus: ${corpus.path} (${formatCount(corpus.bytes)} bytes, ${plan.vocabSize} distinct characters${notes})`);
+      const files = corpus.files.length > 1 ? `${corpus.files.length} files, ` : '';
+      info(`corpus: ${corpus.path === STDIN ? 'standard input' : corpus.path} (${files}${formatCount(corpus.bytes)} bytes, ${plan.vocabSize} distinct characters${notes})`);
       info(`model: ${config.layers}×${config.hidden} ${config.cell.toUpperCase()}${config.learnedInit ? ' (learned initial state)' : ''}, ${formatCount(plan.parameterCount)} parameters; seq ${config.seq}, batch ${config.batch}, lr ${config.lr}; ${plan.threads} thread${plan.threads > 1 ? 's' : ''}`);
       if (plan.threadsNote) info(plan.threadsNote);
       if (resumedFrom !== null) info(`resuming ${resumedFrom} at step ${plan.firstStep}`);
@@ -172,7 +174,7 @@ function claimOutDir(out: string | undefined, corpusPath: string | undefined, re
   const ownRun = resumeDir === undefined ? undefined : dirname(resumeDir);
   const run =
     out === undefined && ownRun === undefined
-      ? claimNewRunDirectory(join('checkpoints', basename(corpusPath!, extname(corpusPath!)) || 'run'), command)
+      ? claimNewRunDirectory(join('checkpoints', corpusPath === STDIN ? 'stdin' : basename(corpusPath!, extname(corpusPath!)) || 'run'), command)
       : claimRunDirectory(out ?? ownRun!, command);
   const another = ownRun === undefined || resolvePath(run.dir) !== resolvePath(ownRun);
   if (another && !force && holdsRun(run.dir)) {

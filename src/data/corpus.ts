@@ -9,12 +9,14 @@ import { CorpusError } from '../errors.js';
 import { readRegularFile } from '../read-file.js';
 
 export interface Corpus {
-  /** Absolute, so a checkpoint can find it again from any directory. */
+  /** Absolute, so a checkpoint can find it again from any directory; a folder, or '-' for standard input (sources.ts). */
   path: string;
+  /** The files the text was read from, in order (sources.ts); none for standard input. */
+  files: CorpusFile[];
   encoding: TextEncoding;
   text: string;
   bytes: number;
-  /** sha256 of the file's bytes, so a checkpoint can tell which text it was trained on. */
+  /** sha256 of the file's bytes (of several files: sources.ts), so a checkpoint can tell which text it was trained on. */
   fingerprint: string;
   /** Things worth telling the user that are not errors (a stripped BOM, CR line endings). */
   notes: string[];
@@ -22,10 +24,24 @@ export interface Corpus {
 
 export type TextEncoding = 'utf8' | 'latin1';
 
+export interface CorpusFile {
+  /** Absolute. */
+  path: string;
+  bytes: number;
+  /** sha256 of its bytes. */
+  fingerprint: string;
+}
+
 export function readCorpus(path: string, encoding: TextEncoding = 'utf8'): Corpus {
   // A regular file only: /dev/zero or a FIFO would be read without end, or block forever.
   // The text must fit in one JS string, which holds at most MAX_STRING_LENGTH characters.
   const bytes = readRegularFile(path, { maxBytes: bufferLimits.MAX_STRING_LENGTH }, (reason) => new CorpusError(`${path}: ${reason}`));
+  const corpus = corpusFromBytes(bytes, path, encoding);
+  return { ...corpus, files: [{ path: corpus.path, bytes: corpus.bytes, fingerprint: corpus.fingerprint }] };
+}
+
+/** Text read from `path` (named in messages) as a corpus of no files; refuses what is not text. */
+export function corpusFromBytes(bytes: Buffer, path: string, encoding: TextEncoding): Corpus {
   if (bytes.length === 0) throw new CorpusError(`${path} is empty`);
   const nul = bytes.indexOf(0);
   if (nul >= 0) throw new CorpusError(`${path} looks binary (NUL byte at offset ${nul}); give a text file`);
@@ -41,6 +57,7 @@ export function readCorpus(path: string, encoding: TextEncoding = 'utf8'): Corpu
   if (text.length === 0) throw new CorpusError(`${path} holds no text`);
   return {
     path: resolve(path),
+    files: [],
     encoding,
     text,
     bytes: bytes.length,

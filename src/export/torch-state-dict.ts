@@ -166,8 +166,11 @@ function trainingRecord(value: unknown, model: ModelConfig, fail: (why: string) 
   if (!valid) fail('metadata "training" needs config (batch, seq, valFrac) and corpus (path, fingerprint)');
   const { vocabSize: _v, ...shape } = model;
   const record = t as TrainingRecord;
+  const { path, bytes, fingerprint, files } = record.corpus;
   return {
     ...record,
+    // Written before corpora could be several files (or by scale-out/train_ddp.py): the one file it names.
+    corpus: { ...record.corpus, files: Array.isArray(files) ? files : [{ path, bytes: typeof bytes === 'number' ? bytes : 0, fingerprint }] },
     config: { ...TRAIN_DEFAULTS, ...record.config, ...shape },
     step: Number.isInteger(record.step) ? record.step : 0,
     epoch: typeof record.epoch === 'number' ? record.epoch : 0,

@@ -5,7 +5,8 @@
 import * as tf from '../tf.js';
 import type { CheckpointMeta } from '../checkpoint/checkpoint.js';
 import { StreamBatcher } from '../data/batches.js';
-import { readCorpus, splitIds } from '../data/corpus.js';
+import { splitIds } from '../data/corpus.js';
+import { reopenCorpus } from '../data/sources.js';
 import type { Vocabulary } from '../data/vocab.js';
 import { CorpusError } from '../errors.js';
 import { disposeState, type RecurrentState } from '../cells/cell.js';
@@ -76,7 +77,7 @@ export function validationSplit(meta: CheckpointMeta, vocab: Vocabulary): Int32A
   const { corpus, config } = meta.training;
   let text: string;
   try {
-    const current = readCorpus(corpus.path, corpus.encoding);
+    const current = reopenCorpus(corpus);
     if (current.fingerprint !== corpus.fingerprint) throw new CorpusError(`${corpus.path} has changed since training`);
     text = current.text;
   } catch (err) {

@@ -10,7 +10,8 @@ import { StreamBatcher, type Batch } from '../data/batches.js';
 import { GradientPool, trainerThreads, localGradients, type GradientSource } from './data-parallel.js';
 import { saveCheckpoint, type LoadedCheckpoint, type TrainingRecord } from '../checkpoint/checkpoint.js';
 import type { TrainConfig } from './config.js';
-import { readCorpus, splitIds, type Corpus } from '../data/corpus.js';
+import { splitIds, type Corpus } from '../data/corpus.js';
+import { reopenCorpus } from '../data/sources.js';
 import { CorpusError, TrainingDivergedError, UserError } from '../errors.js';
 import { evaluate } from '../scoring/evaluate.js';
 import { disposeState, type RecurrentState } from '../cells/cell.js';
@@ -136,7 +137,7 @@ export async function resume(options: ResumeOptions): Promise<TrainResult> {
   const { checkpoint } = options;
   const trained = checkpoint.meta.training;
   const config = resumedSettings(trained.config, options.changes ?? {});
-  const corpus = options.corpus ?? readCorpus(trained.corpus.path, trained.corpus.encoding);
+  const corpus = options.corpus ?? reopenCorpus(trained.corpus);
   const outDir = options.outDir ?? dirname(checkpoint.dir);
   fitCheck(config, trainerThreads(options.threads, config.batch).threads)(checkpoint.model.config);
   return runTraining(corpus, config, startFromResume(corpus, checkpoint), { ...options, outDir });
@@ -299,7 +300,7 @@ function trainingData(corpus: Corpus, vocab: Vocabulary, config: TrainConfig) {
 }
 
 function trainingRecord(config: TrainConfig, progress: Progress, stepsPerEpoch: number, backend: string, seconds: number, corpus: Corpus, counts: number[]): TrainingRecord {
-  const { path, encoding, bytes, fingerprint } = corpus;
+  const { path, files, encoding, bytes, fingerprint } = corpus;
   return {
     config,
     step: progress.step,
@@ -309,7 +310,7 @@ function trainingRecord(config: TrainConfig, progress: Progress, stepsPerEpoch: 
     bestValLoss: progress.bestValLoss,
     backend,
     seconds,
-    corpus: { path, encoding, bytes, chars: counts.reduce((a, b) => a + b, 0), fingerprint, counts },
+    corpus: { path, files, encoding, bytes, chars: counts.reduce((a, b) => a + b, 0), fingerprint, counts },
   };
 }
 
