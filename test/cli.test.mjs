@@ -177,10 +177,10 @@ describe('bad input: one line on stderr, non-zero exit', { concurrency: 2, timeo
     assertOneLineError(r, { code: 3, mentions: ['no-such.txt', /no such file/] });
   });
 
-  test('a directory as corpus', async () => {
+  test('a directory with no text files as corpus', async () => {
     const dir = freshDir('corpus-dir');
     const r = await cli(['train', dir, '-o', path.join(WORK, 'x2'), ...ONE_STEP]);
-    assertOneLineError(r, { code: 3, mentions: [dir, /directory/] });
+    assertOneLineError(r, { code: 3, mentions: [dir, /no text files in the directory/] });
   });
 
   test('empty file', async () => {
