@@ -85,9 +85,9 @@ const refused = [
   [['train', '--cell', 'lstm2'], "charrnn: --cell must be one of lstm, gru, rnn (got 'lstm2')"],
   [['train', '--backend', 'gpu'], "charrnn: --backend must be one of auto, tensorflow, wasm, cpu (got 'gpu')"],
   [['train', '--encoding', 'utf16'], "charrnn: --encoding must be one of utf8, latin1 (got 'utf16')"],
-  [['train', '--bogus'], "error: unknown option '--bogus'"],
-  [['train', '--layers'], "error: option '--layers <n>' argument missing"],
-  [['sample'], "error: missing required argument 'checkpoint'"],
+  [['train', '--bogus'], "charrnn: unknown option '--bogus'"],
+  [['train', '--layers'], "charrnn: option '--layers <n>' argument missing"],
+  [['sample'], "charrnn: missing required argument 'checkpoint'"],
   [['sample', 'ck', '--temperature', '-1'], "charrnn: --temperature must be a number ≥ 0, or a comma-separated list of them (got '-1')"],
   [['sample', 'ck', '-t', '0.5,,1'], "charrnn: --temperature must be a number ≥ 0, or a comma-separated list of them (got '0.5,,1')"],
   [['sample', 'ck', '--top-k', '0'], "charrnn: --top-k must be an integer ≥ 1 (got '0')"],
@@ -97,9 +97,9 @@ const refused = [
   [['sample', 'ck', '--stop', 'a\\q'], "charrnn: --stop: unknown escape '\\q' in 'a\\q' (use \\n, \\r, \\t or \\\\)"],
   [['eval', 'ck', '--limit', '1'], "charrnn: --limit must be an integer ≥ 2 (got '1')"],
   [['export', 'ck', 'out', '--format', 'onnx'], "charrnn: --format must be one of tfjs, safetensors (got 'onnx')"],
-  [['import', 'm.safetensors'], "error: required option '-o, --out <dir>' not specified"],
-  [['completion', 'fish'], "error: command-argument value 'fish' is invalid for argument 'shell'. Allowed choices are bash, zsh."],
-  [['nonsense'], /^error: unknown command 'nonsense'/],
+  [['import', 'm.safetensors'], "charrnn: required option '-o, --out <dir>' not specified"],
+  [['completion', 'fish'], "charrnn: command-argument value 'fish' is invalid for argument 'shell'. Allowed choices are bash, zsh."],
+  [['nonsense'], /^charrnn: unknown command 'nonsense'/],
 ];
 
 for (const [args, line] of refused) {

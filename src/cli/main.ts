@@ -72,7 +72,8 @@ export function buildProgram(run: CommandFunctions = COMMAND_FUNCTIONS, output: 
     .option('--no-color', 'no colour (as NO_COLOR=1); without either flag: FORCE_COLOR, then NO_COLOR, then colour on a terminal')
     .hook('preAction', (command) => setColour(command.opts().color as boolean | undefined))
     .exitOverride()
-    .configureOutput({ ...output, outputError: (text, write) => write(paint.red(text)) });
+    // Commander's own errors ("error: unknown option '--foo'") in the style of ours.
+    .configureOutput({ ...output, outputError: (text, write) => write(text.replace(/^error: /, `${paint.red('charrnn:')} `)) });
   addCommand(program, TRAIN_COMMAND, run.train);
   addCommand(program, SAMPLE_COMMAND, run.sample);
   addCommand(program, EVAL_COMMAND, run.eval);
