@@ -43,6 +43,23 @@ test('surprisal: one entry per character, bits = −log2 p, top-5 sorted; the me
   }
 });
 
+test('evaluate scores every character: the tail after the last stream continues that stream', async () => {
+  await useBackend('wasm');
+  const { model, vocab } = loadCheckpoint(RUN);
+  try {
+    const ids = vocab.encode(tinyText().slice(0, 202)); // 201 predictions: two streams of 100, and a tail of 1
+    const L = 100;
+    const batched = await evaluate(model, ids, 2, 30);
+    assert.equal(batched.chars, ids.length - 1);
+    // Stream 0 alone, then stream 1 and the tail as one stream: the same predictions.
+    const alone = async (part) => (await evaluate(model, part, 1, part.length - 1)).nats * (part.length - 1);
+    const expected = ((await alone(ids.subarray(0, L + 1))) + (await alone(ids.subarray(L)))) / (ids.length - 1);
+    assert.ok(Math.abs(batched.nats - expected) < 1e-5, `${batched.nats} vs ${expected}`);
+  } finally {
+    model.dispose();
+  }
+});
+
 test('eval --heatmap without colour: each text line is followed by a line of bucket digits; legend; extremes', async () => {
   const r = await cli(['eval', RUN, TINY_CORPUS, '--heatmap', '--limit', '300', '--backend', 'wasm']);
   assert.equal(r.code, 0, r.stderr);

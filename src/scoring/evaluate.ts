@@ -30,10 +30,13 @@ const YIELD_EVERY_MS = 100;
 /**
  * Runs the model over `ids` cut into at most `batch` contiguous streams, state carried
  * from window to window as in training, and averages the loss over every prediction.
- * Only the last few characters that do not fill a stream (fewer than `batch`) go unscored.
+ * The few characters after the last stream (fewer than `batch`) follow it in the text:
+ * they are scored last, from its final state, so every character but the first is predicted;
+ * unless `scoreTail` is false, as in training's periodic validation, whose losses must stay
+ * comparable with the best ones that runs written before recorded (resume picks the best by them).
  * Aborting `signal` stops scoring between windows and rejects with its reason.
  */
-export async function evaluate(model: CharModel, ids: Int32Array, batch: number, seq: number, signal?: AbortSignal): Promise<Score> {
+export async function evaluate(model: CharModel, ids: Int32Array, batch: number, seq: number, signal?: AbortSignal, { scoreTail = true } = {}): Promise<Score> {
   if (ids.length < 2) throw new RangeError('need at least two characters to score');
   const streams = Math.max(1, Math.min(batch, Math.floor((ids.length - 1) / seq)));
   const batcher = new StreamBatcher(ids, streams, Math.min(seq, Math.floor((ids.length - 1) / streams)));
@@ -43,6 +46,13 @@ export async function evaluate(model: CharModel, ids: Int32Array, batch: number,
   let state: RecurrentState[] = model.initialState(streams);
   let totalNats = 0;
   let chars = 0;
+  const score = (inputs: Int32Array, targets: Int32Array, from: RecurrentState[]): RecurrentState[] => {
+    const { nats, final } = windowNats(model, inputs, targets, from);
+    totalNats += nats;
+    chars += inputs.length;
+    disposeState(from);
+    return final;
+  };
   let lastYield = performance.now();
   for (const { inputs, targets } of windows) {
     if (performance.now() - lastYield > YIELD_EVERY_MS) {
@@ -53,20 +63,29 @@ export async function evaluate(model: CharModel, ids: Int32Array, batch: number,
         signal.throwIfAborted();
       }
     }
-    let final: RecurrentState[] = [];
-    const loss = tf.tidy(() => {
-      const result = model.loss(tf.tensor1d(inputs, 'int32'), tf.tensor1d(targets, 'int32'), state);
-      final = result.final; // kept by the model, so it outlives this tidy
-      return result.loss;
-    });
-    totalNats += loss.dataSync()[0] * inputs.length;
-    chars += inputs.length;
-    loss.dispose();
+    state = score(inputs, targets, state);
+  }
+  const tailStart = streams * batcher.streamLength;
+  if (scoreTail && tailStart < ids.length - 1) {
+    const lastStream = state.map((layer) => layer.map((t) => tf.slice(t, [streams - 1, 0], [1, -1]) as tf.Tensor2D)); // (1, H) each
     disposeState(state);
-    state = final;
+    state = score(ids.subarray(tailStart, ids.length - 1), ids.subarray(tailStart + 1), lastStream);
   }
   disposeState(state);
   return scoreFromNats(totalNats / chars, chars);
+}
+
+/** Total nats of predicting `targets` from `inputs` (T*B, time-major) from `state`, and the state after them. */
+function windowNats(model: CharModel, inputs: Int32Array, targets: Int32Array, state: RecurrentState[]): { nats: number; final: RecurrentState[] } {
+  let final: RecurrentState[] = [];
+  const loss = tf.tidy(() => {
+    const result = model.loss(tf.tensor1d(inputs, 'int32'), tf.tensor1d(targets, 'int32'), state);
+    final = result.final; // kept by the model, so it outlives this tidy
+    return result.loss;
+  });
+  const nats = loss.dataSync()[0] * inputs.length;
+  loss.dispose();
+  return { nats, final };
 }
 
 /**
