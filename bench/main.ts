@@ -35,7 +35,7 @@ async function bench(options: BenchOptions): Promise<boolean> {
     };
     if (options.peer) {
       say(`probing the peer: ${options.python} with torch`);
-      const probe = await probePeer(options.python);
+      const probe = await probePeer(options.python, options.peerScript);
       machine.peer = probe.ok ? probe.result : { skipped: probe.error };
       if (probe.ok && probe.result.warning) say(`warning: ${probe.result.warning}`);
       if (!probe.ok) say(`peer not run: ${probe.error}`);
@@ -53,7 +53,7 @@ async function bench(options: BenchOptions): Promise<boolean> {
       if (peerRuns) {
         say(`${config.name}: peer`);
         t0 = performance.now();
-        const run = await runPeer(options.python, config, options.timing, corpus.path, dir);
+        const run = await runPeer(options.python, options.peerScript, config, options.timing, corpus.path, dir);
         peer = run.ok ? run.result : { error: run.error };
         say(run.ok ? `  ${config.name} peer: train ${formatCount(run.result.train.summary.perSecond)} chars/s ${took()}` : `  ${config.name} peer failed: ${run.error}`);
       }

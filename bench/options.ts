@@ -6,6 +6,7 @@ import { Command, Option } from 'commander';
 import { BACKEND_CHOICES, type BackendChoice } from '../dist/backend/select.js';
 import { above, choice, real, type OptionSpec } from '../dist/options/option.js';
 import { UserError } from '../dist/errors.js';
+import { PEER_SCRIPT } from './peer.js';
 
 export interface BenchConfig {
   /** "2x128": layers × hidden units. */
@@ -51,6 +52,8 @@ export interface BenchOptions {
   quick: boolean;
   peer: boolean;
   python: string;
+  /** The PyTorch peer script (peer.ts says what it takes and writes). */
+  peerScript: string;
   backend: BackendChoice;
 }
 
@@ -100,11 +103,12 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     .option('--configs <list>', `comma-separated, from ${CONFIGS.map((c) => c.name).join(', ')} (default: all)`, parseConfigs)
     .option('--no-peer', 'skip the PyTorch peer')
     .option('--python <path>', 'the python that imports Debian torch', '/usr/bin/python3')
+    .option('--peer-script <path>', 'the PyTorch peer: a char-rnn script taking the flags and writing the JSON of bench/peer.ts', PEER_SCRIPT)
     .addOption(new Option('--backend <name>', 'tfjs backend for our side: auto, tensorflow, wasm, cpu').argParser(parser(BACKEND)).default('auto'))
     .exitOverride()
     .allowExcessArguments(false);
   program.parse([...argv], { from: 'user' });
-  const o = program.opts<{ corpus?: string; seconds?: number; quick?: boolean; configs?: BenchConfig[]; peer: boolean; python: string; backend: BackendChoice }>();
+  const o = program.opts<{ corpus?: string; seconds?: number; quick?: boolean; configs?: BenchConfig[]; peer: boolean; python: string; peerScript: string; backend: BackendChoice }>();
   const quick = o.quick ?? false;
   return {
     configs: o.configs ?? (quick ? parseConfigs(QUICK_CONFIGS.join(',')) : [...CONFIGS]),
@@ -114,6 +118,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     quick,
     peer: o.peer,
     python: o.python,
+    peerScript: o.peerScript,
     backend: o.backend,
   };
 }

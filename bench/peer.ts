@@ -59,8 +59,11 @@ print(json.dumps({'torch': torch.__version__, 'blas': libs, 'gflops': 2 * 2048 *
 `;
 
 /** Whether the peer can run here, and how fast torch's BLAS is; failure says why. */
-export async function probePeer(python: string): Promise<Outcome<PeerProbe>> {
-  if (!existsSync(PEER_SCRIPT)) return { ok: false, error: `${PEER_SCRIPT} not found` };
+export async function probePeer(python: string, script = PEER_SCRIPT): Promise<Outcome<PeerProbe>> {
+  if (!existsSync(script)) {
+    // The default peer lives beside the repository on the machine it was measured on, not in it.
+    return { ok: false, error: `no peer script at ${script}; pass --peer-script <a char-rnn PyTorch script taking peerArgs' flags and writing its JSON (bench/peer.ts)>, or --no-peer` };
+  }
   const run = await runProcess(python, ['-c', PROBE], 120);
   if (run.code !== 0) return { ok: false, error: `${python} cannot import torch (${lastLine(run.stderr) || `exit ${run.code}`})` };
   try {
@@ -79,10 +82,10 @@ export async function probePeer(python: string): Promise<Outcome<PeerProbe>> {
 }
 
 /** Peer arguments: its log interval is our window, and one extra window (plus its slow first step) covers its warm-up. */
-export function peerArgs(config: BenchConfig, timing: Timing, corpusPath: string, jsonOut: string): string[] {
+export function peerArgs(config: BenchConfig, timing: Timing, corpusPath: string, jsonOut: string, script = PEER_SCRIPT): string[] {
   const window = timing.trainSeconds / timing.trainWindows;
   return [
-    PEER_SCRIPT,
+    script,
     '--corpus', corpusPath,
     '--layers', String(config.layers), '--hidden', String(config.hidden),
     '--seq', String(config.seq), '--batch', String(config.batch),
@@ -96,11 +99,11 @@ export function peerArgs(config: BenchConfig, timing: Timing, corpusPath: string
   ];
 }
 
-export async function runPeer(python: string, config: BenchConfig, timing: Timing, corpusPath: string, dir: string): Promise<Outcome<PeerResult>> {
+export async function runPeer(python: string, script: string, config: BenchConfig, timing: Timing, corpusPath: string, dir: string): Promise<Outcome<PeerResult>> {
   const jsonOut = join(dir, `peer-${config.name}.json`);
   const window = timing.trainSeconds / timing.trainWindows;
   const limit = 120 + 10 * (timing.trainSeconds + window + PEER_STARTUP_SECONDS);
-  const run = await runProcess(python, peerArgs(config, timing, corpusPath, jsonOut), limit);
+  const run = await runProcess(python, peerArgs(config, timing, corpusPath, jsonOut, script), limit);
   if (run.code !== 0) return { ok: false, error: `peer exited with ${run.code ?? 'a timeout'}: ${lastLine(run.stderr)}` };
   try {
     return { ok: true, result: parsePeerResult(readFileSync(jsonOut, 'utf8'), { warmupSeconds: timing.warmupSeconds, windowSeconds: window }) };

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { utf8Boundary } from '../dist-bench/corpus.js';
 import { BUSY_CORES, isBusy, median, otherCores, parseProcStat, summarise } from '../dist-bench/measure.js';
 import { parseBenchArgs, parseConfigs } from '../dist-bench/options.js';
-import { parsePeerResult, peerArgs, pythonJson } from '../dist-bench/peer.js';
+import { parsePeerResult, PEER_SCRIPT, peerArgs, probePeer, pythonJson } from '../dist-bench/peer.js';
 import { blasName, busyMeasurements, formatTable, ratio, ratios } from '../dist-bench/report.js';
 
 describe('measurements', () => {
@@ -58,6 +58,15 @@ const PEER_LINE =
   '"sample_head": "NaN Infinity \\"quoted\\" NaN"}';
 
 describe('the peer', () => {
+  test('without its script (it is not in the repository), the bench says how to give one, or to skip it', async () => {
+    assert.equal(parseBenchArgs([]).peerScript, PEER_SCRIPT);
+    const script = parseBenchArgs(['--peer-script', '/nowhere/torch_charrnn.py']).peerScript;
+    assert.equal(peerArgs(parseConfigs('2x128')[0], parseBenchArgs([]).timing, 'c.txt', 'p.json', script)[0], script);
+    const probe = await probePeer('/usr/bin/python3', script);
+    assert.equal(probe.ok, false);
+    assert.match(probe.error, /^no peer script at \/nowhere\/torch_charrnn\.py; pass --peer-script <.*>, or --no-peer$/);
+  });
+
   test("Python's NaN and Infinity become null, but not inside strings", () => {
     assert.equal(pythonJson('{"a": NaN, "b": -Infinity, "c": [Infinity], "d": "NaN \\" NaN"}'), '{"a": null, "b": null, "c": [null], "d": "NaN \\" NaN"}');
   });
