@@ -125,14 +125,23 @@ def detached(state):
 
 
 @torch.no_grad()
-def evaluate(model, ids, batch, seq):
-    """Mean nats/char as charrnn's evaluate (src/scoring/evaluate.ts): `streams` contiguous streams from zero state."""
+def evaluate(model, ids, batch, seq, score_tail=True):
+    """Mean nats/char as charrnn's evaluate (src/scoring/evaluate.ts): `streams` contiguous streams from zero state,
+    then the few characters after the last stream from its final state (training's validation leaves those out)."""
     streams = max(1, min(batch, (len(ids) - 1) // seq))
     length = (len(ids) - 1) // streams
     starts = torch.arange(streams, device=ids.device) * length
     at = starts[None, :] + torch.arange(length, device=ids.device)[:, None]  # (length, streams)
-    logits, _ = model(ids[at])
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), ids[at + 1].reshape(-1)).item()
+    logits, state = model(ids[at])
+    nats = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), ids[at + 1].reshape(-1), reduction="sum")
+    count = at.numel()
+    tail = ids[streams * length:]
+    if score_tail and len(tail) > 1:
+        last = tuple(s[:, -1:].contiguous() for s in state) if isinstance(state, tuple) else state[:, -1:].contiguous()
+        tail_logits, _ = model(tail[:-1, None], last)
+        nats = nats + F.cross_entropy(tail_logits.reshape(-1, tail_logits.shape[-1]), tail[1:], reduction="sum")
+        count += len(tail) - 1
+    return (nats / count).item()
 
 
 def main():
@@ -237,7 +246,7 @@ def main():
             save(step, None, time.time() - began)
     if rank == 0:
         model.eval()
-        val_loss = evaluate(model, val_ids[:VALIDATION_MAX_CHARS], B, T) if len(val_ids) >= 2 else None
+        val_loss = evaluate(model, val_ids[:VALIDATION_MAX_CHARS], B, T, score_tail=False) if len(val_ids) >= 2 else None
         save(step, val_loss, time.time() - began)
         val = "no validation text" if val_loss is None else f"val {val_loss:.4f} nats/char"
         print(f"done: {step} steps on {world} processes in {time.time() - began:.1f}s; {val} -> {args.out}", flush=True)

@@ -331,7 +331,7 @@ async function validate(
 ): Promise<{ valLoss: number; isBest: boolean } | null> {
   let valLoss: number;
   try {
-    valLoss = (await evaluate(model, valIds.subarray(0, VALIDATION_MAX_CHARS), config.batch, config.seq, signal)).nats;
+    valLoss = (await evaluate(model, valIds.subarray(0, VALIDATION_MAX_CHARS), config.batch, config.seq, signal, { scoreTail: false })).nats;
   } catch (err) {
     if (signal?.aborted) return null;
     throw err;
