@@ -98,7 +98,7 @@ const refused = [
   [['eval', 'ck', '--limit', '1'], "charrnn: --limit must be an integer ≥ 2 (got '1')"],
   [['export', 'ck', 'out', '--format', 'onnx'], "charrnn: --format must be one of tfjs, safetensors (got 'onnx')"],
   [['import', 'm.safetensors'], "charrnn: required option '-o, --out <dir>' not specified"],
-  [['completion', 'fish'], "charrnn: command-argument value 'fish' is invalid for argument 'shell'. Allowed choices are bash, zsh."],
+  [['completion', 'powershell'], "charrnn: command-argument value 'powershell' is invalid for argument 'shell'. Allowed choices are bash, zsh, fish."],
   [['nonsense'], /^charrnn: unknown command 'nonsense'/],
 ];
 

@@ -1,5 +1,5 @@
 // The CLI as a shell companion: `charrnn sample --interactive` driven through stdin, and
-// `charrnn completion bash|zsh` generated from the program definition.
+// `charrnn completion bash|zsh|fish` generated from the program definition.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -99,8 +99,26 @@ test('completion zsh: a #compdef script with every command and its options', asy
   if (!zsh.error) assert.equal(zsh.status, 0, String(zsh.stderr));
 });
 
-test('completion of an unknown shell: a usage error', async () => {
+test('completion fish: every command and option, the values of --cell and --backend, files only where a file is asked for', async () => {
   const r = await cli(['completion', 'fish']);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.split('\n');
+  assert.ok(lines.includes('complete -c charrnn -f'), 'no file names unless an argument asks for them');
+  for (const cmd of program.commands) {
+    assert.ok(lines.some((l) => l.startsWith(`complete -c charrnn -n __fish_use_subcommand -a ${cmd.name()} -d `)), cmd.name());
+    for (const option of cmd.options) {
+      assert.ok(lines.some((l) => l.startsWith(`complete -c charrnn -n '__fish_seen_subcommand_from ${cmd.name()}' `) && l.includes(` -l ${option.long.slice(2)}`)), `${cmd.name()} ${option.long}`);
+    }
+  }
+  assert.ok(lines.some((l) => /__fish_seen_subcommand_from train' -l cell -r -f -a 'lstm gru rnn' -d /.test(l)), 'train --cell values');
+  assert.ok(lines.some((l) => /__fish_seen_subcommand_from eval' -l backend -r -f -a 'auto tensorflow wasm cpu' -d /.test(l)), 'eval --backend values');
+  assert.ok(lines.includes("complete -c charrnn -n '__fish_seen_subcommand_from train' -F"), 'train completes corpus files');
+  const fish = spawnSync('fish', ['--no-execute'], { input: r.stdout });
+  if (!fish.error) assert.equal(fish.status, 0, String(fish.stderr));
+});
+
+test('completion of an unknown shell: a usage error', async () => {
+  const r = await cli(['completion', 'powershell']);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /bash, zsh/);
+  assert.match(r.stderr, /bash, zsh, fish/);
 });

@@ -271,17 +271,18 @@ The checkpoint has the weights and the training record, no optimiser state: samp
 eval, info and train --init-from use it; --resume cannot.`,
 } as const satisfies CommandSpec;
 
-export const SHELLS = ['bash', 'zsh'] as const;
+export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 export type Shell = (typeof SHELLS)[number];
 
 export const COMPLETION_COMMAND = {
   name: 'completion',
   description: "print a shell completion script for charrnn's commands and options",
-  arguments: [{ name: 'shell', required: true, choices: SHELLS, help: 'bash or zsh' }] as const,
+  arguments: [{ name: 'shell', required: true, choices: SHELLS, help: 'bash, zsh or fish' }] as const,
   options: {},
   examples: `
   source <(charrnn completion bash)              in ~/.bashrc
-  source <(charrnn completion zsh)               in ~/.zshrc (after compinit)`,
+  source <(charrnn completion zsh)               in ~/.zshrc (after compinit)
+  charrnn completion fish | source               in ~/.config/fish/config.fish`,
 } as const satisfies CommandSpec;
 
 /** In the order --help lists them. */
