@@ -88,7 +88,7 @@ function trainingRecord(config) {
   return {
     config: { ...TRAIN_DEFAULTS, cell: config.cell, learnedInit: config.learnedInit, hidden: config.hidden, layers: config.layers },
     step: 0, epoch: 0, history: [], valLoss: null, bestValLoss: null, backend: 'test', seconds: 0,
-    corpus: { path: 'none.txt', encoding: 'utf8', bytes: 0, chars: 0, fingerprint: '0' },
+    corpus: { path: 'none.txt', files: [], encoding: 'utf8', bytes: 0, chars: 0, fingerprint: '0' },
   };
 }
 

@@ -30,7 +30,7 @@ const vocab = new Vocabulary(['a', 'b', 'c']);
 const record = {
   config: { ...TRAIN_DEFAULTS, hidden: 4, layers: 1 },
   step: 1, epoch: 0, history: [], valLoss: null, bestValLoss: null, backend: 'test', seconds: 0,
-  corpus: { path: 'none.txt', encoding: 'utf8', bytes: 0, chars: 0, fingerprint: '0' },
+  corpus: { path: 'none.txt', files: [], encoding: 'utf8', bytes: 0, chars: 0, fingerprint: '0' },
 };
 const resumeState = (model) => ({
   adamStep: 1, rngState: 1, lossSinceEval: { sum: 0, count: 0 }, minLoss: 1, lrScale: 1, rollbacks: 0, staleValidations: 0,
