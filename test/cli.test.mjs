@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BIN, runCli, workDir, TINY_CORPUS as TINY } from './helpers.mjs';
+import { SaveRecord } from '../dist/cli/train.js';
 
 const TINY_TEXT = fs.readFileSync(TINY, 'utf8');
 const TINY_CHARS = new Set(TINY_TEXT);
@@ -396,6 +397,19 @@ describe('interrupting training', { concurrency: 2, timeout: 120_000 }, () => {
       assertSucceeded(sample);
     });
   }
+});
+
+test('a second Ctrl-C says which steps the checkpoints hold and which are lost', () => {
+  const saves = new SaveRecord();
+  assert.equal(saves.describe('run'), 'this run has saved nothing in run yet');
+  for (let step = 1; step <= 7; step++) {
+    saves.onStep(step);
+    if (step % 3 === 0) saves.onCheckpoint('latest');
+    if (step === 3) saves.onCheckpoint('best');
+  }
+  assert.equal(saves.describe('run'), 'in run, latest/ holds step 6, best/ step 3; step 7 is not saved');
+  saves.onCheckpoint('latest');
+  assert.equal(saves.describe('run'), 'in run, latest/ holds step 7, best/ step 3');
 });
 
 test('--version prints the package version and exits 0', async () => {

@@ -70,10 +70,14 @@ async function reporting(
   const ownRun = resumedFrom === null ? null : dirname(resumedFrom);
   const resumedHere = ownRun !== null && resolvePath(outDir) === resolvePath(ownRun);
   const metrics = new MetricsLog(join(outDir, METRICS_FILE), { append: resumedHere, continueFrom: ownRun !== null && !resumedHere ? join(ownRun, METRICS_FILE) : undefined });
-  const interrupt = interruptOnSignals(() => progress.stop());
+  const saves = new SaveRecord();
+  const interrupt = interruptOnSignals(
+    () => progress.stop(),
+    (signal) => info(paint.yellow(`${signal} again: leaving now; ${saves.describe(outDir)}`)),
+  );
   let failed = true;
   try {
-    const result = await run({ observer: trainingReporter(corpus, outDir, resumedFrom, progress, metrics), signal: interrupt.signal });
+    const result = await run({ observer: trainingReporter(corpus, outDir, resumedFrom, progress, metrics, saves), signal: interrupt.signal });
     progress.stop();
     printSummary(result, outDir);
     if (result.stoppedBy === 'interrupted') process.exitCode = exitCodeOf(interrupt.signal.reason as NodeJS.Signals);
@@ -94,19 +98,44 @@ const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 const exitCodeOf = (signal: NodeJS.Signals) => 128 + osConstants.signals[signal];
 
+/** The step of the last checkpoint of each kind this run wrote: what a second Ctrl-C leaves behind. */
+export class SaveRecord {
+  private step = 0;
+  private readonly saved: Partial<Record<'latest' | 'best', number>> = {};
+
+  onStep(step: number): void {
+    this.step = step;
+  }
+
+  onCheckpoint(kind: 'latest' | 'best'): void {
+    this.saved[kind] = this.step;
+  }
+
+  describe(outDir: string): string {
+    const { latest, best } = this.saved;
+    if (latest === undefined && best === undefined) return `this run has saved nothing in ${outDir} yet`;
+    const kept = [latest === undefined ? null : `latest/ holds step ${latest}`, best === undefined ? null : `best/ step ${best}`];
+    const first = (latest ?? 0) + 1;
+    const lost = this.step < first ? '' : first === this.step ? `; step ${first} is not saved` : `; steps ${first}–${this.step} are not saved`;
+    return `in ${outDir}, ${kept.filter((k) => k !== null).join(', ')}${lost}`;
+  }
+}
+
 /**
  * The first of STOP_SIGNALS aborts the returned signal (training finishes its step and
- * saves); a second one exits at once. Signals that queued up while this thread was busy
- * (a long step) arrive together and count as one, so two impatient Ctrl-Cs still leave a
- * checkpoint: only a signal after the first was handled means "leave now".
+ * saves); a second one says what is saved (`onLeave`) and exits at once. Signals that
+ * queued up while this thread was busy (a long step) arrive together and count as one, so
+ * two impatient Ctrl-Cs still leave a checkpoint: only a signal after the first was
+ * handled means "leave now".
  */
-function interruptOnSignals(onFirst: () => void): { signal: AbortSignal; dispose(): void } {
+function interruptOnSignals(onFirst: () => void, onLeave: (signal: NodeJS.Signals) => void): { signal: AbortSignal; dispose(): void } {
   const interrupt = new AbortController();
   let firstPending = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupt.signal.aborted) {
-      if (!firstPending) process.exit(exitCodeOf(signal)); // checkpoints are written atomically
-      return;
+      if (firstPending) return;
+      onLeave(signal);
+      process.exit(exitCodeOf(signal)); // checkpoints are written atomically
     }
     onFirst();
     info(paint.yellow(`${signal}: finishing this step and saving a checkpoint (again to quit at once)`));
@@ -124,7 +153,14 @@ function interruptOnSignals(onFirst: () => void): { signal: AbortSignal; dispose
 }
 
 /** What the user sees while training: the plan, a progress line, rollbacks; and the metrics log. */
-function trainingReporter(corpus: Corpus, outDir: string, resumedFrom: string | null, progress: TrainingProgress, metrics: MetricsLog): TrainingObserver {
+function trainingReporter(
+  corpus: Corpus,
+  outDir: string,
+  resumedFrom: string | null,
+  progress: TrainingProgress,
+  metrics: MetricsLog,
+  saves: SaveRecord,
+): TrainingObserver {
   return {
     onStart: (plan) => {
       const { config } = plan;
@@ -139,9 +175,11 @@ function trainingReporter(corpus: Corpus, outDir: string, resumedFrom: string | 
       metrics.open();
     },
     onStep: (p) => {
+      saves.onStep(p.step);
       metrics.step(p);
       progress.onStep(p);
     },
+    onCheckpoint: (kind) => saves.onCheckpoint(kind),
     onValidation: (step, loss, isBest) => {
       metrics.validation(step, loss);
       progress.onValidation(step, loss, isBest);
