@@ -1,6 +1,8 @@
 /**
  * Shows training as it happens: a progress bar on a terminal, fitted to its width; in a
  * pipe or a CI log, plain lines at validations and every few seconds (no escape codes).
+ * Under --max-time the bar and its ETA follow the clock (this process's seconds out of
+ * the budget); otherwise the steps, out of --max-steps or the epochs.
  */
 import cliProgress from 'cli-progress';
 import type { StepProgress, TrainingObserver, TrainingPlan } from '../training/trainer.js';
@@ -39,12 +41,15 @@ export class TrainingProgress implements TrainingObserver {
   private lastValLoss = '–';
   private lastPlainLine = 0;
   private latest: StepProgress | null = null;
+  private started = 0;
 
   constructor(private readonly interactive = Boolean(process.stderr.isTTY)) {}
 
   onStart(plan: TrainingPlan): void {
     this.plan = plan;
+    this.started = performance.now();
     if (!this.interactive) return;
+    const timed = plan.config.maxSeconds !== null;
     this.bar = new cliProgress.SingleBar(
       {
         stream: process.stderr,
@@ -57,7 +62,8 @@ export class TrainingProgress implements TrainingObserver {
           return fitLine(
             [
               { text: paint.cyan(bar), drop: 6 },
-              { text: known ? `step ${params.value}/${params.total}` : `step ${params.value}`, drop: 0 },
+              { text: timed ? `step ${payload.step}` : known ? `step ${params.value}/${params.total}` : `step ${params.value}`, drop: 0 },
+              ...(timed ? [{ text: `${formatDuration(params.value)} of ${formatDuration(params.total)}`, drop: 3 }] : []),
               { text: `epoch ${payload.epoch}`, drop: 5 },
               { text: `loss ${payload.loss}`, drop: 1 },
               { text: `val ${payload.val}`, drop: 4 },
@@ -74,13 +80,15 @@ export class TrainingProgress implements TrainingObserver {
       },
       cliProgress.Presets.shades_classic,
     );
-    this.bar.start(Number.isFinite(plan.totalSteps) ? plan.totalSteps : 0, plan.firstStep, { epoch: '0.00', loss: '–', val: '–', rate: '–' });
+    const fields = { step: String(plan.firstStep), epoch: '0.00', loss: '–', val: '–', rate: '–' };
+    if (timed) this.bar.start(Math.round(plan.config.maxSeconds!), 0, fields);
+    else this.bar.start(Number.isFinite(plan.totalSteps) ? plan.totalSteps : 0, plan.firstStep, fields);
   }
 
   onStep(progress: StepProgress): void {
     this.latest = progress;
     if (this.bar) {
-      this.bar.update(progress.step, this.fields(progress));
+      this.bar.update(this.barValue(progress.step), this.fields(progress));
     } else if (progress.seconds - this.lastPlainLine >= PLAIN_LINE_SECONDS) {
       this.lastPlainLine = progress.seconds;
       info(this.plainLine(progress));
@@ -90,7 +98,7 @@ export class TrainingProgress implements TrainingObserver {
   onValidation(step: number, valLoss: number, isBest: boolean): void {
     this.lastValLoss = valLoss.toFixed(3) + (isBest ? '*' : '');
     if (this.bar) {
-      if (this.latest) this.bar.update(step, this.fields(this.latest));
+      if (this.latest) this.bar.update(this.barValue(step), this.fields(this.latest));
     } else if (this.latest) {
       info(`${this.plainLine(this.latest)} | val ${this.lastValLoss}`);
       this.lastPlainLine = this.latest.seconds;
@@ -103,12 +111,19 @@ export class TrainingProgress implements TrainingObserver {
     this.bar = null;
   }
 
+  /** Seconds of this process under --max-time, else the step. */
+  private barValue(step: number): number {
+    return this.plan?.config.maxSeconds != null ? Math.min(this.plan.config.maxSeconds, Math.round((performance.now() - this.started) / 1000)) : step;
+  }
+
   private fields(p: StepProgress): Record<string, string> {
-    return { epoch: p.epoch.toFixed(2), loss: p.loss.toFixed(3), val: this.lastValLoss, rate: formatCount(p.charsPerSecond) };
+    return { step: String(p.step), epoch: p.epoch.toFixed(2), loss: p.loss.toFixed(3), val: this.lastValLoss, rate: formatCount(p.charsPerSecond) };
   }
 
   private plainLine(p: StepProgress): string {
-    const total = this.plan && Number.isFinite(this.plan.totalSteps) ? `/${this.plan.totalSteps}` : '';
-    return `step ${p.step}${total} | epoch ${p.epoch.toFixed(2)} | loss ${p.loss.toFixed(3)} | ${formatCount(p.charsPerSecond)} chars/s | ${formatDuration(p.seconds)}`;
+    const timed = this.plan?.config.maxSeconds != null;
+    const total = !timed && this.plan && Number.isFinite(this.plan.totalSteps) ? `/${this.plan.totalSteps}` : '';
+    const clock = timed ? `${formatDuration((performance.now() - this.started) / 1000)} of ${formatDuration(this.plan!.config.maxSeconds!)}` : formatDuration(p.seconds);
+    return `step ${p.step}${total} | epoch ${p.epoch.toFixed(2)} | loss ${p.loss.toFixed(3)} | ${formatCount(p.charsPerSecond)} chars/s | ${clock}`;
   }
 }

@@ -5,6 +5,7 @@
  * every checkpoint, so sampling and evaluation need no shape flags.
  */
 import { CELL_TYPES, type CellType } from '../cells/registry.js';
+import { DECAY_FRACTION, DEFAULT_CHECK_STEPS } from './schedule.js';
 import {
   above, atLeast, atMost, below, choice, defaultsOf, duration, flag, integer, real, validateValues, type OptionSpec,
 } from '../options/option.js';
@@ -48,12 +49,15 @@ export interface TrainConfig {
   patience: number | null;
 
   // bookkeeping
-  /** Steps between validations (the best checkpoint is kept by validation loss). */
-  evalEvery: number;
-  /** Steps between writes of the latest checkpoint. */
-  saveEvery: number;
+  /** Steps between validations (the best checkpoint is kept by validation loss); null: spaced to the budget (schedule.ts). */
+  evalEvery: number | null;
+  /** Steps between writes of the latest checkpoint; null: spaced to the budget (schedule.ts). */
+  saveEvery: number | null;
   seed: number;
 }
+
+/** --eval-every's and --save-every's default (null): schedule.ts's checkInterval. */
+const SPACED_TO_BUDGET = `${DEFAULT_CHECK_STEPS}, or a twentieth of --max-steps/--max-time`;
 
 export const TRAIN_OPTIONS: { [K in keyof TrainConfig]: OptionSpec<TrainConfig[K]> } = {
   cell: choice({
@@ -89,21 +93,24 @@ export const TRAIN_OPTIONS: { [K in keyof TrainConfig]: OptionSpec<TrainConfig[K
     help: 'largest global gradient norm',
   }),
   epochs: integer({ flag: '--epochs', group: 'run length', min: 1, default: 20, help: 'passes over the training text' }),
-  maxSteps: integer({ flag: '--max-steps', group: 'run length', min: 1, default: null, help: 'stop after this many steps' }),
+  maxSteps: integer({
+    flag: '--max-steps', group: 'run length', min: 1, default: null,
+    help: `stop after this many steps; the learning rate decays to 0 over the last ${DECAY_FRACTION * 100}%`,
+  }),
   maxSeconds: duration({
     flag: '--max-time', group: 'run length', default: null,
-    help: 'stop after this long, e.g. 90s, 5m, 1h', example: '--max-time 30m',
+    help: `stop after this long, e.g. 90s, 5m, 1h; the learning rate decays to 0 over the last ${DECAY_FRACTION * 100}%`, example: '--max-time 30m',
   }),
   patience: integer({
     flag: '--patience', group: 'run length', min: 1, default: null,
     help: 'stop after this many validations in a row without a new best',
   }),
   evalEvery: integer({
-    flag: '--eval-every', placeholder: 'steps', group: 'bookkeeping', min: 1, default: 100,
+    flag: '--eval-every', placeholder: 'steps', group: 'bookkeeping', min: 1, default: null, defaultText: SPACED_TO_BUDGET,
     help: 'validate (and keep the best checkpoint) every this many steps',
   }),
   saveEvery: integer({
-    flag: '--save-every', placeholder: 'steps', group: 'bookkeeping', min: 1, default: 100,
+    flag: '--save-every', placeholder: 'steps', group: 'bookkeeping', min: 1, default: null, defaultText: SPACED_TO_BUDGET,
     help: 'write the latest checkpoint every this many steps',
   }),
   seed: integer({

@@ -18,6 +18,7 @@ import { disposeState, type RecurrentState } from '../cells/cell.js';
 import { Rng } from '../rng.js';
 import { isDivergence, RollbackPoint } from './rollback.js';
 import { fineTuneSettings, freshSettings, resumedSettings } from './settings.js';
+import { checkInterval, learningRate, planTimeDecay, stepsBudgetDecay, type Decay, type Interval } from './schedule.js';
 import { startFresh, startFromResume, startFromWeights, type FitCheck, type Progress, type StartingPoint } from './starting-point.js';
 import { assertMemoryFits, estimateTrainingMemory } from './memory.js';
 import type { CharModel } from '../model/model.js';
@@ -86,6 +87,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Threads sharing each step's streams (data-parallel.ts); 1 keeps everything on this thread. Default: one per core (`trainerThreads`). */
   threads?: number;
+  /** Milliseconds, for --max-time and the seconds recorded. Default: `performance.now` (tests pass a clock they move). */
+  clock?: () => number;
 }
 
 export interface TrainOptions extends RunOptions {
@@ -163,18 +166,24 @@ async function runTraining(corpus: Corpus, config: TrainConfig, start: StartingP
 
   const dirs = { latest: join(outDir, 'latest'), best: join(outDir, 'best') };
   const throughput = new Throughput();
-  const startTime = performance.now();
-  const secondsHere = () => (performance.now() - startTime) / 1000; // --max-time counts this process only
+  const clock = options.clock ?? (() => performance.now());
+  const startTime = clock();
+  const secondsHere = () => (clock() - startTime) / 1000; // --max-time counts this process only
   const seconds = () => progress.seconds + secondsHere();
   const rollback = new RollbackPoint(model, adam);
   const pool = plan.threads > 1 ? new GradientPool(model, plan.threads, tf.getBackend()) : null;
   const gradients = pool?.source ?? localGradients(model);
   let carried: RecurrentState[] = start.carried ?? model.initialState(config.batch);
   let stoppedBy: StopReason | null = null;
+  const firstStep = progress.step;
+  // A steps budget decays over its end; a time budget plans its decay when the time comes (schedule.ts).
+  const stepsDecay = config.maxSteps !== null ? stepsBudgetDecay(plan.totalSteps) : null;
+  const validation = new Cadence(checkInterval(config.evalEvery, config, plan.totalSteps));
+  const saving = new Cadence(checkInterval(config.saveEvery, config, plan.totalSteps));
 
   const save = (kind: 'latest' | 'best') => {
-    const { lossSinceEval, minLoss, lrScale, rollbacks, staleValidations } = progress;
-    const resume = { adamStep: adam.step, rngState: rng.savedState, lossSinceEval, minLoss, lrScale, rollbacks, staleValidations, tensors: [...adam.moments, ...carried.flat()] };
+    const { lossSinceEval, minLoss, lrScale, rollbacks, staleValidations, timeDecay } = progress;
+    const resume = { adamStep: adam.step, rngState: rng.savedState, lossSinceEval, minLoss, lrScale, rollbacks, staleValidations, timeDecay, tensors: [...adam.moments, ...carried.flat()] };
     const record = trainingRecord(config, progress, batcher.stepsPerEpoch, options.backend ?? tf.getBackend(), seconds(), corpus, data.counts);
     saveCheckpoint(dirs[kind], model, vocab, record, resume);
     observer.onCheckpoint?.(kind, dirs[kind]);
@@ -183,14 +192,17 @@ async function runTraining(corpus: Corpus, config: TrainConfig, start: StartingP
   try {
     rollback.take(carried, rng.savedState, progress);
     while (stoppedBy === null) {
-      const epochIndex = Math.floor(progress.step / batcher.stepsPerEpoch);
       const position = progress.step % batcher.stepsPerEpoch;
       if (position === 0 && progress.step > 0) {
         // A new epoch starts every stream over from its beginning: the old state no longer fits.
         disposeState(carried);
         carried = model.initialState(config.batch);
       }
-      const lr = config.lr * config.lrDecay ** epochIndex * progress.lrScale;
+      if (config.maxSeconds !== null && progress.timeDecay === null && (stepsDecay === null || progress.step < stepsDecay.start)) {
+        const planned = planTimeDecay(progress.step, progress.step - firstStep, secondsHere(), config.maxSeconds);
+        progress.timeDecay = planned && { ...planned, end: Math.min(planned.end, plan.totalSteps) };
+      }
+      const lr = learningRate(config, progress.step, batcher.stepsPerEpoch, progress.timeDecay ?? stepsDecay) * progress.lrScale;
       const batch = batcher.get(position);
 
       throughput.begin();
@@ -214,20 +226,22 @@ async function runTraining(corpus: Corpus, config: TrainConfig, start: StartingP
       observer.onStep?.({ step: progress.step, epoch: progress.step / batcher.stepsPerEpoch, loss, lr, gradNorm, charsPerSecond: throughput.rate, seconds: seconds() });
 
       const { step } = progress;
-      stoppedBy = stopReason(step, plan, config, secondsHere(), signal);
+      stoppedBy = stopReason(step, plan, config, secondsHere(), progress.timeDecay, signal);
 
       // An interrupted run saves at once and skips validation: the user is waiting. A signal
       // during validation abandons it (validation yields to the event loop to see one).
-      const validation =
-        stoppedBy !== 'interrupted' && (step % config.evalEvery === 0 || stoppedBy !== null) ? await validate(model, valIds, config, progress, batcher.stepsPerEpoch, lr, seconds(), signal) : null;
-      if (validation === null && signal?.aborted) stoppedBy = 'interrupted';
-      if (validation !== null) {
-        const { valLoss, isBest } = validation;
+      const validated =
+        stoppedBy !== 'interrupted' && (validation.due(step, secondsHere()) || stoppedBy !== null)
+          ? await validate(model, valIds, config, progress, batcher.stepsPerEpoch, lr, seconds(), signal)
+          : null;
+      if (validated === null && signal?.aborted) stoppedBy = 'interrupted';
+      if (validated !== null) {
+        const { valLoss, isBest } = validated;
         observer.onValidation?.(step, valLoss, isBest);
         if (isBest) save('best');
         if (stoppedBy === null && config.patience !== null && progress.staleValidations >= config.patience) stoppedBy = 'patience';
       }
-      if (step % config.saveEvery === 0 || stoppedBy !== null) {
+      if (saving.due(step, secondsHere()) || stoppedBy !== null) {
         save('latest');
         rollback.take(carried, rng.savedState, progress);
       }
@@ -283,10 +297,13 @@ function fitCheck(config: TrainConfig, threads: number): FitCheck {
   };
 }
 
-/** Why the run stops after `step`, if it does: its length, its time (`secondsHere`, this process's), or an abort. */
-function stopReason(step: number, plan: TrainingPlan, config: TrainConfig, secondsHere: number, signal: AbortSignal | undefined): StopReason | null {
+/**
+ * Why the run stops after `step`, if it does: its length, its time (`secondsHere`, this
+ * process's, or the end of a time budget's planned decay), or an abort.
+ */
+function stopReason(step: number, plan: TrainingPlan, config: TrainConfig, secondsHere: number, timeDecay: Decay | null, signal: AbortSignal | undefined): StopReason | null {
   if (step >= plan.totalSteps) return step >= config.epochs * plan.stepsPerEpoch ? 'epochs' : 'max-steps';
-  if (config.maxSeconds !== null && secondsHere >= config.maxSeconds) return 'max-time';
+  if (config.maxSeconds !== null && (secondsHere >= config.maxSeconds || step >= (timeDecay?.end ?? Infinity))) return 'max-time';
   return signal?.aborted ? 'interrupted' : null;
 }
 
@@ -430,5 +447,21 @@ class Throughput {
 
   get average(): number {
     return this.totalMs > 0 ? (this.totalChars / this.totalMs) * 1000 : 0;
+  }
+}
+
+/** Whether a validation (or a save) is due: every so many steps, or every so many seconds of this process. */
+class Cadence {
+  private nextSeconds: number;
+
+  constructor(private readonly interval: Interval) {
+    this.nextSeconds = 'seconds' in interval ? interval.seconds : Infinity;
+  }
+
+  due(step: number, secondsHere: number): boolean {
+    if ('steps' in this.interval) return step % this.interval.steps === 0;
+    if (secondsHere < this.nextSeconds) return false;
+    while (this.nextSeconds <= secondsHere) this.nextSeconds += this.interval.seconds;
+    return true;
   }
 }
