@@ -43,23 +43,12 @@ for (const cell of ['lstm', 'gru']) {
     const carried = checkpoint.resume.tensors.length - 2 * checkpoint.model.variables.length;
     assert.equal(carried, checkpoint.model.cell.state.length);
     const corpus = readCorpus(join(FIXTURES, 'v1-corpus.txt'));
-    // Format 1 resumed with --max-steps 9 at a constant learning rate; a steps budget now
-    // decays it over its end (training/schedule.ts), so this resume has no budget and stops
-    // after the validation at step 9 (saved --eval-every 3) instead.
     let firstStep = null;
-    let valLoss = null;
-    const stop = new AbortController();
-    const observer = {
-      onStart: (plan) => (firstStep = plan.firstStep),
-      onValidation: (step, loss) => {
-        if (step !== expected[cell].resumed.steps) return;
-        valLoss = loss;
-        stop.abort();
-      },
-    };
-    await resume({ checkpoint, corpus, changes: { maxSteps: null }, signal: stop.signal, backend: 'test', threads: 1, observer });
+    const observer = { onStart: (plan) => (firstStep = plan.firstStep) };
+    const result = await resume({ checkpoint, corpus, changes: { maxSteps: 9 }, backend: 'test', threads: 1, observer });
     assert.equal(firstStep, 6);
-    assert.ok(Math.abs(valLoss - expected[cell].resumed.valLoss) < 1e-6, `val loss ${valLoss} vs ${expected[cell].resumed.valLoss}`);
+    assert.equal(result.steps, expected[cell].resumed.steps);
+    assert.ok(Math.abs(result.valLoss - expected[cell].resumed.valLoss) < 1e-6, `val loss ${result.valLoss} vs ${expected[cell].resumed.valLoss}`);
     assert.equal(readCheckpointMeta(join(run, 'latest')).formatVersion, FORMAT_VERSION);
   });
 }

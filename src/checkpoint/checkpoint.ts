@@ -14,7 +14,6 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TrainConfig } from '../training/config.js';
-import type { Decay } from '../training/schedule.js';
 import type { CorpusFile, TextEncoding } from '../data/corpus.js';
 import { CheckpointError, writeFailure } from '../errors.js';
 import { readRegularFile } from '../read-file.js';
@@ -76,8 +75,6 @@ export interface ResumeState {
   rollbacks: number;
   /** Validations in a row without a new best (for --patience). */
   staleValidations: number;
-  /** A time budget's planned learning-rate decay (training/schedule.ts), so a resumed run keeps it. */
-  timeDecay?: Decay | null;
   /** Adam's moments (first, then second, of every weight), then the carried state of every layer (its cell's tensors). */
   tensors: tf.Tensor[];
 }

@@ -108,8 +108,8 @@ const trainConfig = object({
   maxSteps: nullable(integer(1)),
   maxSeconds: nullable(where(number(0), (x) => x > 0, 'positive')),
   patience: nullable(integer(1)),
-  evalEvery: integer(1),
-  saveEvery: integer(1),
+  evalEvery: nullable(integer(1)), // null: spaced to the budget (training/schedule.ts)
+  saveEvery: nullable(integer(1)),
   seed: integer(-(2 ** 31), 2 ** 32),
 });
 

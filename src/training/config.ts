@@ -5,7 +5,7 @@
  * every checkpoint, so sampling and evaluation need no shape flags.
  */
 import { CELL_TYPES, type CellType } from '../cells/registry.js';
-import { DECAY_FRACTION, DEFAULT_CHECK_STEPS } from './schedule.js';
+import { DEFAULT_CHECK_STEPS } from './schedule.js';
 import {
   above, atLeast, atMost, below, choice, defaultsOf, duration, flag, integer, real, validateValues, type OptionSpec,
 } from '../options/option.js';
@@ -93,13 +93,10 @@ export const TRAIN_OPTIONS: { [K in keyof TrainConfig]: OptionSpec<TrainConfig[K
     help: 'largest global gradient norm',
   }),
   epochs: integer({ flag: '--epochs', group: 'run length', min: 1, default: 20, help: 'passes over the training text' }),
-  maxSteps: integer({
-    flag: '--max-steps', group: 'run length', min: 1, default: null,
-    help: `stop after this many steps; the learning rate decays to 0 over the last ${DECAY_FRACTION * 100}%`,
-  }),
+  maxSteps: integer({ flag: '--max-steps', group: 'run length', min: 1, default: null, help: 'stop after this many steps' }),
   maxSeconds: duration({
     flag: '--max-time', group: 'run length', default: null,
-    help: `stop after this long, e.g. 90s, 5m, 1h; the learning rate decays to 0 over the last ${DECAY_FRACTION * 100}%`, example: '--max-time 30m',
+    help: 'stop after this long, e.g. 90s, 5m, 1h', example: '--max-time 30m',
   }),
   patience: integer({
     flag: '--patience', group: 'run length', min: 1, default: null,

@@ -12,7 +12,6 @@ import { CorpusError, UserError } from '../errors.js';
 import type { RecurrentState } from '../cells/cell.js';
 import { CharModel, type ModelConfig } from '../model/model.js';
 import { Rng } from '../rng.js';
-import type { Decay } from './schedule.js';
 import { quoteChars, Vocabulary } from '../data/vocab.js';
 
 /** Everything the loop carries from step to step besides tensors. */
@@ -28,8 +27,6 @@ export interface Progress {
   rollbacks: number;
   /** Training seconds spent before this process (for a resumed run). */
   seconds: number;
-  /** A time budget's learning-rate decay, once planned (schedule.ts); null before, and without --max-time. */
-  timeDecay: Decay | null;
 }
 
 export interface StartingPoint {
@@ -53,7 +50,6 @@ const newProgress = (): Progress => ({
   lrScale: 1,
   rollbacks: 0,
   seconds: 0,
-  timeDecay: null,
 });
 
 /** Throws if a model of this shape cannot be trained here (memory.ts); called before it is allocated. */
@@ -100,7 +96,6 @@ export function startFromResume(corpus: Corpus, checkpoint: LoadedCheckpoint): S
       lrScale: resume.lrScale,
       rollbacks: resume.rollbacks,
       seconds: t.seconds,
-      timeDecay: resume.timeDecay ?? null, // absent in checkpoints from before time budgets planned a decay
     },
   };
 }

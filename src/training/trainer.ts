@@ -18,7 +18,7 @@ import { disposeState, type RecurrentState } from '../cells/cell.js';
 import { Rng } from '../rng.js';
 import { isDivergence, RollbackPoint } from './rollback.js';
 import { fineTuneSettings, freshSettings, resumedSettings } from './settings.js';
-import { checkInterval, learningRate, planTimeDecay, stepsBudgetDecay, type Decay, type Interval } from './schedule.js';
+import { checkInterval, type Interval } from './schedule.js';
 import { startFresh, startFromResume, startFromWeights, type FitCheck, type Progress, type StartingPoint } from './starting-point.js';
 import { assertMemoryFits, estimateTrainingMemory } from './memory.js';
 import type { CharModel } from '../model/model.js';
@@ -175,15 +175,12 @@ async function runTraining(corpus: Corpus, config: TrainConfig, start: StartingP
   const gradients = pool?.source ?? localGradients(model);
   let carried: RecurrentState[] = start.carried ?? model.initialState(config.batch);
   let stoppedBy: StopReason | null = null;
-  const firstStep = progress.step;
-  // A steps budget decays over its end; a time budget plans its decay when the time comes (schedule.ts).
-  const stepsDecay = config.maxSteps !== null ? stepsBudgetDecay(plan.totalSteps) : null;
   const validation = new Cadence(checkInterval(config.evalEvery, config, plan.totalSteps));
   const saving = new Cadence(checkInterval(config.saveEvery, config, plan.totalSteps));
 
   const save = (kind: 'latest' | 'best') => {
-    const { lossSinceEval, minLoss, lrScale, rollbacks, staleValidations, timeDecay } = progress;
-    const resume = { adamStep: adam.step, rngState: rng.savedState, lossSinceEval, minLoss, lrScale, rollbacks, staleValidations, timeDecay, tensors: [...adam.moments, ...carried.flat()] };
+    const { lossSinceEval, minLoss, lrScale, rollbacks, staleValidations } = progress;
+    const resume = { adamStep: adam.step, rngState: rng.savedState, lossSinceEval, minLoss, lrScale, rollbacks, staleValidations, tensors: [...adam.moments, ...carried.flat()] };
     const record = trainingRecord(config, progress, batcher.stepsPerEpoch, options.backend ?? tf.getBackend(), seconds(), corpus, data.counts);
     saveCheckpoint(dirs[kind], model, vocab, record, resume);
     observer.onCheckpoint?.(kind, dirs[kind]);
@@ -192,17 +189,14 @@ async function runTraining(corpus: Corpus, config: TrainConfig, start: StartingP
   try {
     rollback.take(carried, rng.savedState, progress);
     while (stoppedBy === null) {
+      const epochIndex = Math.floor(progress.step / batcher.stepsPerEpoch);
       const position = progress.step % batcher.stepsPerEpoch;
       if (position === 0 && progress.step > 0) {
         // A new epoch starts every stream over from its beginning: the old state no longer fits.
         disposeState(carried);
         carried = model.initialState(config.batch);
       }
-      if (config.maxSeconds !== null && progress.timeDecay === null && (stepsDecay === null || progress.step < stepsDecay.start)) {
-        const planned = planTimeDecay(progress.step, progress.step - firstStep, secondsHere(), config.maxSeconds);
-        progress.timeDecay = planned && { ...planned, end: Math.min(planned.end, plan.totalSteps) };
-      }
-      const lr = learningRate(config, progress.step, batcher.stepsPerEpoch, progress.timeDecay ?? stepsDecay) * progress.lrScale;
+      const lr = config.lr * config.lrDecay ** epochIndex * progress.lrScale;
       const batch = batcher.get(position);
 
       throughput.begin();
@@ -226,7 +220,7 @@ async function runTraining(corpus: Corpus, config: TrainConfig, start: StartingP
       observer.onStep?.({ step: progress.step, epoch: progress.step / batcher.stepsPerEpoch, loss, lr, gradNorm, charsPerSecond: throughput.rate, seconds: seconds() });
 
       const { step } = progress;
-      stoppedBy = stopReason(step, plan, config, secondsHere(), progress.timeDecay, signal);
+      stoppedBy = stopReason(step, plan, config, secondsHere(), signal);
 
       // An interrupted run saves at once and skips validation: the user is waiting. A signal
       // during validation abandons it (validation yields to the event loop to see one).
@@ -297,13 +291,10 @@ function fitCheck(config: TrainConfig, threads: number): FitCheck {
   };
 }
 
-/**
- * Why the run stops after `step`, if it does: its length, its time (`secondsHere`, this
- * process's, or the end of a time budget's planned decay), or an abort.
- */
-function stopReason(step: number, plan: TrainingPlan, config: TrainConfig, secondsHere: number, timeDecay: Decay | null, signal: AbortSignal | undefined): StopReason | null {
+/** Why the run stops after `step`, if it does: its length, its time (`secondsHere`, this process's), or an abort. */
+function stopReason(step: number, plan: TrainingPlan, config: TrainConfig, secondsHere: number, signal: AbortSignal | undefined): StopReason | null {
   if (step >= plan.totalSteps) return step >= config.epochs * plan.stepsPerEpoch ? 'epochs' : 'max-steps';
-  if (config.maxSeconds !== null && (secondsHere >= config.maxSeconds || step >= (timeDecay?.end ?? Infinity))) return 'max-time';
+  if (config.maxSeconds !== null && secondsHere >= config.maxSeconds) return 'max-time';
   return signal?.aborted ? 'interrupted' : null;
 }
 
