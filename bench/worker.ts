@@ -50,6 +50,8 @@ export interface WorkerResult {
 }
 
 const NEVER = 1_000_000_000; // steps: validation and checkpoints never come due
+/** Characters per stream asked of the sampler: far more than a window draws, and few enough for its memory check (a sample keeps its text). */
+const SAMPLE_LENGTH = 1_000_000;
 
 async function measureTraining(corpus: Corpus, task: WorkerTask): Promise<WorkerResult['train'] & { parameters: number }> {
   const { config: c, timing } = task;
@@ -107,7 +109,7 @@ function measureSampling(model: CharModel, vocab: Vocabulary, batch: number, tim
     // A step's characters are yielded stream by stream; the timing covers whole steps after
     // the first (whose logits were computed with the prime, before the clock started).
     let steps = -1;
-    for (const event of sampleStreams(model, vocab, { length: NEVER, prime: '', streams })) {
+    for (const event of sampleStreams(model, vocab, { length: SAMPLE_LENGTH, prime: '', streams })) {
       if (event.type !== 'char' || event.stream !== batch - 1) continue;
       steps++;
       if (steps === 0) recorder.restart();
