@@ -47,8 +47,16 @@ export function prepareCorpus(source: string | null, maxBytes: number, dir: stri
   const path = join(dir, `${basename(file, extname(file)) || 'corpus'}${truncated ? '-1MB' : ''}.txt`);
   writeFileSync(path, bytes);
   const corpus = readCorpus(path);
-  if (corpus.text.length < 10_000) throw new CorpusError(`${file}: too small for a benchmark (${corpus.text.length} characters; need 10,000 or more)`);
-  return { source: file, path, bytes: bytes.length, chars: [...corpus.text].length, vocabSize: Vocabulary.fromText(corpus.text).size, truncated };
+  if (corpus.text.length < 10_000)
+    throw new CorpusError(`${file}: too small for a benchmark (${corpus.text.length} characters; need 10,000 or more)`);
+  return {
+    source: file,
+    path,
+    bytes: bytes.length,
+    chars: [...corpus.text].length,
+    vocabSize: Vocabulary.fromText(corpus.text).size,
+    truncated,
+  };
 }
 
 function readHead(file: string, length: number): Buffer {

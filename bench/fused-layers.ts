@@ -58,11 +58,20 @@ const backend = await selectBackend('wasm');
 console.log(`backend: ${backend.description}; medians of ${repeats} repeats, alternating`);
 for (const [cell, hidden] of cells.flatMap((c) => [128, 256].map((h) => [c, h] as const))) {
   const model = CharModel.create({ vocabSize: VOCAB, hidden, layers: 2, dropout: 0, cell, learnedInit: false }, 1);
-  const ids = tf.tensor1d(Array.from({ length: SEQ * STREAMS }, (_, k) => (k * 31) % VOCAB), 'int32');
-  report(`${cell} 2x${hidden} training step (seq ${SEQ}, ${STREAMS} streams)`, compare(repeats, 3, () => trainingStep(model, ids)));
+  const ids = tf.tensor1d(
+    Array.from({ length: SEQ * STREAMS }, (_, k) => (k * 31) % VOCAB),
+    'int32',
+  );
+  report(
+    `${cell} 2x${hidden} training step (seq ${SEQ}, ${STREAMS} streams)`,
+    compare(repeats, 3, () => trainingStep(model, ids)),
+  );
   // A stepper takes its cell's kernels when it is made: one of each.
   const steppers = [false, true].map((fused) => (useFusedLayers(fused), new BatchStepper(model, 1)));
-  report(`${cell} 2x${hidden} sampling step (batch 1)`, compare(repeats, 200, (fused) => steppers[Number(fused)].step(Int32Array.of(5))));
+  report(
+    `${cell} 2x${hidden} sampling step (batch 1)`,
+    compare(repeats, 200, (fused) => steppers[Number(fused)].step(Int32Array.of(5))),
+  );
   steppers.forEach((s) => s.dispose());
   ids.dispose();
   model.dispose();

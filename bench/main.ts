@@ -15,7 +15,8 @@ import { probePeer, runPeer } from './peer.js';
 import { buildJson, formatCount, formatReport, type ConfigOutcome, type MachineInfo } from './report.js';
 
 /** JSON numbers to six significant digits: the windows' timings need no more. */
-const sixDigits = (_key: string, value: unknown) => (typeof value === 'number' && !Number.isInteger(value) ? Number(value.toPrecision(6)) : value);
+const sixDigits = (_key: string, value: unknown) =>
+  typeof value === 'number' && !Number.isInteger(value) ? Number(value.toPrecision(6)) : value;
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -48,14 +49,22 @@ async function bench(options: BenchOptions): Promise<boolean> {
       let t0 = performance.now();
       const took = () => `(${((performance.now() - t0) / 1000).toFixed(0)} s)`;
       const ours = await runOurs({ config, corpusPath: corpus.path, timing: options.timing, backend: options.backend });
-      say(ours.ok ? `  ${config.name} ours: train ${formatCount(ours.result.train.summary.perSecond)} chars/s ${took()}` : `  ${config.name} ours failed: ${ours.error}`);
+      say(
+        ours.ok
+          ? `  ${config.name} ours: train ${formatCount(ours.result.train.summary.perSecond)} chars/s ${took()}`
+          : `  ${config.name} ours failed: ${ours.error}`,
+      );
       let peer: ConfigOutcome['peer'] = null;
       if (peerRuns) {
         say(`${config.name}: peer`);
         t0 = performance.now();
         const run = await runPeer(options.python, options.peerScript, config, options.timing, corpus.path, dir);
         peer = run.ok ? run.result : { error: run.error };
-        say(run.ok ? `  ${config.name} peer: train ${formatCount(run.result.train.summary.perSecond)} chars/s ${took()}` : `  ${config.name} peer failed: ${run.error}`);
+        say(
+          run.ok
+            ? `  ${config.name} peer: train ${formatCount(run.result.train.summary.perSecond)} chars/s ${took()}`
+            : `  ${config.name} peer failed: ${run.error}`,
+        );
       }
       outcomes.push({ config, ours: ours.ok ? ours.result : { error: ours.error }, peer });
     }
@@ -74,7 +83,8 @@ try {
   const succeeded = await bench(parseBenchArgs(process.argv.slice(2)));
   if (!succeeded) process.exitCode = 1;
 } catch (err) {
-  if (err instanceof CommanderError) process.exitCode = err.exitCode; // help or a bad flag: commander has said why
+  if (err instanceof CommanderError)
+    process.exitCode = err.exitCode; // help or a bad flag: commander has said why
   else if (err instanceof UserError) {
     say(`bench: ${err.message}`);
     process.exitCode = err.exitCode;

@@ -85,7 +85,11 @@ export function parseConfigs(value: string): BenchConfig[] {
 
 const SECONDS = real({ flag: '--seconds', group: 'bench', range: { min: above(0) }, default: undefined, help: 'training seconds' });
 const BACKEND = choice<BackendChoice>({
-  flag: '--backend', group: 'bench', choices: BACKEND_CHOICES, default: 'auto', help: 'tfjs backend',
+  flag: '--backend',
+  group: 'bench',
+  choices: BACKEND_CHOICES,
+  default: 'auto',
+  help: 'tfjs backend',
 });
 
 /** A flag's text as its value, refused in one line as the charrnn flags are. */
@@ -97,18 +101,43 @@ function parser<T>(spec: OptionSpec<T>): (text: string) => T {
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   const program = new Command('npm run bench --')
     .description('measure training and sampling speed and peak memory, ours and the PyTorch peer, on this machine')
-    .option('--corpus <file>', 'text to train on (first 1 MB; default: ../shared/corpora/warpeace.txt if present, else corpora/default.txt)')
-    .option('--seconds <n>', `training seconds measured per configuration and side, after warm-up (default: ${DEFAULT_SECONDS}; --quick: ${QUICK_SECONDS})`, parser(SECONDS))
-    .option('--quick', `a short run for development (under a minute; only ${QUICK_CONFIGS.join(' and ')} unless --configs): numbers are rough`)
+    .option(
+      '--corpus <file>',
+      'text to train on (first 1 MB; default: ../shared/corpora/warpeace.txt if present, else corpora/default.txt)',
+    )
+    .option(
+      '--seconds <n>',
+      `training seconds measured per configuration and side, after warm-up (default: ${DEFAULT_SECONDS}; --quick: ${QUICK_SECONDS})`,
+      parser(SECONDS),
+    )
+    .option(
+      '--quick',
+      `a short run for development (under a minute; only ${QUICK_CONFIGS.join(' and ')} unless --configs): numbers are rough`,
+    )
     .option('--configs <list>', `comma-separated, from ${CONFIGS.map((c) => c.name).join(', ')} (default: all)`, parseConfigs)
     .option('--no-peer', 'skip the PyTorch peer')
     .option('--python <path>', 'the python that imports Debian torch', '/usr/bin/python3')
-    .option('--peer-script <path>', 'the PyTorch peer: a char-rnn script taking the flags and writing the JSON of bench/peer.ts', PEER_SCRIPT)
-    .addOption(new Option('--backend <name>', 'tfjs backend for our side: auto, tensorflow, wasm, cpu').argParser(parser(BACKEND)).default('auto'))
+    .option(
+      '--peer-script <path>',
+      'the PyTorch peer: a char-rnn script taking the flags and writing the JSON of bench/peer.ts',
+      PEER_SCRIPT,
+    )
+    .addOption(
+      new Option('--backend <name>', 'tfjs backend for our side: auto, tensorflow, wasm, cpu').argParser(parser(BACKEND)).default('auto'),
+    )
     .exitOverride()
     .allowExcessArguments(false);
   program.parse([...argv], { from: 'user' });
-  const o = program.opts<{ corpus?: string; seconds?: number; quick?: boolean; configs?: BenchConfig[]; peer: boolean; python: string; peerScript: string; backend: BackendChoice }>();
+  const o = program.opts<{
+    corpus?: string;
+    seconds?: number;
+    quick?: boolean;
+    configs?: BenchConfig[];
+    peer: boolean;
+    python: string;
+    peerScript: string;
+    backend: BackendChoice;
+  }>();
   const quick = o.quick ?? false;
   return {
     configs: o.configs ?? (quick ? parseConfigs(QUICK_CONFIGS.join(',')) : [...CONFIGS]),

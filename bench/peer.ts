@@ -62,7 +62,10 @@ print(json.dumps({'torch': torch.__version__, 'blas': libs, 'gflops': 2 * 2048 *
 export async function probePeer(python: string, script = PEER_SCRIPT): Promise<Outcome<PeerProbe>> {
   if (!existsSync(script)) {
     // The default peer lives beside the repository on the machine it was measured on, not in it.
-    return { ok: false, error: `no peer script at ${script}; pass --peer-script <a char-rnn PyTorch script taking peerArgs' flags and writing its JSON (bench/peer.ts)>, or --no-peer` };
+    return {
+      ok: false,
+      error: `no peer script at ${script}; pass --peer-script <a char-rnn PyTorch script taking peerArgs' flags and writing its JSON (bench/peer.ts)>, or --no-peer`,
+    };
   }
   const run = await runProcess(python, ['-c', PROBE], 120);
   if (run.code !== 0) return { ok: false, error: `${python} cannot import torch (${lastLine(run.stderr) || `exit ${run.code}`})` };
@@ -72,7 +75,9 @@ export async function probePeer(python: string, script = PEER_SCRIPT): Promise<O
     const warning =
       p.gflops < SLOW_BLAS_GFLOPS
         ? `torch's 2048² matMul ran at ${p.gflops.toFixed(0)} GFLOP/s${busy}, expected ~${EXPECTED_GFLOPS} with OpenBLAS: ${
-            p.blas.some((l) => /openblas/i.test(l)) ? 'the machine may be busy' : 'torch is not using OpenBLAS (apt-get install libopenblas0-openmp)'
+            p.blas.some((l) => /openblas/i.test(l))
+              ? 'the machine may be busy'
+              : 'torch is not using OpenBLAS (apt-get install libopenblas0-openmp)'
           }`
         : null;
     return { ok: true, result: { torch: p.torch, blas: p.blas, matmulGflops: p.gflops, otherCores: p.other, warning } };
@@ -86,27 +91,50 @@ export function peerArgs(config: BenchConfig, timing: Timing, corpusPath: string
   const window = timing.trainSeconds / timing.trainWindows;
   return [
     script,
-    '--corpus', corpusPath,
-    '--layers', String(config.layers), '--hidden', String(config.hidden),
-    '--seq', String(config.seq), '--batch', String(config.batch),
-    '--seconds', String(timing.trainSeconds + window + PEER_STARTUP_SECONDS),
-    '--log-every', String(window),
-    '--warmup-steps', String(timing.warmupSteps),
-    '--threads', String(PEER_THREADS),
+    '--corpus',
+    corpusPath,
+    '--layers',
+    String(config.layers),
+    '--hidden',
+    String(config.hidden),
+    '--seq',
+    String(config.seq),
+    '--batch',
+    String(config.batch),
+    '--seconds',
+    String(timing.trainSeconds + window + PEER_STARTUP_SECONDS),
+    '--log-every',
+    String(window),
+    '--warmup-steps',
+    String(timing.warmupSteps),
+    '--threads',
+    String(PEER_THREADS),
     '--skip-eval',
-    '--sample-chars', String(timing.peerSampleChars),
-    '--json-out', jsonOut,
+    '--sample-chars',
+    String(timing.peerSampleChars),
+    '--json-out',
+    jsonOut,
   ];
 }
 
-export async function runPeer(python: string, script: string, config: BenchConfig, timing: Timing, corpusPath: string, dir: string): Promise<Outcome<PeerResult>> {
+export async function runPeer(
+  python: string,
+  script: string,
+  config: BenchConfig,
+  timing: Timing,
+  corpusPath: string,
+  dir: string,
+): Promise<Outcome<PeerResult>> {
   const jsonOut = join(dir, `peer-${config.name}.json`);
   const window = timing.trainSeconds / timing.trainWindows;
   const limit = 120 + 10 * (timing.trainSeconds + window + PEER_STARTUP_SECONDS);
   const run = await runProcess(python, peerArgs(config, timing, corpusPath, jsonOut, script), limit);
   if (run.code !== 0) return { ok: false, error: `peer exited with ${run.code ?? 'a timeout'}: ${lastLine(run.stderr)}` };
   try {
-    return { ok: true, result: parsePeerResult(readFileSync(jsonOut, 'utf8'), { warmupSeconds: timing.warmupSeconds, windowSeconds: window }) };
+    return {
+      ok: true,
+      result: parsePeerResult(readFileSync(jsonOut, 'utf8'), { warmupSeconds: timing.warmupSeconds, windowSeconds: window }),
+    };
   } catch (err) {
     return { ok: false, error: `cannot read the peer's JSON: ${(err as Error).message}` };
   }
@@ -156,14 +184,31 @@ export function parsePeerResult(text: string, { warmupSeconds = 0, windowSeconds
       : isNumber(p.train_chars_per_sec)
         ? [{ work: p.train_chars_per_sec, seconds: 1, otherCores: p.other_load_cores_train ?? NaN }]
         : [];
-  const sampleSeconds = p.sample_seconds_all?.length ? p.sample_seconds_all : isNumber(p.sample_chars_per_sec) ? [p.sample_chars / p.sample_chars_per_sec] : [];
-  const sampleWindows: Window[] = sampleSeconds.filter((s) => s > 0).map((s) => ({ work: p.sample_chars, seconds: s, otherCores: p.other_load_cores_sample ?? NaN }));
+  const sampleSeconds = p.sample_seconds_all?.length
+    ? p.sample_seconds_all
+    : isNumber(p.sample_chars_per_sec)
+      ? [p.sample_chars / p.sample_chars_per_sec]
+      : [];
+  const sampleWindows: Window[] = sampleSeconds
+    .filter((s) => s > 0)
+    .map((s) => ({ work: p.sample_chars, seconds: s, otherCores: p.other_load_cores_sample ?? NaN }));
   return {
     torch: p.torch,
     threads: p.threads,
     steps: p.steps,
-    train: { summary: summarise(trainWindows), windows: trainWindows, reportedCharsPerSec: p.train_chars_per_sec ?? NaN, otherCores: p.other_load_cores_train ?? NaN, gflops: p.train_gflops ?? NaN },
-    sample: { summary: summarise(sampleWindows), windows: sampleWindows, reportedCharsPerSec: p.sample_chars_per_sec ?? NaN, otherCores: p.other_load_cores_sample ?? NaN },
+    train: {
+      summary: summarise(trainWindows),
+      windows: trainWindows,
+      reportedCharsPerSec: p.train_chars_per_sec ?? NaN,
+      otherCores: p.other_load_cores_train ?? NaN,
+      gflops: p.train_gflops ?? NaN,
+    },
+    sample: {
+      summary: summarise(sampleWindows),
+      windows: sampleWindows,
+      reportedCharsPerSec: p.sample_chars_per_sec ?? NaN,
+      otherCores: p.other_load_cores_sample ?? NaN,
+    },
     peakRssMb: p.peak_rss_mb,
     ompWaitPolicy: p.omp_wait_policy ?? null,
   };

@@ -72,10 +72,35 @@ async function runOurs(path: string, valFrac: number, budget: Budget, seed: numb
 async function runPeer(python: string, corpus: string, budget: Budget, seed: number): Promise<Point[]> {
   const args =
     budget.steps !== null
-      ? [PEER_CURVE, PEER_SCRIPT, '--corpus', corpus, '--steps', String(budget.steps), '--eval-every', String(Math.max(1, Math.round(budget.steps / POINTS)))]
-      : [PEER_SCRIPT, '--corpus', corpus, '--seconds', String(budget.seconds), '--eval-every', String(budget.seconds! / POINTS), '--sample-chars', '1', '--sample-repeats', '1'];
+      ? [
+          PEER_CURVE,
+          PEER_SCRIPT,
+          '--corpus',
+          corpus,
+          '--steps',
+          String(budget.steps),
+          '--eval-every',
+          String(Math.max(1, Math.round(budget.steps / POINTS))),
+        ]
+      : [
+          PEER_SCRIPT,
+          '--corpus',
+          corpus,
+          '--seconds',
+          String(budget.seconds),
+          '--eval-every',
+          String(budget.seconds! / POINTS),
+          '--sample-chars',
+          '1',
+          '--sample-repeats',
+          '1',
+        ];
   // Generous: on a busy machine the peer's two OpenMP threads slow many-fold (its README).
-  const run = await runProcess(python, [...args, '--seed', String(seed), '--threads', String(PEER_THREADS)], 3600 + 10 * (budget.seconds ?? budget.steps!));
+  const run = await runProcess(
+    python,
+    [...args, '--seed', String(seed), '--threads', String(PEER_THREADS)],
+    3600 + 10 * (budget.seconds ?? budget.steps!),
+  );
   if (run.code !== 0) throw new Error(`the peer exited with ${run.code ?? 'a timeout'}: ${run.stderr.trim().split('\n').pop()}`);
   const result = JSON.parse(pythonJson(run.stdout.trim().split('\n').pop() ?? '')) as {
     curve?: { step: number; val_nats: number }[];
@@ -97,9 +122,11 @@ function spread(values: number[]): { median: number; min: number; max: number } 
   return { median, min: sorted[0], max: sorted[sorted.length - 1] };
 }
 
-const formatSpread = ({ median, min, max }: { median: number; min: number; max: number }) => `${median.toFixed(3)} [${min.toFixed(3)}–${max.toFixed(3)}]`;
+const formatSpread = ({ median, min, max }: { median: number; min: number; max: number }) =>
+  `${median.toFixed(3)} [${min.toFixed(3)}–${max.toFixed(3)}]`;
 
-const formatCurve = (curve: Point[]) => curve.map((p) => `${p.step}${Number.isFinite(p.seconds) ? `@${p.seconds.toFixed(0)}s` : ''}:${p.valNats.toFixed(3)}`).join(' ');
+const formatCurve = (curve: Point[]) =>
+  curve.map((p) => `${p.step}${Number.isFinite(p.seconds) ? `@${p.seconds.toFixed(0)}s` : ''}:${p.valNats.toFixed(3)}`).join(' ');
 
 async function quality(options: { seconds?: number; steps?: number; seeds: number; corpus?: string; python: string }): Promise<void> {
   const budget: Budget = { seconds: options.steps === undefined ? (options.seconds ?? 300) : null, steps: options.steps ?? null };
@@ -111,7 +138,9 @@ async function quality(options: { seconds?: number; steps?: number; seeds: numbe
     writeFileSync(ours, head);
     const backend = await selectBackend('auto');
     const what = budget.steps !== null ? `${budget.steps} steps` : `${budget.seconds} s`;
-    say(`quality: ${corpus.source} (first ${corpus.chars} characters, 90/5/5), ${what} each, ${options.seeds} seeds; ours on ${backend.description}; load average ${loadavg()[0].toFixed(1)}`);
+    say(
+      `quality: ${corpus.source} (first ${corpus.chars} characters, 90/5/5), ${what} each, ${options.seeds} seeds; ours on ${backend.description}; load average ${loadavg()[0].toFixed(1)}`,
+    );
     const runs: { seed: number; ours: Point[]; peer: Point[] }[] = [];
     for (let seed = 1; seed <= options.seeds; seed++) {
       const o = await runOurs(ours, valFrac, budget, seed);
@@ -122,8 +151,12 @@ async function quality(options: { seconds?: number; steps?: number; seeds: numbe
     }
     const finals = { ours: spread(runs.map((r) => r.ours.at(-1)!.valNats)), peer: spread(runs.map((r) => r.peer.at(-1)!.valNats)) };
     const ratio = finals.ours.median / finals.peer.median;
-    say(`final held-out loss, nats/char, median [min–max] over ${options.seeds} seeds: ours ${formatSpread(finals.ours)}, peer ${formatSpread(finals.peer)}; ours/peer ${ratio.toFixed(3)}`);
-    process.stdout.write(`${JSON.stringify({ corpus: { source: corpus.source, chars: corpus.chars }, budget, backend: backend.description, runs, finals, ratio })}\n`);
+    say(
+      `final held-out loss, nats/char, median [min–max] over ${options.seeds} seeds: ours ${formatSpread(finals.ours)}, peer ${formatSpread(finals.peer)}; ours/peer ${ratio.toFixed(3)}`,
+    );
+    process.stdout.write(
+      `${JSON.stringify({ corpus: { source: corpus.source, chars: corpus.chars }, budget, backend: backend.description, runs, finals, ratio })}\n`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

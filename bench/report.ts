@@ -70,7 +70,9 @@ export function figure(summary: Summary, windows: Window[]): Figure {
 }
 
 export function ratio(ours: number | undefined, peer: number | undefined): number | null {
-  return ours !== undefined && peer !== undefined && ours > 0 && peer > 0 && Number.isFinite(ours) && Number.isFinite(peer) ? ours / peer : null;
+  return ours !== undefined && peer !== undefined && ours > 0 && peer > 0 && Number.isFinite(ours) && Number.isFinite(peer)
+    ? ours / peer
+    : null;
 }
 
 export function ratios(outcome: ConfigOutcome): Ratios {
@@ -115,7 +117,13 @@ export function buildJson(run: RunInfo, machine: MachineInfo, outcomes: readonly
       backend ??= r.backend;
       tfjs ??= r.tfjs;
       ours[name] = {
-        train: { ...figure(r.train.summary, r.train.windows), warmupSteps: r.train.warmupSteps, warmupSeconds: r.train.warmupSeconds, steps: r.train.steps, lastLoss: r.train.lastLoss },
+        train: {
+          ...figure(r.train.summary, r.train.windows),
+          warmupSteps: r.train.warmupSteps,
+          warmupSeconds: r.train.warmupSeconds,
+          steps: r.train.steps,
+          lastLoss: r.train.lastLoss,
+        },
         sample: Object.fromEntries(Object.entries(r.sample).map(([b, m]) => [b, figure(m.summary, m.windows)])),
         peakRssMb: r.peakRssMb,
         parameters: r.parameters,
@@ -128,7 +136,13 @@ export function buildJson(run: RunInfo, machine: MachineInfo, outcomes: readonly
       if (ok(o.peer)) {
         const p = o.peer;
         peer[name] = {
-          train: { ...figure(p.train.summary, p.train.windows), reportedCharsPerSec: p.train.reportedCharsPerSec, otherCoresWholeRun: p.train.otherCores, gflops: p.train.gflops, steps: p.steps },
+          train: {
+            ...figure(p.train.summary, p.train.windows),
+            reportedCharsPerSec: p.train.reportedCharsPerSec,
+            otherCoresWholeRun: p.train.otherCores,
+            gflops: p.train.gflops,
+            steps: p.steps,
+          },
           sample: { '1': { ...figure(p.sample.summary, p.sample.windows), reportedCharsPerSec: p.sample.reportedCharsPerSec } },
           peakRssMb: p.peakRssMb,
           busy: p.train.summary.busy || p.sample.summary.busy,
@@ -153,7 +167,14 @@ export function buildJson(run: RunInfo, machine: MachineInfo, outcomes: readonly
     ours,
     peer: 'skipped' in machine.peer ? null : peer,
     ratios: 'skipped' in machine.peer ? null : ratioTable,
-    machine: { ...machine, tfjs, backend: backend?.name ?? null, backendDescription: backend?.description ?? null, busy: busy.length > 0, busyMeasurements: busy },
+    machine: {
+      ...machine,
+      tfjs,
+      backend: backend?.name ?? null,
+      backendDescription: backend?.description ?? null,
+      busy: busy.length > 0,
+      busyMeasurements: busy,
+    },
   };
 }
 
@@ -205,7 +226,9 @@ export function formatReport(run: RunInfo, machine: MachineInfo, outcomes: reado
   const first = outcomes.find((o) => ok(o.ours))?.ours as WorkerResult | undefined;
   const lines: string[] = [];
   const c = run.corpus;
-  lines.push(`corpus: ${c.source}${c.truncated ? ', first' : ','} ${formatCount(c.bytes)} bytes (${formatCount(c.chars)} characters, ${c.vocabSize} distinct)`);
+  lines.push(
+    `corpus: ${c.source}${c.truncated ? ', first' : ','} ${formatCount(c.bytes)} bytes (${formatCount(c.chars)} characters, ${c.vocabSize} distinct)`,
+  );
   lines.push(`ours: ${first ? `${first.backend.description}, tfjs ${first.tfjs}` : 'no result'}, Node ${machine.node}`);
   if ('skipped' in machine.peer) lines.push(`peer: not run (${machine.peer.skipped})`);
   else {
@@ -214,7 +237,9 @@ export function formatReport(run: RunInfo, machine: MachineInfo, outcomes: reado
     lines.push(`peer: PyTorch ${p.torch}, 2 threads, ${blas}; 2048² matMul ${p.matmulGflops.toFixed(0)} GFLOP/s`);
     if (p.warning) lines.push(`  warning: ${p.warning}`);
   }
-  lines.push(`machine: ${machine.cpu}, ${machine.cores} cores, load average ${machine.loadAverage.map((l) => l.toFixed(2)).join(' ')} at start`);
+  lines.push(
+    `machine: ${machine.cpu}, ${machine.cores} cores, load average ${machine.loadAverage.map((l) => l.toFixed(2)).join(' ')} at start`,
+  );
   lines.push('');
 
   const failures: string[] = [];
@@ -229,8 +254,22 @@ export function formatReport(run: RunInfo, machine: MachineInfo, outcomes: reado
     const loads = (a: Summary | undefined, b: Summary | undefined) => `${load(a)} | ${o.peer === null ? '' : load(b)}`;
     const s1 = ours?.sample['1']?.summary;
     const s16 = ours?.sample['16']?.summary;
-    rows.push([label, 'train chars/s', cell(ours?.train.summary.perSecond, ours?.train.summary), peerCol(peer?.train.summary.perSecond, peer?.train.summary), ratioCell(r.train), loads(ours?.train.summary, peer?.train.summary)]);
-    rows.push(['', 'sample chars/s, batch 1', cell(s1?.perSecond, s1), peerCol(peer?.sample.summary.perSecond, peer?.sample.summary), ratioCell(r.sampleBatch1), loads(s1, peer?.sample.summary)]);
+    rows.push([
+      label,
+      'train chars/s',
+      cell(ours?.train.summary.perSecond, ours?.train.summary),
+      peerCol(peer?.train.summary.perSecond, peer?.train.summary),
+      ratioCell(r.train),
+      loads(ours?.train.summary, peer?.train.summary),
+    ]);
+    rows.push([
+      '',
+      'sample chars/s, batch 1',
+      cell(s1?.perSecond, s1),
+      peerCol(peer?.sample.summary.perSecond, peer?.sample.summary),
+      ratioCell(r.sampleBatch1),
+      loads(s1, peer?.sample.summary),
+    ]);
     rows.push(['', 'sample chars/s, batch 16', cell(s16?.perSecond, s16), '', '', load(s16)]);
     rows.push(['', 'peak RSS MB', formatCount(ours?.peakRssMb), peerCol(peer?.peakRssMb), ratioCell(r.peakRss), '']);
     if (!ours) failures.push(`${name} ours failed: ${(o.ours as { error: string }).error}`);
@@ -239,7 +278,9 @@ export function formatReport(run: RunInfo, machine: MachineInfo, outcomes: reado
   lines.push(formatTable(rows, ['l', 'l', 'r', 'r', 'r', 'l']));
   lines.push(...failures);
   lines.push('');
-  lines.push(`Medians over windows (training: ${run.timing.trainWindows} of ~${(run.timing.trainSeconds / run.timing.trainWindows).toFixed(1)} s after warm-up; sampling: ${run.timing.sampleWindows} each).`);
+  lines.push(
+    `Medians over windows (training: ${run.timing.trainWindows} of ~${(run.timing.trainSeconds / run.timing.trainWindows).toFixed(1)} s after warm-up; sampling: ${run.timing.sampleWindows} each).`,
+  );
   const busy = busyMeasurements(outcomes);
   if (busy.length === 0) lines.push(`The machine was quiet: other processes used at most ${BUSY_CORES} cores in every window.`);
   else {

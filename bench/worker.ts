@@ -55,7 +55,16 @@ const SAMPLE_LENGTH = 1_000_000;
 
 async function measureTraining(corpus: Corpus, task: WorkerTask): Promise<WorkerResult['train'] & { parameters: number }> {
   const { config: c, timing } = task;
-  const config: TrainConfig = { ...TRAIN_DEFAULTS, layers: c.layers, hidden: c.hidden, seq: c.seq, batch: c.batch, epochs: 1_000_000, evalEvery: NEVER, saveEvery: NEVER };
+  const config: TrainConfig = {
+    ...TRAIN_DEFAULTS,
+    layers: c.layers,
+    hidden: c.hidden,
+    seq: c.seq,
+    batch: c.batch,
+    epochs: 1_000_000,
+    evalEvery: NEVER,
+    saveEvery: NEVER,
+  };
   const outDir = mkdtempSync(join(tmpdir(), 'charrnn-bench-'));
   const stop = new AbortController();
   const recorder = new WindowRecorder();
@@ -98,7 +107,15 @@ async function measureTraining(corpus: Corpus, task: WorkerTask): Promise<Worker
     rmSync(outDir, { recursive: true, force: true });
   }
   const w = warmup ?? { steps, seconds: NaN };
-  return { summary: summarise(recorder.windows), windows: recorder.windows, warmupSteps: w.steps, warmupSeconds: w.seconds, steps, lastLoss, parameters };
+  return {
+    summary: summarise(recorder.windows),
+    windows: recorder.windows,
+    warmupSteps: w.steps,
+    warmupSeconds: w.seconds,
+    steps,
+    lastLoss,
+    parameters,
+  };
 }
 
 /** Characters per second of `batch` streams stepped together: a warm-up of at most 1 s, then the timed windows. */
@@ -127,9 +144,13 @@ export async function runWorker(task: WorkerTask): Promise<WorkerResult> {
   const backend = await selectBackend(task.backend);
   const corpus = readCorpus(task.corpusPath);
   const log = (line: string) => process.stderr.write(`  ${task.config.name} ours: ${line}\n`);
-  log(`training (warm-up ≥ ${task.timing.warmupSteps} steps and ${task.timing.warmupSeconds} s, then ${task.timing.trainWindows} windows over ${task.timing.trainSeconds} s)`);
+  log(
+    `training (warm-up ≥ ${task.timing.warmupSteps} steps and ${task.timing.warmupSeconds} s, then ${task.timing.trainWindows} windows over ${task.timing.trainSeconds} s)`,
+  );
   const { parameters, ...trained } = await measureTraining(corpus, task);
-  log(`sampling at batch ${SAMPLE_BATCHES.join(' and ')} (${task.timing.sampleWindows} windows of ${task.timing.sampleWindowSeconds} s each)`);
+  log(
+    `sampling at batch ${SAMPLE_BATCHES.join(' and ')} (${task.timing.sampleWindows} windows of ${task.timing.sampleWindowSeconds} s each)`,
+  );
   const vocab = Vocabulary.fromText(corpus.text);
   const { layers, hidden } = task.config;
   const model = CharModel.create({ vocabSize: vocab.size, hidden, layers, dropout: 0, cell: 'lstm', learnedInit: false }, 1234);
@@ -141,7 +162,10 @@ export async function runWorker(task: WorkerTask): Promise<WorkerResult> {
   }
   return {
     config: task.config.name,
-    backend: { name: backend.name, description: `${backend.description}, ${trainerThreads(undefined, task.config.batch).threads} training threads` },
+    backend: {
+      name: backend.name,
+      description: `${backend.description}, ${trainerThreads(undefined, task.config.batch).threads} training threads`,
+    },
     tfjs: tf.version_core,
     parameters,
     train: trained,

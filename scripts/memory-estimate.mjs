@@ -17,7 +17,12 @@ process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 // 41,056 distinct CJK and Hangul characters, each at least once: a large vocabulary.
 const wide = join(work, 'wide.txt');
 const chars = [];
-for (const [from, count] of [[0x4e00, 20992], [0xac00, 11172], [0x3400, 6592], [0x20000, 2300]]) {
+for (const [from, count] of [
+  [0x4e00, 20992],
+  [0xac00, 11172],
+  [0x3400, 6592],
+  [0x20000, 2300],
+]) {
   for (let k = 0; k < count; k++) chars.push(String.fromCodePoint(from + k));
 }
 writeFileSync(wide, chars.join('') + Array.from({ length: 100_000 }, (_, k) => chars[(k * 7919) % chars.length]).join(''));
@@ -40,11 +45,20 @@ for (const { corpus: path = builtIn, ...over } of shapes) {
   const config = { ...TRAIN_DEFAULTS, maxSteps: 2, evalEvery: 1000, saveEvery: 1000, ...over };
   let vocabSize = 0;
   const { peakBytes } = await tf.profile(() =>
-    train({ corpus: readCorpus(path), config, outDir: mkdtempSync(join(work, 'run-')), backend: 'wasm', threads: 1, observer: { onStart: (p) => (vocabSize = p.vocabSize) } }),
+    train({
+      corpus: readCorpus(path),
+      config,
+      outDir: mkdtempSync(join(work, 'run-')),
+      backend: 'wasm',
+      threads: 1,
+      observer: { onStart: (p) => (vocabSize = p.vocabSize) },
+    }),
   );
   const model = { vocabSize, hidden: config.hidden, layers: config.layers, dropout: 0, cell: config.cell };
   const estimate = estimateTrainingMemory(model, { seq: config.seq, batch: config.batch, threads: 1 }).perThreadBytes;
   const name = `${config.layers}×${config.hidden} ${config.cell} seq ${config.seq} batch ${config.batch}`;
   const mb = (bytes) => (bytes / 2 ** 20).toFixed(1);
-  console.log(`${name.padEnd(40)} ${String(vocabSize).padStart(6)} ${mb(peakBytes).padStart(10)} ${mb(estimate).padStart(12)} ${(estimate / peakBytes).toFixed(2).padStart(14)}`);
+  console.log(
+    `${name.padEnd(40)} ${String(vocabSize).padStart(6)} ${mb(peakBytes).padStart(10)} ${mb(estimate).padStart(12)} ${(estimate / peakBytes).toFixed(2).padStart(14)}`,
+  );
 }

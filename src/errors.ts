@@ -3,7 +3,10 @@
  * `exitCode`; anything else is a bug and keeps its stack trace.
  */
 export class UserError extends Error {
-  constructor(message: string, readonly exitCode = 2) {
+  constructor(
+    message: string,
+    readonly exitCode = 2,
+  ) {
     super(message);
     this.name = 'UserError';
   }

@@ -32,7 +32,8 @@ export function readRegularFile(path: string, limit: SizeLimit, fail: (reason: s
     if (!stats.isFile()) throw fail(`is ${kindOf(stats)}, not a regular file`);
     const size = stats.size;
     if (limit.exactBytes !== undefined && size !== limit.exactBytes) throw fail(`holds ${size} bytes, expected ${limit.exactBytes}`);
-    if (limit.maxBytes !== undefined && size > limit.maxBytes) throw fail(`holds ${size} bytes, more than the ${limit.maxBytes} this can read`);
+    if (limit.maxBytes !== undefined && size > limit.maxBytes)
+      throw fail(`holds ${size} bytes, more than the ${limit.maxBytes} this can read`);
     const bytes = Buffer.allocUnsafe(size);
     let read = 0;
     while (read < size) {

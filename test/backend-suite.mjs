@@ -24,7 +24,8 @@ export async function backendSuite(backend) {
   const corpus = readCorpus(text);
   // 4 streams of 4 characters: 11 steps per epoch.
   const config = { ...TRAIN_DEFAULTS, hidden: 16, layers: 2, seq: 4, batch: 4, lr: 2e-2, dropout: 0.1, evalEvery: 10, saveEvery: 10 };
-  const run = (name, overrides, more = {}) => train({ corpus, config: { ...config, ...overrides }, outDir: join(dir, name), backend, threads: 1, ...more });
+  const run = (name, overrides, more = {}) =>
+    train({ corpus, config: { ...config, ...overrides }, outDir: join(dir, name), backend, threads: 1, ...more });
 
   test(`${backend}: the backend in use is ${backend === 'fake-tensorflow' ? 'tensorflow' : backend}`, () => {
     assert.equal(tf.getBackend(), backend === 'fake-tensorflow' ? 'tensorflow' : backend);
@@ -47,7 +48,11 @@ export async function backendSuite(backend) {
 
   test(`${backend}: the loss falls over 50 steps, and an exported layers model predicts the same probabilities (< 1e-5)`, async () => {
     const losses = [];
-    await run('fifty', { maxSteps: 50, dropout: 0, lr: 5e-2, evalEvery: 50, saveEvery: 50 }, { observer: { onStep: (p) => losses.push(p.loss) } });
+    await run(
+      'fifty',
+      { maxSteps: 50, dropout: 0, lr: 5e-2, evalEvery: 50, saveEvery: 50 },
+      { observer: { onStep: (p) => losses.push(p.loss) } },
+    );
     const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const [first, last] = [mean(losses.slice(0, 5)), mean(losses.slice(-5))];
     assert.ok(last < 0.75 * first, `mean loss of the last 5 steps ${last} vs the first 5 ${first}`);

@@ -68,7 +68,10 @@ describe('the peer', () => {
   });
 
   test("Python's NaN and Infinity become null, but not inside strings", () => {
-    assert.equal(pythonJson('{"a": NaN, "b": -Infinity, "c": [Infinity], "d": "NaN \\" NaN"}'), '{"a": null, "b": null, "c": [null], "d": "NaN \\" NaN"}');
+    assert.equal(
+      pythonJson('{"a": NaN, "b": -Infinity, "c": [Infinity], "d": "NaN \\" NaN"}'),
+      '{"a": null, "b": null, "c": [null], "d": "NaN \\" NaN"}',
+    );
   });
 
   test('its log intervals after the warm-up are the training windows; its repeats the sampling windows', () => {
@@ -92,17 +95,31 @@ describe('the peer', () => {
   });
 
   test('arguments: the same shape and corpus, 2 threads, one log interval per window', () => {
-    const timing = { warmupSteps: 3, warmupSeconds: 3, trainSeconds: 40, trainWindows: 5, sampleWindows: 3, sampleWindowSeconds: 3, peerSampleChars: 2000 };
+    const timing = {
+      warmupSteps: 3,
+      warmupSeconds: 3,
+      trainSeconds: 40,
+      trainWindows: 5,
+      sampleWindows: 3,
+      sampleWindowSeconds: 3,
+      peerSampleChars: 2000,
+    };
     const args = peerArgs(parseConfigs('2x256')[0], timing, '/tmp/c.txt', '/tmp/p.json');
     const flag = (name) => args[args.indexOf(name) + 1];
     assert.deepEqual([flag('--layers'), flag('--hidden'), flag('--seq'), flag('--batch')], ['2', '256', '100', '64']);
-    assert.deepEqual([flag('--corpus'), flag('--threads'), flag('--log-every'), flag('--json-out')], ['/tmp/c.txt', '2', '8', '/tmp/p.json']);
+    assert.deepEqual(
+      [flag('--corpus'), flag('--threads'), flag('--log-every'), flag('--json-out')],
+      ['/tmp/c.txt', '2', '8', '/tmp/p.json'],
+    );
     assert.ok(Number(flag('--seconds')) >= 48);
     assert.ok(args.includes('--skip-eval'));
   });
 
   test('which BLAS: OpenBLAS by its own library', () => {
-    const libs = ['/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3', '/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblasp-r0.3.21.so'];
+    const libs = [
+      '/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3',
+      '/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblasp-r0.3.21.so',
+    ];
     assert.equal(blasName(libs), 'openblas-openmp/libopenblasp-r0.3.21.so');
     assert.equal(blasName(['/usr/lib/x86_64-linux-gnu/blas/libblas.so.3']), 'blas/libblas.so.3');
     assert.equal(blasName([]), 'no BLAS library found');
@@ -111,18 +128,30 @@ describe('the peer', () => {
 
 describe('options', () => {
   test('configurations by name; an unknown one is refused', () => {
-    assert.deepEqual(parseConfigs('2x128,3×512').map((c) => [c.layers, c.hidden, c.seq, c.batch]), [[2, 128, 50, 50], [3, 512, 100, 32]]);
+    assert.deepEqual(
+      parseConfigs('2x128,3×512').map((c) => [c.layers, c.hidden, c.seq, c.batch]),
+      [
+        [2, 128, 50, 50],
+        [3, 512, 100, 32],
+      ],
+    );
     assert.throws(() => parseConfigs('4x4'), /unknown configuration '4x4'/);
   });
 
   test('defaults, --quick and flags', () => {
     const full = parseBenchArgs([]);
-    assert.deepEqual(full.configs.map((c) => c.name), ['2x128', '2x256', '3x512']);
+    assert.deepEqual(
+      full.configs.map((c) => c.name),
+      ['2x128', '2x256', '3x512'],
+    );
     assert.equal(full.peer, true);
     assert.equal(full.backend, 'auto');
     assert.equal(full.timing.trainSeconds, 40);
     const quick = parseBenchArgs(['--quick', '--no-peer', '--backend', 'wasm']);
-    assert.deepEqual(quick.configs.map((c) => c.name), ['2x128', '2x256']);
+    assert.deepEqual(
+      quick.configs.map((c) => c.name),
+      ['2x128', '2x256'],
+    );
     assert.deepEqual([quick.peer, quick.backend, quick.timing.trainSeconds], [false, 'wasm', 2]);
     assert.equal(parseBenchArgs(['--seconds', '10', '--corpus', 'x.txt']).corpus, 'x.txt');
     assert.throws(() => parseBenchArgs(['--seconds', '0']), /--seconds must be positive/);
@@ -132,7 +161,10 @@ describe('options', () => {
 describe('the report', () => {
   test('a UTF-8 cut never splits a character', () => {
     const bytes = Buffer.from('aé€😀', 'utf8'); // 1 + 2 + 3 + 4 bytes
-    assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7, 10, 20].map((n) => utf8Boundary(bytes, n)), [0, 1, 1, 3, 3, 3, 6, 6, 10, 10]);
+    assert.deepEqual(
+      [0, 1, 2, 3, 4, 5, 6, 7, 10, 20].map((n) => utf8Boundary(bytes, n)),
+      [0, 1, 1, 3, 3, 3, 6, 6, 10, 10],
+    );
   });
 
   test('table columns are padded, numbers right-aligned, counting characters not bytes', () => {
@@ -151,10 +183,26 @@ describe('the report', () => {
     assert.equal(ratio(10, 40), 0.25);
     assert.equal(ratio(10, undefined), null);
     assert.equal(ratio(10, NaN), null);
-    const quiet = { perSecond: 100, quietPerSecond: 100, windows: 3, busyWindows: 0, maxOtherCores: 0.01, medianOtherCores: 0, busy: false };
+    const quiet = {
+      perSecond: 100,
+      quietPerSecond: 100,
+      windows: 3,
+      busyWindows: 0,
+      maxOtherCores: 0.01,
+      medianOtherCores: 0,
+      busy: false,
+    };
     const busy = { ...quiet, busyWindows: 2, maxOtherCores: 0.95, busy: true };
-    const ours = { train: { summary: quiet, windows: [] }, sample: { 1: { summary: quiet, windows: [] }, 16: { summary: busy, windows: [] } }, peakRssMb: 300 };
-    const peer = { train: { summary: { ...quiet, perSecond: 400 }, windows: [] }, sample: { summary: { ...quiet, perSecond: 50 }, windows: [] }, peakRssMb: 400 };
+    const ours = {
+      train: { summary: quiet, windows: [] },
+      sample: { 1: { summary: quiet, windows: [] }, 16: { summary: busy, windows: [] } },
+      peakRssMb: 300,
+    };
+    const peer = {
+      train: { summary: { ...quiet, perSecond: 400 }, windows: [] },
+      sample: { summary: { ...quiet, perSecond: 50 }, windows: [] },
+      peakRssMb: 400,
+    };
     const outcome = { config: parseConfigs('2x128')[0], ours, peer };
     assert.deepEqual(ratios(outcome), { train: 0.25, sampleBatch1: 2, peakRss: 0.75 });
     assert.deepEqual(ratios({ ...outcome, peer: { error: 'no torch' } }), { train: null, sampleBatch1: null, peakRss: null });

@@ -20,64 +20,104 @@ import { train } from '../dist/training/trainer.js';
 import { TINY_CORPUS, useBackend, workDir } from './helpers.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `Chromium not found at ${CHROMIUM} (install it: apt-get install -y chromium, or set CHROMIUM_PATH)`;
+const skip = existsSync(CHROMIUM)
+  ? false
+  : `Chromium not found at ${CHROMIUM} (install it: apt-get install -y chromium, or set CHROMIUM_PATH)`;
 
-test('the exported page loads in Chromium, matches our probabilities, and generates text on a click', { skip, timeout: 60_000 }, async () => {
-  const tf = await useBackend('wasm');
-  const dir = workDir('browser');
-  const corpus = readCorpus(TINY_CORPUS);
-  const config = { ...TRAIN_DEFAULTS, cell: 'gru', hidden: 48, layers: 2, seq: 32, batch: 16, lr: 1e-2, maxSteps: 80, evalEvery: 80, saveEvery: 80, valFrac: 0.1 };
-  await train({ corpus, config, outDir: join(dir, 'run'), backend: 'wasm', threads: 2 });
-  const checkpoint = loadCheckpoint(join(dir, 'run'));
-  const site = join(dir, 'site');
-  await writeLayersModel(checkpoint, site);
-  writeWebPage(site, 'charrnn: tiny corpus (2×48 GRU)');
+test(
+  'the exported page loads in Chromium, matches our probabilities, and generates text on a click',
+  { skip, timeout: 60_000 },
+  async () => {
+    const tf = await useBackend('wasm');
+    const dir = workDir('browser');
+    const corpus = readCorpus(TINY_CORPUS);
+    const config = {
+      ...TRAIN_DEFAULTS,
+      cell: 'gru',
+      hidden: 48,
+      layers: 2,
+      seq: 32,
+      batch: 16,
+      lr: 1e-2,
+      maxSteps: 80,
+      evalEvery: 80,
+      saveEvery: 80,
+      valFrac: 0.1,
+    };
+    await train({ corpus, config, outDir: join(dir, 'run'), backend: 'wasm', threads: 2 });
+    const checkpoint = loadCheckpoint(join(dir, 'run'));
+    const site = join(dir, 'site');
+    await writeLayersModel(checkpoint, site);
+    writeWebPage(site, 'charrnn: tiny corpus (2×48 GRU)');
 
-  const browser = await Chromium.launch();
-  try {
-    const page = await browser.newPage(900, 720);
-    await page.navigate(pathToFileURL(join(site, 'index.html')).href);
-    const status = await page.evaluate('window.charrnn.ready.then(() => document.getElementById("status").textContent)');
-    assert.match(status, /^ready \(tfjs 4\.22\.0/);
+    const browser = await Chromium.launch();
+    try {
+      const page = await browser.newPage(900, 720);
+      await page.navigate(pathToFileURL(join(site, 'index.html')).href);
+      const status = await page.evaluate('window.charrnn.ready.then(() => document.getElementById("status").textContent)');
+      assert.match(status, /^ready \(tfjs 4\.22\.0/);
 
-    // The page's tfjs gives our engine's next-character probabilities.
-    const probe = corpus.text.slice(300, 340);
-    const theirs = await page.evaluate(`window.charrnn.probabilities(${JSON.stringify(probe)})`);
-    const ours = tf.tidy(() => {
-      const { logits, final } = checkpoint.model.forward(tf.tensor1d(checkpoint.vocab.encode(probe), 'int32'), checkpoint.model.initialState(1));
-      tf.dispose(final.flat());
-      return Array.from(tf.softmax(logits).slice([probe.length - 1, 0], [1, -1]).dataSync());
-    });
-    const diff = Math.max(...ours.map((p, k) => Math.abs(p - theirs[k])));
-    assert.ok(diff < 1e-5, `browser vs engine: max |Δp| = ${diff}`);
-    const stepped = await page.evaluate(`window.charrnn.steppedProbabilities(${JSON.stringify(probe)})`); // Generate's stateful path
-    const steppedDiff = Math.max(...ours.map((p, k) => Math.abs(p - stepped[k])));
-    assert.ok(steppedDiff < 1e-5, `browser one step at a time vs engine: max |Δp| = ${steppedDiff}`);
+      // The page's tfjs gives our engine's next-character probabilities.
+      const probe = corpus.text.slice(300, 340);
+      const theirs = await page.evaluate(`window.charrnn.probabilities(${JSON.stringify(probe)})`);
+      const ours = tf.tidy(() => {
+        const { logits, final } = checkpoint.model.forward(
+          tf.tensor1d(checkpoint.vocab.encode(probe), 'int32'),
+          checkpoint.model.initialState(1),
+        );
+        tf.dispose(final.flat());
+        return Array.from(
+          tf
+            .softmax(logits)
+            .slice([probe.length - 1, 0], [1, -1])
+            .dataSync(),
+        );
+      });
+      const diff = Math.max(...ours.map((p, k) => Math.abs(p - theirs[k])));
+      assert.ok(diff < 1e-5, `browser vs engine: max |Δp| = ${diff}`);
+      const stepped = await page.evaluate(`window.charrnn.steppedProbabilities(${JSON.stringify(probe)})`); // Generate's stateful path
+      const steppedDiff = Math.max(...ours.map((p, k) => Math.abs(p - stepped[k])));
+      assert.ok(steppedDiff < 1e-5, `browser one step at a time vs engine: max |Δp| = ${steppedDiff}`);
 
-    await page.evaluate('document.getElementById("length").value = "160"');
-    await page.click('#generate');
-    const done = await page.waitFor('document.getElementById("status").textContent.startsWith("done") && document.getElementById("status").textContent', 30_000);
-    assert.match(done, /^done: 160 characters/);
-    const output = await page.evaluate('document.getElementById("output").textContent');
-    assert.ok(output.startsWith('The '), output);
-    assert.equal([...output].length, 4 + 160);
-    assert.ok([...output].every((ch) => checkpoint.vocab.chars.includes(ch)), 'only vocabulary characters');
+      await page.evaluate('document.getElementById("length").value = "160"');
+      await page.click('#generate');
+      const done = await page.waitFor(
+        'document.getElementById("status").textContent.startsWith("done") && document.getElementById("status").textContent',
+        30_000,
+      );
+      assert.match(done, /^done: 160 characters/);
+      const output = await page.evaluate('document.getElementById("output").textContent');
+      assert.ok(output.startsWith('The '), output);
+      assert.equal([...output].length, 4 + 160);
+      assert.ok(
+        [...output].every((ch) => checkpoint.vocab.chars.includes(ch)),
+        'only vocabulary characters',
+      );
 
-    const screenshot = process.env.CHARRNN_SCREENSHOT ?? join(dir, 'export-page.png');
-    mkdirSync(join(screenshot, '..'), { recursive: true });
-    const png = await page.screenshot();
-    assert.deepEqual([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'a PNG screenshot');
-    writeFileSync(screenshot, png);
-  } finally {
-    await browser.close();
-    checkpoint.model.dispose();
-  }
-});
+      const screenshot = process.env.CHARRNN_SCREENSHOT ?? join(dir, 'export-page.png');
+      mkdirSync(join(screenshot, '..'), { recursive: true });
+      const png = await page.screenshot();
+      assert.deepEqual([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'a PNG screenshot');
+      writeFileSync(screenshot, png);
+    } finally {
+      await browser.close();
+      checkpoint.model.dispose();
+    }
+  },
+);
 
 /** Just enough of the Chrome DevTools Protocol, over the pipe on fds 3 (to Chromium) and 4 (from it). */
 class Chromium {
   static async launch() {
-    const args = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--remote-debugging-pipe', 'about:blank'];
+    const args = [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--remote-debugging-pipe',
+      'about:blank',
+    ];
     const child = spawn(CHROMIUM, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d) => (stderr = (stderr + d).slice(-2000)));
@@ -128,7 +168,9 @@ class Chromium {
     const browser = this;
     return {
       async navigate(url) {
-        const loaded = new Promise((resolve) => browser.listeners.push((m) => m.sessionId === sessionId && m.method === 'Page.loadEventFired' && resolve()));
+        const loaded = new Promise((resolve) =>
+          browser.listeners.push((m) => m.sessionId === sessionId && m.method === 'Page.loadEventFired' && resolve()),
+        );
         await call('Page.navigate', { url });
         await loaded;
       },

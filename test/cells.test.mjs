@@ -22,7 +22,11 @@ const tf = await useBackend('wasm');
 gradientCheckTests({ withFused: true });
 
 test('training steps leave no tensors behind (every cell, learned initial state)', () => {
-  for (const [cell, learnedInit] of [['lstm', false], ['gru', true], ['rnn', false]]) {
+  for (const [cell, learnedInit] of [
+    ['lstm', false],
+    ['gru', true],
+    ['rnn', false],
+  ]) {
     const model = smallModel(cell, learnedInit, 3);
     tfGradients(model, false, true); // warm-up allocations
     const before = tf.memory().numTensors;
@@ -37,7 +41,11 @@ test('training steps leave no tensors behind (every cell, learned initial state)
 // that adds ops to the time loop should have to change them knowingly. The backward
 // counts include one Identity kernel per tensor saved for it (LSTM 3, GRU 5), and for the
 // LSTM the 10 ops a training forward spends precomputing what its 7-op backward step needs.
-for (const [cell, fwd, bwd] of [['lstm', 12, 20], ['gru', 11, 23], ['rnn', 3, 5]]) {
+for (const [cell, fwd, bwd] of [
+  ['lstm', 12, 20],
+  ['gru', 11, 23],
+  ['rnn', 3, 5],
+]) {
   test(`ops per time step, ${cell}: ${fwd} forward, ${bwd} more for the hand-written backward`, async () => {
     const { forward, sequence } = CELLS[cell].reference;
     const [B, H] = [2, 3];
@@ -59,7 +67,7 @@ for (const [cell, fwd, bwd] of [['lstm', 12, 20], ['gru', 11, 23], ['rnn', 3, 5]
   });
 }
 
-test('sampling\'s step path gives the forward\'s logits, for every cell, from the (learned) start state', () => {
+test("sampling's step path gives the forward's logits, for every cell, from the (learned) start state", () => {
   const ids = [3, 1, 4, 1, 0, 2, 2, 4, 0, 3]; // two streams, time-major
   for (const cell of ['lstm', 'gru', 'rnn']) {
     for (const learnedInit of [false, true]) {
@@ -87,7 +95,13 @@ test('sampling\'s step path gives the forward\'s logits, for every cell, from th
 function trainingRecord(config) {
   return {
     config: { ...TRAIN_DEFAULTS, cell: config.cell, learnedInit: config.learnedInit, hidden: config.hidden, layers: config.layers },
-    step: 0, epoch: 0, history: [], valLoss: null, bestValLoss: null, backend: 'test', seconds: 0,
+    step: 0,
+    epoch: 0,
+    history: [],
+    valLoss: null,
+    bestValLoss: null,
+    backend: 'test',
+    seconds: 0,
     corpus: { path: 'none.txt', files: [], encoding: 'utf8', bytes: 0, chars: 0, fingerprint: '0' },
   };
 }
@@ -122,7 +136,7 @@ test('checkpoints record the cell and the learned initial state; one without a c
   lstm.dispose();
 });
 
-test('data-parallel shards (a worker thread) give the whole batch\'s gradients for a GRU starting from its learned state', async () => {
+test("data-parallel shards (a worker thread) give the whole batch's gradients for a GRU starting from its learned state", async () => {
   const model = CharModel.create({ vocabSize: 11, hidden: 8, layers: 2, dropout: 0, cell: 'gru', learnedInit: true }, 5);
   model.variables.slice(3 * 2 + 2).forEach((v, k) => v.assign(tf.randomUniform(v.shape, -1, 1, 'float32', k)));
   const [T, B] = [5, 4];
@@ -144,14 +158,16 @@ test('data-parallel shards (a worker thread) give the whole batch\'s gradients f
   model.dispose();
 });
 
-test('a cell\'s fused kernels, where it offers them for the backend, replace its reference ones; autodiff keeps the reference', () => {
+test("a cell's fused kernels, where it offers them for the backend, replace its reference ones; autodiff keeps the reference", () => {
   const lstm = CELLS.lstm;
   const ownFused = lstm.fused;
   const calls = [];
-  lstm.fused = (backend) => (backend === tf.getBackend() ? { forward: (...args) => (calls.push(backend), lstm.reference.forward(...args)) } : undefined);
+  lstm.fused = (backend) =>
+    backend === tf.getBackend() ? { forward: (...args) => (calls.push(backend), lstm.reference.forward(...args)) } : undefined;
   const model = CharModel.create({ vocabSize: 5, hidden: 4, layers: 2, dropout: 0, cell: 'lstm', learnedInit: false }, 3);
   try {
-    const run = (options) => tf.tidy(() => tf.dispose(model.forward(tf.tensor1d([1, 2, 3, 4], 'int32'), model.initialState(2), options).final.flat()));
+    const run = (options) =>
+      tf.tidy(() => tf.dispose(model.forward(tf.tensor1d([1, 2, 3, 4], 'int32'), model.initialState(2), options).final.flat()));
     run({});
     assert.deepEqual(calls, [tf.getBackend(), tf.getBackend()], 'one fused call per layer');
     run({ dropoutSeed: 1, autodiff: true });

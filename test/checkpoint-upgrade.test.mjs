@@ -48,7 +48,10 @@ for (const cell of ['lstm', 'gru']) {
     const result = await resume({ checkpoint, corpus, changes: { maxSteps: 9 }, backend: 'test', threads: 1, observer });
     assert.equal(firstStep, 6);
     assert.equal(result.steps, expected[cell].resumed.steps);
-    assert.ok(Math.abs(result.valLoss - expected[cell].resumed.valLoss) < 1e-6, `val loss ${result.valLoss} vs ${expected[cell].resumed.valLoss}`);
+    assert.ok(
+      Math.abs(result.valLoss - expected[cell].resumed.valLoss) < 1e-6,
+      `val loss ${result.valLoss} vs ${expected[cell].resumed.valLoss}`,
+    );
     assert.equal(readCheckpointMeta(join(run, 'latest')).formatVersion, FORMAT_VERSION);
   });
 }

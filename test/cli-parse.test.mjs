@@ -11,7 +11,10 @@ import { SAMPLE_OPTIONS, validateSampleSettings } from '../dist/sampling/options
 /** Parses `args` as `charrnn args…`: the command called, its positional values and options; or the exit code and stderr. */
 async function parse(args) {
   const calls = [];
-  const record = (command) => async (...values) => calls.push({ command, args: values.slice(0, -1), options: values.at(-1) });
+  const record =
+    (command) =>
+    async (...values) =>
+      calls.push({ command, args: values.slice(0, -1), options: values.at(-1) });
   const run = Object.fromEntries(['train', 'sample', 'eval', 'info', 'plot', 'export', 'import'].map((name) => [name, record(name)]));
   let stdout = '';
   let stderr = '';
@@ -25,12 +28,29 @@ async function parse(args) {
 }
 
 const TRAIN_NOTHING_GIVEN = {
-  out: undefined, force: false, resume: undefined, initFrom: undefined, extendVocab: false,
+  out: undefined,
+  force: false,
+  resume: undefined,
+  initFrom: undefined,
+  extendVocab: false,
   ...Object.fromEntries(Object.keys(TRAIN_DEFAULTS).map((key) => [key, undefined])),
-  encoding: 'utf8', threads: undefined, backend: 'auto',
+  encoding: 'utf8',
+  threads: undefined,
+  backend: 'auto',
 };
 const SAMPLE_DEFAULTS = {
-  length: 500, temperature: [1], argmax: false, topK: null, topP: null, stop: [], numSamples: 1, prime: '', seed: undefined, json: false, interactive: false, backend: 'auto',
+  length: 500,
+  temperature: [1],
+  argmax: false,
+  topK: null,
+  topP: null,
+  stop: [],
+  numSamples: 1,
+  prime: '',
+  seed: undefined,
+  json: false,
+  interactive: false,
+  backend: 'auto',
 };
 
 const parsed = [
@@ -38,25 +58,113 @@ const parsed = [
   [['train'], 'train', [[]], TRAIN_NOTHING_GIVEN],
   [['train', 'a.txt', 'letters/', '--max-steps', '1'], 'train', [['a.txt', 'letters/']], { ...TRAIN_NOTHING_GIVEN, maxSteps: 1 }],
   [
-    ['train', 'in.txt', '-o', 'runs/a', '--max-time', '5m', '--layers', '3', '--cell', 'gru', '--learned-init', '--dropout', '0.25', '--seed', '-7', '--threads', '2'],
-    'train', [['in.txt']],
-    { ...TRAIN_NOTHING_GIVEN, out: 'runs/a', maxSeconds: 300, layers: 3, cell: 'gru', learnedInit: true, dropout: 0.25, seed: -7, threads: 2 },
+    [
+      'train',
+      'in.txt',
+      '-o',
+      'runs/a',
+      '--max-time',
+      '5m',
+      '--layers',
+      '3',
+      '--cell',
+      'gru',
+      '--learned-init',
+      '--dropout',
+      '0.25',
+      '--seed',
+      '-7',
+      '--threads',
+      '2',
+    ],
+    'train',
+    [['in.txt']],
+    {
+      ...TRAIN_NOTHING_GIVEN,
+      out: 'runs/a',
+      maxSeconds: 300,
+      layers: 3,
+      cell: 'gru',
+      learnedInit: true,
+      dropout: 0.25,
+      seed: -7,
+      threads: 2,
+    },
   ],
-  [['train', '--resume', 'runs/a', '--max-steps', '10', '--backend', 'wasm'], 'train', [[]], { ...TRAIN_NOTHING_GIVEN, resume: 'runs/a', maxSteps: 10, backend: 'wasm' }],
-  [['train', '--init-from', 'runs/a', '--extend-vocab', '--encoding', 'latin1', '--max-time', '1.5h'], 'train', [[]], { ...TRAIN_NOTHING_GIVEN, initFrom: 'runs/a', extendVocab: true, encoding: 'latin1', maxSeconds: 5400 }],
+  [
+    ['train', '--resume', 'runs/a', '--max-steps', '10', '--backend', 'wasm'],
+    'train',
+    [[]],
+    { ...TRAIN_NOTHING_GIVEN, resume: 'runs/a', maxSteps: 10, backend: 'wasm' },
+  ],
+  [
+    ['train', '--init-from', 'runs/a', '--extend-vocab', '--encoding', 'latin1', '--max-time', '1.5h'],
+    'train',
+    [[]],
+    { ...TRAIN_NOTHING_GIVEN, initFrom: 'runs/a', extendVocab: true, encoding: 'latin1', maxSeconds: 5400 },
+  ],
   [['sample', 'ck'], 'sample', ['ck'], SAMPLE_DEFAULTS],
   [
-    ['sample', 'ck', '-t', '0.5, 1', '-n', '0', '--top-k', '5', '--top-p', '0.9', '--stop', '\\n\\n', '--stop', 'end', '--prime', 'The ', '--seed', '7', '--num-samples', '3', '--json'],
-    'sample', ['ck'],
-    { ...SAMPLE_DEFAULTS, temperature: [0.5, 1], length: 0, topK: 5, topP: 0.9, stop: ['\n\n', 'end'], prime: 'The ', seed: 7, numSamples: 3, json: true },
+    [
+      'sample',
+      'ck',
+      '-t',
+      '0.5, 1',
+      '-n',
+      '0',
+      '--top-k',
+      '5',
+      '--top-p',
+      '0.9',
+      '--stop',
+      '\\n\\n',
+      '--stop',
+      'end',
+      '--prime',
+      'The ',
+      '--seed',
+      '7',
+      '--num-samples',
+      '3',
+      '--json',
+    ],
+    'sample',
+    ['ck'],
+    {
+      ...SAMPLE_DEFAULTS,
+      temperature: [0.5, 1],
+      length: 0,
+      topK: 5,
+      topP: 0.9,
+      stop: ['\n\n', 'end'],
+      prime: 'The ',
+      seed: 7,
+      numSamples: 3,
+      json: true,
+    },
   ],
   [['sample', 'ck', '--argmax', '-i'], 'sample', ['ck'], { ...SAMPLE_DEFAULTS, argmax: true, interactive: true }],
-  [['eval', 'ck'], 'eval', ['ck', undefined], { json: false, heatmap: false, html: undefined, limit: 2000, encoding: 'utf8', backend: 'auto' }],
-  [['eval', 'ck', 'a.txt', '--html', 'h.html', '--limit', '2'], 'eval', ['ck', 'a.txt'], { json: false, heatmap: false, html: 'h.html', limit: 2, encoding: 'utf8', backend: 'auto' }],
+  [
+    ['eval', 'ck'],
+    'eval',
+    ['ck', undefined],
+    { json: false, heatmap: false, html: undefined, limit: 2000, encoding: 'utf8', backend: 'auto' },
+  ],
+  [
+    ['eval', 'ck', 'a.txt', '--html', 'h.html', '--limit', '2'],
+    'eval',
+    ['ck', 'a.txt'],
+    { json: false, heatmap: false, html: 'h.html', limit: 2, encoding: 'utf8', backend: 'auto' },
+  ],
   [['info', 'ck', '--json'], 'info', ['ck'], { json: true }],
   [['plot', 'run', '--svg', 'a.svg'], 'plot', ['run'], { svg: 'a.svg', png: undefined }],
   [['export', 'ck', 'web', '--force'], 'export', ['ck', 'web'], { format: 'tfjs', force: true }],
-  [['export', 'ck', 'm.safetensors', '--format', 'safetensors'], 'export', ['ck', 'm.safetensors'], { format: 'safetensors', force: false }],
+  [
+    ['export', 'ck', 'm.safetensors', '--format', 'safetensors'],
+    'export',
+    ['ck', 'm.safetensors'],
+    { format: 'safetensors', force: false },
+  ],
   [['import', 'm.safetensors', '-o', 'ck'], 'import', ['m.safetensors'], { out: 'ck', force: false }],
 ];
 
@@ -98,7 +206,10 @@ const refused = [
   [['eval', 'ck', '--limit', '1'], "charrnn: --limit must be an integer ≥ 2 (got '1')"],
   [['export', 'ck', 'out', '--format', 'onnx'], "charrnn: --format must be one of tfjs, safetensors (got 'onnx')"],
   [['import', 'm.safetensors'], "charrnn: required option '-o, --out <dir>' not specified"],
-  [['completion', 'powershell'], "charrnn: command-argument value 'powershell' is invalid for argument 'shell'. Allowed choices are bash, zsh, fish."],
+  [
+    ['completion', 'powershell'],
+    "charrnn: command-argument value 'powershell' is invalid for argument 'shell'. Allowed choices are bash, zsh, fish.",
+  ],
   [['nonsense'], /^charrnn: unknown command 'nonsense'/],
 ];
 
@@ -118,7 +229,10 @@ for (const [args, line] of refused) {
 test('--help and --version exit 0 with text on stdout', async () => {
   const help = await parse(['train', '--help']);
   assert.equal(help.code, 0);
-  assert.match(help.stdout, /^Model:\n {2}--cell <type> +recurrent cell; rnn is a vanilla tanh RNN \(choices:\s+lstm, gru, rnn; default: lstm\)$/m);
+  assert.match(
+    help.stdout,
+    /^Model:\n {2}--cell <type> +recurrent cell; rnn is a vanilla tanh RNN \(choices:\s+lstm, gru, rnn; default: lstm\)$/m,
+  );
   assert.match(help.stdout, /--max-time <duration> +stop after this long/);
   assert.match((await parse(['--version'])).stdout, /^\d+\.\d+\.\d+\n$/);
 });
@@ -152,6 +266,7 @@ for (const [table, validate, base, command] of [
 test('a resumed run names the flags that may change by their real names', async () => {
   const resumed = trainCommand(undefined, { ...TRAIN_NOTHING_GIVEN, resume: 'nowhere', hidden: 64 });
   await assert.rejects(resumed, {
-    message: '--hidden cannot change when resuming; a resumed run keeps its settings (only --epochs, --max-steps, --max-time, --patience, --eval-every, --save-every may)',
+    message:
+      '--hidden cannot change when resuming; a resumed run keeps its settings (only --epochs, --max-steps, --max-time, --patience, --eval-every, --save-every may)',
   });
 });

@@ -39,7 +39,10 @@ function assertOneLineError(r, { code, mentions = [] } = {}) {
   if (code !== undefined) assert.equal(r.code, code, show(r));
   assert.equal(r.stdout, '', show(r));
   assert.ok(!r.stderr.includes('\x1b['), `ANSI escape codes with NO_COLOR:\n${show(r)}`);
-  const lines = r.stderr.trim().split('\n').filter((l) => l.trim() !== '');
+  const lines = r.stderr
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   assert.ok(!lines.some((l) => l.includes('    at ')), `stack trace:\n${show(r)}`);
   const rest = lines.filter((l) => !l.startsWith('backend:'));
   assert.equal(rest.length, 1, `expected one error line:\n${show(r)}`);
@@ -203,7 +206,21 @@ describe('bad input: one line on stderr, non-zero exit', { concurrency: 2, timeo
     const refused = await cli(['train', file, '-o', path.join(dir, 'run'), ...ONE_STEP]);
     assertOneLineError(refused, { code: 3, mentions: [/byte offset 6\b/, '--encoding latin1'] });
 
-    const ok = await cli(['train', file, '-o', path.join(dir, 'run'), ...ONE_STEP, '--seq', '2', '--batch', '1', '--val-frac', '0.2', '--encoding', 'latin1']);
+    const ok = await cli([
+      'train',
+      file,
+      '-o',
+      path.join(dir, 'run'),
+      ...ONE_STEP,
+      '--seq',
+      '2',
+      '--batch',
+      '1',
+      '--val-frac',
+      '0.2',
+      '--encoding',
+      'latin1',
+    ]);
     assertSucceeded(ok);
     assert.match(ok.stderr, /^done\b/m);
     assert.match(ok.stderr, /\b10 distinct characters/); // H e l o space ÿ þ w r d
@@ -267,7 +284,10 @@ describe('bad input: one line on stderr, non-zero exit', { concurrency: 2, timeo
   test('corrupt checkpoint: model.json is garbage', async () => {
     const dir = copyCheckpoint(path.join(RUN, 'best'));
     fs.writeFileSync(path.join(dir, 'model.json'), '{"format": "layers-model", garbage');
-    assertOneLineError(await cli(['sample', dir, '-n', '5', '--backend', 'wasm']), { code: 4, mentions: [/model\.json/, /corrupt|not valid JSON/] });
+    assertOneLineError(await cli(['sample', dir, '-n', '5', '--backend', 'wasm']), {
+      code: 4,
+      mentions: [/model\.json/, /corrupt|not valid JSON/],
+    });
   });
 
   test('corrupt checkpoint: weights file truncated', async () => {
@@ -292,14 +312,11 @@ describe('bad input: one line on stderr, non-zero exit', { concurrency: 2, timeo
     assertOneLineError(await cli(['sample', dir, '-n', '5', '--backend', 'wasm']), { code: 4, mentions: [/newer/, '99'] });
   });
 
-  test(
-    'corrupt checkpoint: model.json without its training record',
-    async () => {
-      const dir = copyCheckpoint(path.join(RUN, 'best'));
-      editModelJson(dir, (json) => delete json.charrnn.training);
-      assertOneLineError(await cli(['eval', dir, TINY, '--backend', 'wasm']), { code: 4, mentions: [/corrupt|missing/] });
-    },
-  );
+  test('corrupt checkpoint: model.json without its training record', async () => {
+    const dir = copyCheckpoint(path.join(RUN, 'best'));
+    editModelJson(dir, (json) => delete json.charrnn.training);
+    assertOneLineError(await cli(['eval', dir, TINY, '--backend', 'wasm']), { code: 4, mentions: [/corrupt|missing/] });
+  });
 
   // -------- eval
   test('eval of a file with characters the model never saw skips and counts them', async () => {
@@ -315,28 +332,22 @@ describe('bad input: one line on stderr, non-zero exit', { concurrency: 2, timeo
     assert.ok(score.chars > 0 && Number.isFinite(score.nats));
   });
 
-  test(
-    'eval <run> of a run trained with --encoding latin1 scores its validation split',
-    async () => {
-      const dir = freshDir('latin1-eval');
-      fs.writeFileSync(path.join(dir, 'café.txt'), Buffer.from(`${TINY_TEXT.slice(0, 400)} caf\xe9 na\xefve\n`, 'latin1'));
-      const trainedLatin1 = await cli(['train', 'café.txt', '-o', 'run', ...ONE_STEP, '--encoding', 'latin1'], { cwd: dir });
-      assertSucceeded(trainedLatin1);
-      const r = await cli(['eval', 'run', '--encoding', 'latin1', '--backend', 'wasm'], { cwd: dir });
-      assertSucceeded(r);
-      assert.match(r.stdout, /validation split/);
-    },
-  );
+  test('eval <run> of a run trained with --encoding latin1 scores its validation split', async () => {
+    const dir = freshDir('latin1-eval');
+    fs.writeFileSync(path.join(dir, 'café.txt'), Buffer.from(`${TINY_TEXT.slice(0, 400)} caf\xe9 na\xefve\n`, 'latin1'));
+    const trainedLatin1 = await cli(['train', 'café.txt', '-o', 'run', ...ONE_STEP, '--encoding', 'latin1'], { cwd: dir });
+    assertSucceeded(trainedLatin1);
+    const r = await cli(['eval', 'run', '--encoding', 'latin1', '--backend', 'wasm'], { cwd: dir });
+    assertSucceeded(r);
+    assert.match(r.stdout, /validation split/);
+  });
 
-  test(
-    'eval <run> finds a corpus given by a relative path from another working directory',
-    async () => {
-      const { dir } = await crlfRun();
-      const r = await cli(['eval', path.join(dir, 'run'), '--backend', 'wasm'], { cwd: WORK });
-      assertSucceeded(r);
-      assert.match(r.stdout, /validation split/);
-    },
-  );
+  test('eval <run> finds a corpus given by a relative path from another working directory', async () => {
+    const { dir } = await crlfRun();
+    const r = await cli(['eval', path.join(dir, 'run'), '--backend', 'wasm'], { cwd: WORK });
+    assertSucceeded(r);
+    assert.match(r.stdout, /validation split/);
+  });
 
   // -------- the output directory
   test('train -o into a directory with checkpoints is refused without --force', async () => {
@@ -374,11 +385,19 @@ function crlfRun() {
 }
 
 describe('interrupting training', { concurrency: 2, timeout: 120_000 }, () => {
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]]) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ]) {
     test(`${signal} finishes the step, saves latest/ and exits ${code}`, async () => {
       const out = path.join(freshDir(signal), 'run');
       const args = ['train', TINY, '-o', out, ...SMALL, '--epochs', '100000', '--save-every', '100000', '--eval-every', '100000'];
-      const child = spawn(process.execPath, [BIN, ...args], { cwd: WORK, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [BIN, ...args], {
+        cwd: WORK,
+        env: { ...process.env, NO_COLOR: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stderr = '';
       let signalled = false;
       child.stderr.setEncoding('utf8').on('data', (d) => {

@@ -20,7 +20,16 @@ test('colourLevel: the flag, then FORCE_COLOR, then NO_COLOR, then TERM=dumb and
   assert.equal(colourLevel(true, undefined, { ...term, NO_COLOR: '1' }), 0);
   assert.equal(colourLevel(true, undefined, { ...term, NO_COLOR: '' }), 1, 'an empty NO_COLOR is not set (no-color.org)');
   // FORCE_COLOR: on at its level even in a pipe, off at 0; it beats NO_COLOR and TERM=dumb, as in chalk.
-  for (const [value, level] of [['1', 1], ['2', 2], ['3', 3], ['7', 3], ['', 1], ['true', 1], ['0', 0], ['false', 0]]) {
+  for (const [value, level] of [
+    ['1', 1],
+    ['2', 2],
+    ['3', 3],
+    ['7', 3],
+    ['', 1],
+    ['true', 1],
+    ['0', 0],
+    ['false', 0],
+  ]) {
     assert.equal(colourLevel(false, undefined, { FORCE_COLOR: value }), level, `FORCE_COLOR=${value} in a pipe`);
     assert.equal(colourLevel(true, undefined, { ...term, FORCE_COLOR: value, NO_COLOR: '1' }), level, `FORCE_COLOR=${value} with NO_COLOR`);
   }
@@ -35,7 +44,11 @@ test('colourLevel: the flag, then FORCE_COLOR, then NO_COLOR, then TERM=dumb and
 /** `charrnn eval --heatmap` into a pipe, and a commander error, with this environment and flags. */
 async function run(env, flags = []) {
   const clean = { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, ...env };
-  const heatmap = await runProcess(process.execPath, [BIN, ...flags, 'eval', FIXTURE, CORPUS, '--heatmap', '--limit', '40', '--backend', 'cpu'], { env: clean });
+  const heatmap = await runProcess(
+    process.execPath,
+    [BIN, ...flags, 'eval', FIXTURE, CORPUS, '--heatmap', '--limit', '40', '--backend', 'cpu'],
+    { env: clean },
+  );
   assert.equal(heatmap.code, 0, heatmap.stderr);
   return { stdout: heatmap.stdout.includes(ESC), stderr: heatmap.stderr.includes(ESC) };
 }

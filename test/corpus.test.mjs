@@ -58,7 +58,10 @@ test('an emoji is one vocabulary entry: code points, not UTF-16 units', () => {
 test('vocabulary is sorted by code point, with no duplicates', () => {
   const vocab = Vocabulary.fromText('😀baé a\uffff');
   const points = vocab.chars.map((c) => c.codePointAt(0));
-  assert.deepEqual(points, [...points].sort((x, y) => x - y));
+  assert.deepEqual(
+    points,
+    [...points].sort((x, y) => x - y),
+  );
   assert.equal(new Set(vocab.chars).size, vocab.size);
   // U+FFFF sorts before U+1F600 by code point (a UTF-16 sort would put the emoji first).
   assert.ok(vocab.chars.indexOf('\uffff') < vocab.chars.indexOf('😀'));
@@ -102,13 +105,10 @@ test('firstInvalidUtf8Offset: overlong encodings and surrogates are invalid', ()
   assert.ok(surrogate === 2 || surrogate === 3, `got ${surrogate}`);
 });
 
-test(
-  'firstInvalidUtf8Offset: a Latin-1 letter followed by ASCII is reported at the letter',
-  () => {
-    assert.equal(firstInvalidUtf8Offset(bytes('caf\xe9s')), 3); // é in Latin-1
-    assert.equal(firstInvalidUtf8Offset(bytes('x\xe2\x82y')), 1); // truncated € before ASCII
-  },
-);
+test('firstInvalidUtf8Offset: a Latin-1 letter followed by ASCII is reported at the letter', () => {
+  assert.equal(firstInvalidUtf8Offset(bytes('caf\xe9s')), 3); // é in Latin-1
+  assert.equal(firstInvalidUtf8Offset(bytes('x\xe2\x82y')), 1); // truncated € before ASCII
+});
 
 // ---------------------------------------------------------------- readCorpus
 
@@ -194,9 +194,16 @@ test('splitIds holds out the last fraction as one contiguous block', () => {
   assert.deepEqual([...train], [...ids.slice(0, 95)]);
   assert.deepEqual([...val], [95, 96, 97, 98, 99]);
 
-  const odd = splitIds(Int32Array.from({ length: 37 }, (_, k) => k), 0.25);
+  const odd = splitIds(
+    Int32Array.from({ length: 37 }, (_, k) => k),
+    0.25,
+  );
   assert.equal(odd.val.length, Math.floor(37 * 0.25));
-  assert.deepEqual([...odd.train, ...odd.val], Array.from({ length: 37 }, (_, k) => k), 'order kept, nothing lost');
+  assert.deepEqual(
+    [...odd.train, ...odd.val],
+    Array.from({ length: 37 }, (_, k) => k),
+    'order kept, nothing lost',
+  );
   for (let k = 1; k < odd.val.length; k++) assert.equal(odd.val[k], odd.val[k - 1] + 1, 'contiguous');
   assert.equal(odd.val[0], odd.train[odd.train.length - 1] + 1, 'validation starts where training ends');
 });

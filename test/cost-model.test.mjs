@@ -60,7 +60,18 @@ async function count(fn) {
 async function perTrainingStep(T, L) {
   const run = (steps) => {
     // --clip so small that clipping is on at every step; validation and checkpoints only at the end.
-    const config = { ...TRAIN_DEFAULTS, hidden: 8, layers: L, seq: T, batch: 2, clip: 1e-3, valFrac: 0.01, maxSteps: steps, evalEvery: 1e9, saveEvery: 1e9 };
+    const config = {
+      ...TRAIN_DEFAULTS,
+      hidden: 8,
+      layers: L,
+      seq: T,
+      batch: 2,
+      clip: 1e-3,
+      valFrac: 0.01,
+      maxSteps: steps,
+      evalEvery: 1e9,
+      saveEvery: 1e9,
+    };
     return count(() => train({ corpus, config, outDir: join(dir, `T${T}L${L}-${steps}`), backend: 'cpu', threads: 1 }));
   };
   const [one, three] = [await run(1), await run(3)];
@@ -70,7 +81,10 @@ async function perTrainingStep(T, L) {
 test(`a training step: ≤ ${PER_TIME_STEP}·T·L + ${FIXED.perLayer}·L + ${FIXED.base} kernels and ≤ ${READS_PER_STEP} host reads`, async (t) => {
   for (const L of [1, 2]) {
     const [short, long] = [await perTrainingStep(4, L), await perTrainingStep(8, L)];
-    for (const [T, cost] of [[4, short], [8, long]]) {
+    for (const [T, cost] of [
+      [4, short],
+      [8, long],
+    ]) {
       t.diagnostic(`T=${T} L=${L}: ${cost.kernels} kernels, ${cost.reads} reads, ${cost.uploads} uploads per step`);
       assert.ok(cost.kernels <= PER_TIME_STEP * T * L + FIXED.perLayer * L + FIXED.base, `T=${T} L=${L}: ${cost.kernels} kernels`);
       assert.ok(cost.reads <= READS_PER_STEP, `T=${T} L=${L}: ${cost.reads} host reads`);
@@ -98,9 +112,10 @@ test(`sampling: ≤ ${SAMPLE_KERNELS.perLayer}·L + ${SAMPLE_KERNELS.base} kerne
     const model = CharModel.create({ vocabSize: vocab.size, hidden: 8, layers: L, dropout: 0, cell: 'lstm', learnedInit: false }, 1);
     for (const B of [1, 4]) {
       const streams = Array.from({ length: B }, (_, b) => ({ temperature: 1, seed: b }));
-      const run = (length) => count(() => {
-        for (const _ of sampleStreams(model, vocab, { length, prime: 'a', streams }));
-      });
+      const run = (length) =>
+        count(() => {
+          for (const _ of sampleStreams(model, vocab, { length, prime: 'a', streams }));
+        });
       const [short, long] = [await run(4), await run(14)];
       const per = Object.fromEntries(Object.keys(short).map((k) => [k, (long[k] - short[k]) / 10]));
       t.diagnostic(`L=${L} B=${B}: ${per.kernels} kernels, ${per.reads} reads, ${per.uploads} uploads per character`);

@@ -11,13 +11,21 @@ import { maxAbsDiff, useBackend } from './helpers.mjs';
 const tf = await useBackend('wasm');
 
 test('shards: near-equal stream ranges; time-major rows of the chosen streams', () => {
-  assert.deepEqual(shardRanges(5, 2), [[0, 2], [2, 5]]);
-  assert.deepEqual(shardRanges(4, 4), [[0, 1], [1, 2], [2, 3], [3, 4]]);
+  assert.deepEqual(shardRanges(5, 2), [
+    [0, 2],
+    [2, 5],
+  ]);
+  assert.deepEqual(shardRanges(4, 4), [
+    [0, 1],
+    [1, 2],
+    [2, 3],
+    [3, 4],
+  ]);
   const ids = Int32Array.from({ length: 3 * 4 }, (_, k) => k); // T=3, B=4: row t is [4t, 4t+1, 4t+2, 4t+3]
   assert.deepEqual([...shardStreams(ids, 4, 1, 3)], [1, 2, 5, 6, 9, 10]);
 });
 
-test('three shards (two worker threads) give the whole batch\'s loss, gradients and state', async () => {
+test("three shards (two worker threads) give the whole batch's loss, gradients and state", async () => {
   const config = { vocabSize: 11, hidden: 16, layers: 2, dropout: 0, cell: 'lstm', learnedInit: false };
   const model = CharModel.create(config, 5);
   const [T, B] = [6, 7];
@@ -43,7 +51,7 @@ test('three shards (two worker threads) give the whole batch\'s loss, gradients 
   model.dispose();
 });
 
-test('worker threads run the fused layers too: a worker\'s final state is the fused one, bit for bit', async () => {
+test("worker threads run the fused layers too: a worker's final state is the fused one, bit for bit", async () => {
   const model = CharModel.create({ vocabSize: 11, hidden: 16, layers: 2, dropout: 0, cell: 'lstm', learnedInit: false }, 6);
   const [T, B] = [6, 7];
   const inputs = Int32Array.from({ length: T * B }, (_, k) => (k * 5) % 11);

@@ -19,12 +19,28 @@ const corpus = readCorpus(TINY_CORPUS);
 /** A short run: enough steps for peaked, non-trivial predictions. */
 async function trainTiny(name, overrides, threads = 1) {
   const outDir = join(dir, name);
-  const config = { ...TRAIN_DEFAULTS, hidden: 24, layers: 2, seq: 16, batch: 8, lr: 2e-2, maxSteps: 40, evalEvery: 20, saveEvery: 20, valFrac: 0.1, ...overrides };
+  const config = {
+    ...TRAIN_DEFAULTS,
+    hidden: 24,
+    layers: 2,
+    seq: 16,
+    batch: 8,
+    lr: 2e-2,
+    maxSteps: 40,
+    evalEvery: 20,
+    saveEvery: 20,
+    valFrac: 0.1,
+    ...overrides,
+  };
   const result = await train({ corpus, config, outDir, backend: 'wasm', threads });
   return { outDir, result };
 }
 
-for (const [cell, threads] of [['lstm', 1], ['gru', 2], ['rnn', 1]]) {
+for (const [cell, threads] of [
+  ['lstm', 1],
+  ['gru', 2],
+  ['rnn', 1],
+]) {
   test(`${cell}: trains, scores, and exports a layers model that predicts the same probabilities (< 1e-5)`, async () => {
     const { outDir, result } = await trainTiny(cell, { cell }, threads);
     assert.ok(result.bestValLoss < Math.log(corpus.text.length), 'a finite validation loss');
@@ -41,7 +57,10 @@ for (const [cell, threads] of [['lstm', 1], ['gru', 2], ['rnn', 1]]) {
     const { diff, peak } = await exportGap(exportDir, tinyText().slice(200, 260));
     assert.ok(diff < 1e-5, `max |Δp| = ${diff}`);
     const uniform = 1 / checkpoint.vocab.size;
-    assert.ok(peak > 5 * uniform, `predictions are far from uniform somewhere (max p ${peak}, uniform ${uniform}), so the comparison means something`);
+    assert.ok(
+      peak > 5 * uniform,
+      `predictions are far from uniform somewhere (max p ${peak}, uniform ${uniform}), so the comparison means something`,
+    );
     checkpoint.model.dispose();
   });
 }
@@ -51,7 +70,10 @@ test('--learned-init: the initial states train, and export refuses the model in 
   const checkpoint = loadCheckpoint(outDir);
   const initial = checkpoint.model.weights.filter((w) => /initial_[hc]$/.test(w.name));
   assert.equal(initial.length, 4, 'h and c for each of 2 layers');
-  assert.ok(initial.every((w) => tf.tidy(() => tf.max(tf.abs(w.tensor)).dataSync()[0]) > 0), 'every initial state moved from zero: its gradient reached it');
+  assert.ok(
+    initial.every((w) => tf.tidy(() => tf.max(tf.abs(w.tensor)).dataSync()[0]) > 0),
+    'every initial state moved from zero: its gradient reached it',
+  );
   await assert.rejects(writeLayersModel(checkpoint, join(dir, 'learned-export')), /--learned-init/);
   checkpoint.model.dispose();
 
@@ -65,10 +87,14 @@ test('charrnn export writes the model, vocabulary, web page and a local tf.min.j
   const out = join(dir, 'cli-export');
   const run = await runCli(['export', join(dir, 'rnn'), out], { cwd: dir });
   assert.equal(run.code, 0, run.stderr);
-  for (const file of ['model.json', 'weights.bin', 'vocab.json', 'index.html', 'tf.min.js', 'model.js']) assert.ok(existsSync(join(out, file)), file);
+  for (const file of ['model.json', 'weights.bin', 'vocab.json', 'index.html', 'tf.min.js', 'model.js'])
+    assert.ok(existsSync(join(out, file)), file);
   assert.match(readFileSync(join(out, 'index.html'), 'utf8'), /tf\.loadLayersModel\(tf\.io\.fromMemory/);
   const json = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
-  assert.deepEqual(json.modelTopology.config.layers.map((l) => l.class_name), ['SimpleRNN', 'SimpleRNN', 'Dense']);
+  assert.deepEqual(
+    json.modelTopology.config.layers.map((l) => l.class_name),
+    ['SimpleRNN', 'SimpleRNN', 'Dense'],
+  );
   assert.equal(json.charrnn.resume, undefined, 'no training state in an export');
   const again = await runCli(['export', join(dir, 'rnn'), out], { cwd: dir });
   assert.equal(again.code, 2);

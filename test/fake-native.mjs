@@ -7,7 +7,8 @@ import * as tf from '../dist/tf.js';
 /** A `loadNative` for selectBackend: tfjs-node-gpu is "installed" (with or without a GPU), tfjs-node is not. */
 export function fakeNativeLoader({ gpu }) {
   return async (pkg) => {
-    if (pkg !== '@tensorflow/tfjs-node-gpu') throw Object.assign(new Error(`Cannot find package '${pkg}'`), { code: 'ERR_MODULE_NOT_FOUND' });
+    if (pkg !== '@tensorflow/tfjs-node-gpu')
+      throw Object.assign(new Error(`Cannot find package '${pkg}'`), { code: 'ERR_MODULE_NOT_FOUND' });
     registerFakeTensorflow(gpu);
     await tf.setBackend('tensorflow'); // the real package's index does this on import
   };

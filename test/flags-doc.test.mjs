@@ -15,7 +15,8 @@ test('docs/flags.md is what the option tables generate (npm run docs:flags rewri
 test('docs/flags.md lists every command and every flag', () => {
   for (const command of COMMANDS) {
     assert.match(checkedIn, new RegExp(`^## charrnn ${command.name}$`, 'm'));
-    for (const option of Object.values(command.options)) assert.ok(checkedIn.includes(`\`${option.short ? `${option.short}, ` : ''}${option.flag}`), `${command.name} ${option.flag}`);
+    for (const option of Object.values(command.options))
+      assert.ok(checkedIn.includes(`\`${option.short ? `${option.short}, ` : ''}${option.flag}`), `${command.name} ${option.flag}`);
   }
 });
 

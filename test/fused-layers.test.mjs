@@ -6,7 +6,15 @@ import { test } from 'node:test';
 import { lstmForward, lstmSequence } from '../dist/cells/lstm.js';
 import { gruForward, gruSequence } from '../dist/cells/gru.js';
 import { rnnForward, rnnSequence } from '../dist/cells/rnn.js';
-import { fusedGruForward, fusedGruSequence, fusedLstmCell, fusedLstmForward, fusedLstmSequence, fusedRnnForward, fusedRnnSequence } from '../dist/cells/fused.js';
+import {
+  fusedGruForward,
+  fusedGruSequence,
+  fusedLstmCell,
+  fusedLstmForward,
+  fusedLstmSequence,
+  fusedRnnForward,
+  fusedRnnSequence,
+} from '../dist/cells/fused.js';
 import { stepProjection } from '../dist/cells/cell.js';
 import { stepProjectorFactory, useFusedLayers } from '../dist/cells/fused.js';
 import { CharModel } from '../dist/model/model.js';
@@ -22,15 +30,24 @@ test('activations: sigmoid and tanh within 4e-7 of float64, over [-20, 20]', () 
   const big = 30; // sigmoid(30) and tanh(30) are 1 in float32
   // With c_{t-1} = 0, c = i·g: i = σ(x) with g = 1, then g = tanh(x) with i = 1.
   const cellOf = (zi, zg) => {
-    const z = tf.tensor2d(xs.flatMap((x) => [zi(x), 0, zg(x), big]), [B, 4 * H]);
+    const z = tf.tensor2d(
+      xs.flatMap((x) => [zi(x), 0, zg(x), big]),
+      [B, 4 * H],
+    );
     const c0 = tf.zeros([B, H]);
     const [h, c] = fusedLstmCell(z, c0);
     const values = c.dataSync();
     tf.dispose([z, c0, h, c]);
     return values;
   };
-  const sig = cellOf((x) => x, () => big);
-  const tanh = cellOf(() => big, (x) => x);
+  const sig = cellOf(
+    (x) => x,
+    () => big,
+  );
+  const tanh = cellOf(
+    () => big,
+    (x) => x,
+  );
   const worst = (values, f) => Math.max(...xs.map((x, k) => Math.abs(values[k] - f(x))));
   assert.ok(worst(sig, (x) => 1 / (1 + Math.exp(-x))) < 4e-7);
   assert.ok(worst(tanh, Math.tanh) < 4e-7);
@@ -69,7 +86,15 @@ const LAYERS = {
   rnn: { G: 1, reference: [rnnForward, rnnSequence], fused: [fusedRnnForward, fusedRnnSequence] },
 };
 // Odd shapes: H not a multiple of 4 or 8, B = 1 and B not a multiple of 4, T = 1.
-const SHAPES = [[1, 1, 1], [1, 3, 5], [3, 1, 13], [5, 2, 8], [6, 5, 37], [4, 7, 64], [20, 9, 128]];
+const SHAPES = [
+  [1, 1, 1],
+  [1, 3, 5],
+  [3, 1, 13],
+  [5, 2, 8],
+  [6, 5, 37],
+  [4, 7, 64],
+  [20, 9, 128],
+];
 for (const [cell, { G, reference, fused }] of Object.entries(LAYERS)) {
   for (const [T, B, H] of SHAPES) {
     test(`fused and op-by-op ${cell} agree at T ${T}, B ${B}, H ${H}: outputs within 2e-6, gradients within 2e-6 of their largest`, () => {
@@ -77,7 +102,9 @@ for (const [cell, { G, reference, fused }] of Object.entries(LAYERS)) {
       const expected = runLayer(...reference, G === 4, inputs);
       const actual = runLayer(...fused, G === 4, inputs);
       assert.equal(actual.out.length, expected.out.length);
-      ['hs', 'final h', 'final c'].slice(0, expected.out.length).forEach((name, k) => assert.ok(maxAbsDiff(expected.out[k], actual.out[k]) < 2e-6, name));
+      ['hs', 'final h', 'final c']
+        .slice(0, expected.out.length)
+        .forEach((name, k) => assert.ok(maxAbsDiff(expected.out[k], actual.out[k]) < 2e-6, name));
       ['zIn', 'U', 'h0', 'c0'].slice(0, expected.grads.length).forEach((name, k) => {
         const scale = Math.max(...expected.grads[k].map(Math.abs));
         assert.ok(maxAbsDiff(expected.grads[k], actual.grads[k]) <= 2e-6 * scale, `d${name}`);
@@ -87,7 +114,10 @@ for (const [cell, { G, reference, fused }] of Object.entries(LAYERS)) {
   }
 }
 
-for (const [cell, prefix] of [['lstm', 'CharrnnLstm'], ['gru', 'CharrnnGru']]) {
+for (const [cell, prefix] of [
+  ['lstm', 'CharrnnLstm'],
+  ['gru', 'CharrnnGru'],
+]) {
   test(`a ${cell} model on wasm trains, evaluates and samples through the fused kernels`, async () => {
     const model = CharModel.create({ vocabSize: 7, hidden: 12, layers: 2, dropout: 0, cell, learnedInit: false }, 1);
     const ids = tf.tensor1d([1, 2, 3, 4, 5, 6], 'int32');
@@ -136,7 +166,10 @@ test('an RNN model on wasm trains and evaluates through the fused kernels', asyn
 for (const cell of ['lstm', 'gru']) {
   test(`fused ${cell} training steps leave no tensors and no heap behind`, () => {
     const model = CharModel.create({ vocabSize: 20, hidden: 96, layers: 2, dropout: 0, cell, learnedInit: true }, 2);
-    const ids = tf.tensor1d(Array.from({ length: 16 * 10 }, (_, k) => (k * 7) % 20), 'int32');
+    const ids = tf.tensor1d(
+      Array.from({ length: 16 * 10 }, (_, k) => (k * 7) % 20),
+      'int32',
+    );
     const step = () => {
       const { grads, value } = tf.variableGrads(() => {
         const { loss, final } = model.loss(ids, ids, model.initialState(10), { dropoutSeed: 1 });
@@ -157,13 +190,25 @@ for (const cell of ['lstm', 'gru']) {
 }
 
 // Layer 0 (a row lookup) and above (x·W + b), with and without h·U; N not a multiple of 8, B = 1.
-for (const [layer, withU, B, D, N] of [[0, true, 1, 7, 13], [0, false, 3, 5, 8], [1, true, 1, 9, 36], [1, false, 5, 11, 21], [2, true, 4, 64, 256]]) {
+for (const [layer, withU, B, D, N] of [
+  [0, true, 1, 7, 13],
+  [0, false, 3, 5, 8],
+  [1, true, 1, 9, 36],
+  [1, false, 5, 11, 21],
+  [2, true, 4, 64, 256],
+]) {
   test(`sampling's step projection in one kernel agrees with the op-by-op one: layer ${layer}${withU ? ' with h·U' : ''}, B ${B}, N ${N}`, () => {
     const H = 9;
     const W = tf.randomNormal([D, N], 0, 1, 'float32', N);
     const U = withU ? tf.randomNormal([H, N], 0, 1, 'float32', N + 1) : null;
     const b = tf.randomNormal([N], 0, 1, 'float32', N + 2);
-    const input = layer === 0 ? tf.tensor1d(Array.from({ length: B }, (_, k) => (k * 3 + 1) % D), 'int32') : tf.randomNormal([B, D], 0, 1, 'float32', N + 3);
+    const input =
+      layer === 0
+        ? tf.tensor1d(
+            Array.from({ length: B }, (_, k) => (k * 3 + 1) % D),
+            'int32',
+          )
+        : tf.randomNormal([B, D], 0, 1, 'float32', N + 3);
     const h = tf.randomNormal([B, H], 0, 1, 'float32', N + 4);
     const [reference, fused] = [stepProjection, stepProjectorFactory()].map((make) => make(layer, W, U, b));
     const [expected, actual] = [reference, fused].map((p) => p.apply(input, h));

@@ -18,7 +18,9 @@ export const GATES = { lstm: 4, gru: 3, rnn: 1 };
 export function tfGradients(model, autodiff, fromStart) {
   const variables = model.variables;
   const { value, grads } = tf.variableGrads(() => {
-    const state = fromStart ? model.initialState(B) : model.initialState(B).map((layer) => layer.map((t, k) => tf.fill(t.shape, [CARRIED.h, CARRIED.c][k])));
+    const state = fromStart
+      ? model.initialState(B)
+      : model.initialState(B).map((layer) => layer.map((t, k) => tf.fill(t.shape, [CARRIED.h, CARRIED.c][k])));
     const { loss, final } = model.loss(tf.tensor1d(inputs, 'int32'), tf.tensor1d(targets, 'int32'), state, { dropoutSeed: 1, autodiff });
     tf.dispose(final.flat());
     return loss;
@@ -41,7 +43,10 @@ function referenceStep(cell, H, xPart, h, c, U) {
     const hNew = new Array(H);
     const cNew = new Array(H);
     for (let k = 0; k < H; k++) {
-      const i = sigmoid(z[k]), f = sigmoid(z[H + k]), g = Math.tanh(z[2 * H + k]), o = sigmoid(z[3 * H + k]);
+      const i = sigmoid(z[k]),
+        f = sigmoid(z[H + k]),
+        g = Math.tanh(z[2 * H + k]),
+        o = sigmoid(z[3 * H + k]);
       cNew[k] = f * c[k] + i * g;
       hNew[k] = o * Math.tanh(cNew[k]);
     }
@@ -115,7 +120,9 @@ function finiteDifferences(config, weights, fromStart) {
 export function smallModel(cell, learnedInit, seed = 7) {
   const model = CharModel.create({ vocabSize: 5, hidden: 3, layers: 2, dropout: 0, cell, learnedInit }, seed);
   const weights = model.variables.length;
-  model.variables.slice(weights - (learnedInit ? (cell === 'lstm' ? 4 : 2) : 0)).forEach((v, k) => v.assign(tf.randomUniform(v.shape, -0.5, 0.5, 'float32', 11 + k)));
+  model.variables
+    .slice(weights - (learnedInit ? (cell === 'lstm' ? 4 : 2) : 0))
+    .forEach((v, k) => v.assign(tf.randomUniform(v.shape, -0.5, 0.5, 'float32', 11 + k)));
   return model;
 }
 
@@ -134,7 +141,14 @@ const cases = [
  * (lstm.ts, gru.ts, rnn.ts) and fused (fused.ts, on wasm).
  */
 export function gradientCheckTests({ withFused = false } = {}) {
-  for (const { cell, learnedInit, fromStart, fused } of cases.flatMap((c) => (withFused ? [{ ...c, fused: true }, { ...c, fused: false }] : [c]))) {
+  for (const { cell, learnedInit, fromStart, fused } of cases.flatMap((c) =>
+    withFused
+      ? [
+          { ...c, fused: true },
+          { ...c, fused: false },
+        ]
+      : [c],
+  )) {
     const what = `${cell}${fused ? ' (fused)' : ''}${learnedInit ? ' with learned initial state' : ''}, ${fromStart ? 'streams starting' : 'carried state'}`;
     test(`hand-written backward matches autodiff and finite differences: ${what}`, () => {
       useFusedLayers(fused === true);

@@ -11,7 +11,26 @@ import { runCli, TINY_CORPUS, tinyText, useBackend, workDir } from './helpers.mj
 const WORK = workDir('heatmap');
 const cli = (args) => runCli(args, { cwd: WORK });
 const RUN = path.join(WORK, 'run');
-const trained = await cli(['train', TINY_CORPUS, '-o', RUN, '--hidden', '8', '--layers', '1', '--seq', '8', '--batch', '4', '--max-steps', '15', '--eval-every', '15', '--backend', 'wasm']);
+const trained = await cli([
+  'train',
+  TINY_CORPUS,
+  '-o',
+  RUN,
+  '--hidden',
+  '8',
+  '--layers',
+  '1',
+  '--seq',
+  '8',
+  '--batch',
+  '4',
+  '--max-steps',
+  '15',
+  '--eval-every',
+  '15',
+  '--backend',
+  'wasm',
+]);
 assert.equal(trained.code, 0, trained.stderr);
 
 test('surprisal: one entry per character, bits = −log2 p, top-5 sorted; the mean matches evaluate', async () => {
@@ -72,7 +91,10 @@ test('eval --heatmap without colour: each text line is followed by a line of buc
   for (let k = 0; k < lines.length; k += 2) {
     const [text, digits] = [lines[k], lines[k + 1]];
     assert.match(digits, /^[·0-9]*$/, `digit line: ${JSON.stringify(digits)}`);
-    assert.ok([...digits].length === [...text].length || [...digits].length === [...text].length + 1, `${JSON.stringify(text)} / ${digits}`);
+    assert.ok(
+      [...digits].length === [...text].length || [...digits].length === [...text].length + 1,
+      `${JSON.stringify(text)} / ${digits}`,
+    );
     shown += `${text}\n`;
   }
   assert.equal(lines[1][0], '·', 'the first character is not predicted');
@@ -84,7 +106,10 @@ test('eval --heatmap without colour: each text line is followed by a line of buc
   assert.equal(most.length, 10);
   assert.equal(least.length, 10);
   const bitsOf = (line) => Number(/^\s*([\d.]+) bits/.exec(line)[1]);
-  assert.ok(bitsOf(most[0]) >= bitsOf(most[9]) && bitsOf(most[9]) >= bitsOf(least[9]) && bitsOf(least[9]) >= bitsOf(least[0]), 'most: highest first; least: lowest first');
+  assert.ok(
+    bitsOf(most[0]) >= bitsOf(most[9]) && bitsOf(most[9]) >= bitsOf(least[9]) && bitsOf(least[9]) >= bitsOf(least[0]),
+    'most: highest first; least: lowest first',
+  );
   assert.match(most[0], /^ +[\d.]+ bits +".*" → '.+' \(p [\d.e+-]+%; expected '.+' [\d.]+%/);
 });
 
@@ -108,7 +133,14 @@ test('eval --html: a self-contained page, one span per character, top-5 data, a 
   assert.equal(spans[0][2], '', 'the first is not predicted');
   for (const s of spans.slice(1)) {
     assert.match(s[1], / b\d( nl)?$/, 'a colour bucket class');
-    const top = JSON.parse(s[3].replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&'));
+    const top = JSON.parse(
+      s[3]
+        .replace(/&quot;/g, '"')
+        .replace(/&#39;/g, "'")
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&amp;/g, '&'),
+    );
     assert.equal(top.length, 5);
     for (const [c, p] of top) assert.ok(typeof c === 'string' && p > 0 && p <= 1);
   }

@@ -20,7 +20,9 @@ export function workDir(prefix) {
 
 /** Runs bin/charrnn.js as a user would (no colour: FORCE_COLOR would beat NO_COLOR); resolves with its exit and output, never rejects on failure. */
 export function runCli(args, { cwd }) {
-  return runProcess(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined } }).then((r) => ({ ...r, args }));
+  return runProcess(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined } }).then(
+    (r) => ({ ...r, args }),
+  );
 }
 
 /** Runs a program to its end; resolves with its exit code, signal and output, never rejects on failure. */
@@ -94,8 +96,12 @@ export async function exportGap(exportDir, text) {
 async function layersModelProbabilities(exportDir, ids, V) {
   const json = JSON.parse(readFileSync(join(exportDir, 'model.json'), 'utf8'));
   const weightData = new Uint8Array(readFileSync(join(exportDir, json.weightsManifest[0].paths[0]))).buffer;
-  const layers = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData }));
-  const probs = tf.tidy(() => layers.predict(tf.oneHot(tf.tensor2d([Array.from(ids)], undefined, 'int32'), V).toFloat()).reshape([ids.length, V]));
+  const layers = await tf.loadLayersModel(
+    tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData }),
+  );
+  const probs = tf.tidy(() =>
+    layers.predict(tf.oneHot(tf.tensor2d([Array.from(ids)], undefined, 'int32'), V).toFloat()).reshape([ids.length, V]),
+  );
   layers.dispose();
   return probs;
 }

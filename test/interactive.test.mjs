@@ -10,13 +10,36 @@ import { BIN, runCli, TINY_CORPUS, workDir } from './helpers.mjs';
 const WORK = workDir('interactive');
 const cli = (args) => runCli(args, { cwd: WORK });
 const RUN = path.join(WORK, 'run');
-const trained = await cli(['train', TINY_CORPUS, '-o', RUN, '--hidden', '8', '--layers', '1', '--seq', '8', '--batch', '4', '--max-steps', '10', '--eval-every', '10', '--backend', 'wasm']);
+const trained = await cli([
+  'train',
+  TINY_CORPUS,
+  '-o',
+  RUN,
+  '--hidden',
+  '8',
+  '--layers',
+  '1',
+  '--seq',
+  '8',
+  '--batch',
+  '4',
+  '--max-steps',
+  '10',
+  '--eval-every',
+  '10',
+  '--backend',
+  'wasm',
+]);
 assert.equal(trained.code, 0, trained.stderr);
 
 /** Runs the CLI with `lines` written to its stdin, which then ends (Ctrl-D). */
 function withStdin(args, lines) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: WORK, env: { ...process.env, NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: WORK,
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
@@ -29,7 +52,10 @@ function withStdin(args, lines) {
 }
 
 test('sample --interactive: primes from stdin, continuations on stdout, :t and :n change the settings', async () => {
-  const r = await withStdin(['sample', RUN, '--interactive', '--backend', 'wasm'], [':t 0', ':n 20', 'The ', ':n 5', 'the sea', ':help', ':t hot', ':nonsense', 'The 日']);
+  const r = await withStdin(
+    ['sample', RUN, '--interactive', '--backend', 'wasm'],
+    [':t 0', ':n 20', 'The ', ':n 5', 'the sea', ':help', ':t hot', ':nonsense', 'The 日'],
+  );
   assert.equal(r.code, 0, r.stderr);
   const argmax = await cli(['sample', RUN, '--argmax', '-n', '20', '--prime', 'The ', '--backend', 'wasm']);
   const short = await cli(['sample', RUN, '--argmax', '-n', '5', '--prime', 'the sea', '--backend', 'wasm']);
@@ -47,7 +73,11 @@ test('sample --interactive: an empty line starts from the unprinted starting con
   const r = await withStdin(['sample', RUN, '-i', '-n', '7', '--seed', '3', '--backend', 'wasm'], ['', ':q', 'never read']);
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.split('\n');
-  assert.deepEqual(lines.map((l) => [...l].length), [7, 0], 'the 7 generated characters, and nothing after :q');
+  assert.deepEqual(
+    lines.map((l) => [...l].length),
+    [7, 0],
+    'the 7 generated characters, and nothing after :q',
+  );
   const alone = await cli(['sample', RUN, '-n', '7', '--seed', '3', '--backend', 'wasm']);
   assert.equal(r.stdout, alone.stdout, 'the same as a plain sample with that seed');
 });
@@ -77,7 +107,14 @@ test('completion bash: every command and every option, valid bash', async () => 
   if (!bash.error) assert.equal(bash.status, 0, String(bash.stderr));
   // Completing `charrnn pl<TAB>` and `charrnn sample x --back<TAB>` in bash itself.
   const complete = (words) =>
-    spawnSync('bash', ['-c', `${script}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _charrnn; echo "\${COMPREPLY[*]}"`], { encoding: 'utf8' });
+    spawnSync(
+      'bash',
+      [
+        '-c',
+        `${script}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _charrnn; echo "\${COMPREPLY[*]}"`,
+      ],
+      { encoding: 'utf8' },
+    );
   if (!bash.error) {
     assert.equal(complete(['charrnn', 'pl']).stdout.trim(), 'plot');
     assert.equal(complete(['charrnn', 'sample', 'x', '--back']).stdout.trim(), '--backend');
@@ -105,13 +142,29 @@ test('completion fish: every command and option, the values of --cell and --back
   const lines = r.stdout.split('\n');
   assert.ok(lines.includes('complete -c charrnn -f'), 'no file names unless an argument asks for them');
   for (const cmd of program.commands) {
-    assert.ok(lines.some((l) => l.startsWith(`complete -c charrnn -n __fish_use_subcommand -a ${cmd.name()} -d `)), cmd.name());
+    assert.ok(
+      lines.some((l) => l.startsWith(`complete -c charrnn -n __fish_use_subcommand -a ${cmd.name()} -d `)),
+      cmd.name(),
+    );
     for (const option of cmd.options) {
-      assert.ok(lines.some((l) => l.startsWith(`complete -c charrnn -n '__fish_seen_subcommand_from ${cmd.name()}' `) && l.includes(` -l ${option.long.slice(2)}`)), `${cmd.name()} ${option.long}`);
+      assert.ok(
+        lines.some(
+          (l) =>
+            l.startsWith(`complete -c charrnn -n '__fish_seen_subcommand_from ${cmd.name()}' `) &&
+            l.includes(` -l ${option.long.slice(2)}`),
+        ),
+        `${cmd.name()} ${option.long}`,
+      );
     }
   }
-  assert.ok(lines.some((l) => /__fish_seen_subcommand_from train' -l cell -r -f -a 'lstm gru rnn' -d /.test(l)), 'train --cell values');
-  assert.ok(lines.some((l) => /__fish_seen_subcommand_from eval' -l backend -r -f -a 'auto tensorflow wasm cpu' -d /.test(l)), 'eval --backend values');
+  assert.ok(
+    lines.some((l) => /__fish_seen_subcommand_from train' -l cell -r -f -a 'lstm gru rnn' -d /.test(l)),
+    'train --cell values',
+  );
+  assert.ok(
+    lines.some((l) => /__fish_seen_subcommand_from eval' -l backend -r -f -a 'auto tensorflow wasm cpu' -d /.test(l)),
+    'eval --backend values',
+  );
   assert.ok(lines.includes("complete -c charrnn -n '__fish_seen_subcommand_from train' -F"), 'train completes corpus files');
   const fish = spawnSync('fish', ['--no-execute'], { input: r.stdout });
   if (!fish.error) assert.equal(fish.status, 0, String(fish.stderr));

@@ -38,27 +38,54 @@ test('train a few steps, then resume to more', async () => {
 
 test('resuming refuses a changed --hidden, as the CLI does, before any tfjs shape error', async () => {
   const checkpoint = charrnn.loadCheckpoint(run, { resume: true });
-  await refused(charrnn.resume({ checkpoint, changes: { hidden: 32 } }), charrnn.UserError, /^--hidden cannot change when resuming; .*only --epochs/);
+  await refused(
+    charrnn.resume({ checkpoint, changes: { hidden: 32 } }),
+    charrnn.UserError,
+    /^--hidden cannot change when resuming; .*only --epochs/,
+  );
   const other = join(run, 'other.txt');
   writeFileSync(other, tinyText().toUpperCase());
-  await refused(charrnn.resume({ checkpoint, corpus: charrnn.readCorpus(other) }), charrnn.CorpusError, /is not the text .* was trained on/);
+  await refused(
+    charrnn.resume({ checkpoint, corpus: charrnn.readCorpus(other) }),
+    charrnn.CorpusError,
+    /is not the text .* was trained on/,
+  );
   checkpoint.model.dispose();
 });
 
 test('fine-tuning keeps the model shape and the vocabulary unless told to extend it', async () => {
   const checkpoint = charrnn.loadCheckpoint(run);
   const outDir = workDir('library-tuned');
-  await refused(charrnn.fineTune({ checkpoint, corpus, config: { hidden: 32 }, outDir }), charrnn.UserError, /^--hidden 32 does not match .*--init-from keeps its model's shape/);
+  await refused(
+    charrnn.fineTune({ checkpoint, corpus, config: { hidden: 32 }, outDir }),
+    charrnn.UserError,
+    /^--hidden 32 does not match .*--init-from keeps its model's shape/,
+  );
   const text = join(outDir, 'new.txt');
   writeFileSync(text, `${tinyText()}\nZoë\n`);
-  await refused(charrnn.fineTune({ checkpoint, corpus: charrnn.readCorpus(text), outDir }), charrnn.UserError, /characters .* never saw: .*"Z".*--extend-vocab/);
-  const tuned = await charrnn.fineTune({ checkpoint, corpus: charrnn.readCorpus(text), config: { ...SMALL, maxSteps: 3 }, extendVocab: true, outDir, threads: 1 });
+  await refused(
+    charrnn.fineTune({ checkpoint, corpus: charrnn.readCorpus(text), outDir }),
+    charrnn.UserError,
+    /characters .* never saw: .*"Z".*--extend-vocab/,
+  );
+  const tuned = await charrnn.fineTune({
+    checkpoint,
+    corpus: charrnn.readCorpus(text),
+    config: { ...SMALL, maxSteps: 3 },
+    extendVocab: true,
+    outDir,
+    threads: 1,
+  });
   assert.equal(tuned.steps, 3);
   assert.deepEqual(charrnn.readCheckpointMeta(tuned.latestDir).vocab.slice(-2).sort(), ['Z', 'ë']);
 });
 
 test('a fresh run refuses settings that cannot work', async () => {
-  await refused(charrnn.train({ corpus, config: { hidden: 0 }, outDir: workDir('library-bad') }), charrnn.UserError, /^--hidden must be an integer ≥ 1 \(got 0\)$/); // the flag's own words
+  await refused(
+    charrnn.train({ corpus, config: { hidden: 0 }, outDir: workDir('library-bad') }),
+    charrnn.UserError,
+    /^--hidden must be an integer ≥ 1 \(got 0\)$/,
+  ); // the flag's own words
 });
 
 test('sample and score a checkpoint', async () => {
@@ -79,7 +106,10 @@ test('sample and score a checkpoint', async () => {
     const val = charrnn.validationSplit(meta, vocab);
     assert.ok(val.length > 0 && val.length < corpus.text.length / 10);
     const changed = { ...meta, training: { ...meta.training, corpus: { ...meta.training.corpus, fingerprint: '0' } } };
-    assert.throws(() => charrnn.validationSplit(changed, vocab), (err) => err instanceof charrnn.CorpusError && /has changed since training/.test(err.message));
+    assert.throws(
+      () => charrnn.validationSplit(changed, vocab),
+      (err) => err instanceof charrnn.CorpusError && /has changed since training/.test(err.message),
+    );
     const { ids, skipped, unknown } = charrnn.scorableIds(vocab, 'The Zoë', 'probe');
     assert.deepEqual([vocab.decode(ids), skipped, unknown.sort()], ['The o', 2, ['Z', 'ë']]);
   } finally {

@@ -23,7 +23,7 @@ test('auto takes tfjs-node-gpu when it finds a GPU', async () => {
   assert.deepEqual(backend.fallbacks, []);
 });
 
-test('auto prefers WebAssembly when tfjs-node-gpu loads but finds no GPU, and says why and how to see TensorFlow\'s reason', async () => {
+test("auto prefers WebAssembly when tfjs-node-gpu loads but finds no GPU, and says why and how to see TensorFlow's reason", async () => {
   const backend = await selectBackend('auto', withoutGpu);
   assert.equal(backend.name, 'wasm');
   assert.equal(backend.fallbacks.length, 1, backend.fallbacks.join('; '));
@@ -45,7 +45,14 @@ test('on the tensorflow backend training runs on one thread whatever --threads s
   const config = { ...TRAIN_DEFAULTS, hidden: 8, layers: 1, seq: 8, batch: 4, maxSteps: 2, evalEvery: 2, saveEvery: 2 };
   const plans = [];
   for (const threads of [2, undefined]) {
-    const result = await train({ corpus, config, outDir: join(workDir('native'), 'run'), backend: 'fake', threads, observer: { onStart: (plan) => plans.push(plan) } });
+    const result = await train({
+      corpus,
+      config,
+      outDir: join(workDir('native'), 'run'),
+      backend: 'fake',
+      threads,
+      observer: { onStart: (plan) => plans.push(plan) },
+    });
     assert.equal(result.steps, 2);
   }
   assert.equal(plans[0].threads, 1);

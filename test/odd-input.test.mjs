@@ -60,7 +60,11 @@ function damagedCopy(edit) {
   return dir;
 }
 
-const blobIn = (dir, kind) => path.join(dir, fs.readdirSync(dir).find((f) => f.startsWith(`${kind}-`)));
+const blobIn = (dir, kind) =>
+  path.join(
+    dir,
+    fs.readdirSync(dir).find((f) => f.startsWith(`${kind}-`)),
+  );
 
 describe('bounded reads: what is not a regular file, or not the size its shapes give, is refused before it is read', () => {
   const fifo = path.join(WORK, 'fifo');
@@ -81,18 +85,36 @@ describe('bounded reads: what is not a regular file, or not the size its shapes 
     return dir;
   };
   for (const [name, dir, pattern] of [
-    ['weights file a symlink to /dev/zero', () => replaced('weights', (f) => fs.symlinkSync('/dev/zero', f)), /weights file .* is a device/],
+    [
+      'weights file a symlink to /dev/zero',
+      () => replaced('weights', (f) => fs.symlinkSync('/dev/zero', f)),
+      /weights file .* is a device/,
+    ],
     ['weights file a FIFO', () => replaced('weights', (f) => execFileSync('mkfifo', [f])), /weights file .* is a FIFO/],
-    ['weights file 4 bytes too long', () => replaced('weights', (f) => fs.writeFileSync(f, Buffer.alloc(fs.statSync(blobIn(path.join(RUN, 'latest'), 'weights')).size + 4))), /holds \d+ bytes, expected \d+/],
-    ['training state a symlink to /dev/zero', () => replaced('state', (f) => fs.symlinkSync('/dev/zero', f)), /training state file .* is a device/],
-    ['model.json a symlink to /dev/zero', () => {
-      const d = damagedCopy(() => {});
-      fs.rmSync(path.join(d, 'latest', 'model.json'));
-      fs.symlinkSync('/dev/zero', path.join(d, 'latest', 'model.json'));
-      return d;
-    }, /model\.json is a device/],
+    [
+      'weights file 4 bytes too long',
+      () =>
+        replaced('weights', (f) => fs.writeFileSync(f, Buffer.alloc(fs.statSync(blobIn(path.join(RUN, 'latest'), 'weights')).size + 4))),
+      /holds \d+ bytes, expected \d+/,
+    ],
+    [
+      'training state a symlink to /dev/zero',
+      () => replaced('state', (f) => fs.symlinkSync('/dev/zero', f)),
+      /training state file .* is a device/,
+    ],
+    [
+      'model.json a symlink to /dev/zero',
+      () => {
+        const d = damagedCopy(() => {});
+        fs.rmSync(path.join(d, 'latest', 'model.json'));
+        fs.symlinkSync('/dev/zero', path.join(d, 'latest', 'model.json'));
+        return d;
+      },
+      /model\.json is a device/,
+    ],
   ]) {
-    test(`checkpoint: ${name}, exit 4`, () => assert.throws(() => loadCheckpoint(path.join(dir(), 'latest'), { resume: true }), refused(4, pattern)));
+    test(`checkpoint: ${name}, exit 4`, () =>
+      assert.throws(() => loadCheckpoint(path.join(dir(), 'latest'), { resume: true }), refused(4, pattern)));
   }
 });
 
@@ -102,14 +124,15 @@ describe('memory: what cannot fit is refused from its shapes, with the estimate,
   for (const [name, estimate, backend] of [
     ['--hidden 100000', estimateTrainingMemory(lstm(79, 100000), defaults), 'wasm'],
     ['--hidden 8000', estimateTrainingMemory(lstm(79, 8000), defaults), 'wasm'],
-    ['--hidden 100000 on the cpu backend (the machine\'s memory)', estimateTrainingMemory(lstm(79, 100000), defaults), 'cpu'],
+    ["--hidden 100000 on the cpu backend (the machine's memory)", estimateTrainingMemory(lstm(79, 100000), defaults), 'cpu'],
     ['a 41,056-character vocabulary with default flags', estimateTrainingMemory(lstm(41056, 128), defaults), 'wasm'],
     ['--seq 100000 --batch 1000', estimateTrainingMemory(lstm(79, 128), { seq: 100000, batch: 1000, threads: 2 }), 'wasm'],
     ['--layers 1000 --hidden 1024', estimateTrainingMemory(lstm(79, 1024, 1000), defaults), 'wasm'],
     ['--num-samples 1000000 of a 2x128 model', estimateSamplingMemory(lstm(79, 128), 1_000_000, 500), 'wasm'],
     ['--num-samples 1000000 of a 1x8 model, 500 characters each (JS heap)', estimateSamplingMemory(lstm(35, 8, 1), 1_000_000, 500), 'wasm'],
   ]) {
-    test(`refused: ${name}, exit 2`, () => assert.throws(() => assertMemoryFits(estimate, 'this run', 'smaller', backend), refused(2, /this run needs about [\d,.]+ GB/)));
+    test(`refused: ${name}, exit 2`, () =>
+      assert.throws(() => assertMemoryFits(estimate, 'this run', 'smaller', backend), refused(2, /this run needs about [\d,.]+ GB/)));
   }
   for (const [name, estimate] of [
     ['the default 2x128 model', estimateTrainingMemory(lstm(79, 128), defaults)],
@@ -143,21 +166,36 @@ describe('every loaded field checked: a damaged model.json is refused naming the
     ['training.config.batch fractional', (j) => (j.charrnn.training.config.batch = 2.5), /charrnn\.training\.config\.batch/],
     ['training.history null', (j) => (j.charrnn.training.history = null), /charrnn\.training\.history should be a list/],
     ['a history valLoss a string', (j) => (j.charrnn.training.history[0].valLoss = 'low'), /charrnn\.training\.history\[0\]\.valLoss/],
-    ['corpus.counts the wrong length', (j) => (j.charrnn.training.corpus.counts = [1, 2]), /charrnn\.training\.corpus\.counts has 2 entries/],
+    [
+      'corpus.counts the wrong length',
+      (j) => (j.charrnn.training.corpus.counts = [1, 2]),
+      /charrnn\.training\.corpus\.counts has 2 entries/,
+    ],
     ['corpus.counts non-integer', (j) => (j.charrnn.training.corpus.counts[0] = 1.5), /charrnn\.training\.corpus\.counts\[0\]/],
     ['model.dropout -1', (j) => (j.charrnn.model.dropout = -1), /charrnn\.model\.dropout/],
-    ['model.hidden not the manifest\'s', (j) => (j.charrnn.model.hidden = 9), /charrnn\.training\.config\.hidden is 8, but charrnn\.model\.hidden is 9/],
+    [
+      "model.hidden not the manifest's",
+      (j) => (j.charrnn.model.hidden = 9),
+      /charrnn\.training\.config\.hidden is 8, but charrnn\.model\.hidden is 9/,
+    ],
     ['a manifest shape changed', (j) => (j.weightsManifest[0].weights[0].shape = [3, 3]), /weightsManifest should be one file/],
-    ['resume.adamStep negative (was "training diverged", exit 5)', (j) => (j.charrnn.resume.adamStep = -3), /charrnn\.resume\.adamStep should be an integer ≥ 0/],
+    [
+      'resume.adamStep negative (was "training diverged", exit 5)',
+      (j) => (j.charrnn.resume.adamStep = -3),
+      /charrnn\.resume\.adamStep should be an integer ≥ 0/,
+    ],
     ['resume.minLoss a string', (j) => (j.charrnn.resume.minLoss = 'low'), /charrnn\.resume\.minLoss/],
     ['resume.lrScale 0', (j) => (j.charrnn.resume.lrScale = 0), /charrnn\.resume\.lrScale should be in \(0, 1\]/],
-    ['resume.shapes not the model\'s', (j) => (j.charrnn.resume.shapes = [[1]]), /charrnn\.resume\.shapes does not match the model/],
+    ["resume.shapes not the model's", (j) => (j.charrnn.resume.shapes = [[1]]), /charrnn\.resume\.shapes does not match the model/],
   ]) {
     test(field, () => assert.throws(() => loadCheckpoint(damagedCopy(edit), { resume: true }), refused(4, pattern)));
   }
 
   test('a checkpoint whose minLoss was Infinity (JSON null) still resumes', () => {
-    const loaded = loadCheckpoint(damagedCopy((j) => (j.charrnn.resume.minLoss = null)), { resume: true });
+    const loaded = loadCheckpoint(
+      damagedCopy((j) => (j.charrnn.resume.minLoss = null)),
+      { resume: true },
+    );
     assert.equal(loaded.resume.minLoss, Infinity);
     loaded.model.dispose();
     loaded.resume.tensors.forEach((t) => t.dispose());
@@ -173,7 +211,10 @@ describe('every loaded field checked: a damaged model.json is refused naming the
   test('metrics.jsonl: a JSON line with wrong fields is refused naming the line; a torn line is skipped', () => {
     const file = path.join(WORK, 'metrics.jsonl');
     fs.writeFileSync(file, '{"step":1,"trainLoss":2}\n{"step":2,"trai\n{"step":3,"trainLoss":1.5}\n');
-    assert.deepEqual(readMetrics(file).map((r) => r.step), [1, 3]);
+    assert.deepEqual(
+      readMetrics(file).map((r) => r.step),
+      [1, 3],
+    );
     for (const [line, pattern] of [
       ['{"step":"x","trainLoss":1}', /line 2: field step should be an integer ≥ 1/],
       ['{"step":-1,"trainLoss":1}', /line 2: field step/],
@@ -185,8 +226,17 @@ describe('every loaded field checked: a damaged model.json is refused naming the
     }
   });
 
-  test('readCheckpointMeta (plot\'s fallback) applies the same checks', () => {
-    assert.throws(() => readCheckpointMeta(path.join(damagedCopy((j) => (j.charrnn.training.seconds = 'x')), 'best')), refused(4, /training\.seconds/));
+  test("readCheckpointMeta (plot's fallback) applies the same checks", () => {
+    assert.throws(
+      () =>
+        readCheckpointMeta(
+          path.join(
+            damagedCopy((j) => (j.charrnn.training.seconds = 'x')),
+            'best',
+          ),
+        ),
+      refused(4, /training\.seconds/),
+    );
   });
 });
 
@@ -210,15 +260,53 @@ describe('legal input that looks odd', () => {
   test('easy text (abab…) trains on: its loss falls near 0 without being called diverged', async () => {
     const easy = path.join(WORK, 'abab.txt');
     fs.writeFileSync(easy, 'ab'.repeat(2000));
-    const r = await cli(['train', easy, '--layers', '1', '--hidden', '8', '--seq', '10', '--batch', '4', '--lr', '0.05', '--max-steps', '120', '--eval-every', '120', '--threads', '1', '--backend', 'wasm', '-o', 'easy']);
+    const r = await cli([
+      'train',
+      easy,
+      '--layers',
+      '1',
+      '--hidden',
+      '8',
+      '--seq',
+      '10',
+      '--batch',
+      '4',
+      '--lr',
+      '0.05',
+      '--max-steps',
+      '120',
+      '--eval-every',
+      '120',
+      '--threads',
+      '1',
+      '--backend',
+      'wasm',
+      '-o',
+      'easy',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(r.stderr, /diverged/);
   });
 
   for (const [name, args, code, pattern] of [
-    ['a corpus of one distinct character', ['train', 'one-char.txt', '--hidden', '8', '--layers', '1', '--max-steps', '1', '--backend', 'wasm', '-o', 'one'], 3, /only one distinct character \("a"\)/],
-    ['--extend-vocab without --init-from', ['train', TINY, '--hidden', '8', '--layers', '1', '--max-steps', '1', '--extend-vocab', '--backend', 'wasm', '-o', 'ev'], 2, /--extend-vocab only applies with --init-from/],
-    ['--backend tensorflow without its package', ['train', TINY, '--hidden', '8', '--layers', '1', '--max-steps', '1', '--backend', 'tensorflow', '-o', 'tf'], 2, /no usable backend for --backend tensorflow: .*not installed/],
+    [
+      'a corpus of one distinct character',
+      ['train', 'one-char.txt', '--hidden', '8', '--layers', '1', '--max-steps', '1', '--backend', 'wasm', '-o', 'one'],
+      3,
+      /only one distinct character \("a"\)/,
+    ],
+    [
+      '--extend-vocab without --init-from',
+      ['train', TINY, '--hidden', '8', '--layers', '1', '--max-steps', '1', '--extend-vocab', '--backend', 'wasm', '-o', 'ev'],
+      2,
+      /--extend-vocab only applies with --init-from/,
+    ],
+    [
+      '--backend tensorflow without its package',
+      ['train', TINY, '--hidden', '8', '--layers', '1', '--max-steps', '1', '--backend', 'tensorflow', '-o', 'tf'],
+      2,
+      /no usable backend for --backend tensorflow: .*not installed/,
+    ],
   ]) {
     test(`${name}: one line, exit ${code}`, async () => {
       fs.writeFileSync(path.join(WORK, 'one-char.txt'), 'a'.repeat(3000));

@@ -10,9 +10,30 @@ const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'));
 
 test('the package tarball holds what runs, and no source maps, tests or benchmark', () => {
   // --ignore-scripts: the test suite has just built dist/; do not rebuild it under the other tests
-  const [packed] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+  const [packed] = JSON.parse(
+    execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }),
+  );
   const files = packed.files.map((f) => f.path);
-  for (const needed of ['LICENSE', 'README.md', 'package.json', 'bin/charrnn.js', 'corpora/default.txt', 'dist/cli/main.js', 'dist/tf.js', 'dist/tfjs-backend-wasm-simd.wasm', 'dist/tfjs-backend-wasm.wasm', 'dist/export/tf.min.js', 'dist/training/gradient-worker.js', 'scale-out/train_ddp.py', 'wasm/build/kernels-simd.wasm', 'wasm/build/kernels-relaxed-simd.wasm']) {
+  for (const needed of [
+    'LICENSE',
+    'README.md',
+    'package.json',
+    'bin/charrnn.js',
+    'corpora/default.txt',
+    'dist/cli/main.js',
+    'dist/tf.js',
+    'dist/tfjs-backend-wasm-simd.wasm',
+    'dist/tfjs-backend-wasm.wasm',
+    'dist/export/tf.min.js',
+    'dist/training/gradient-worker.js',
+    'scale-out/train_ddp.py',
+    'wasm/build/kernels-simd.wasm',
+    'wasm/build/kernels-relaxed-simd.wasm',
+  ]) {
     assert.ok(files.includes(needed), `${needed} is not in the tarball`);
   }
   for (const file of files) {
@@ -23,7 +44,10 @@ test('the package tarball holds what runs, and no source maps, tests or benchmar
 
 test('no TensorFlow.js package is needed at run time: the build bundles it', () => {
   const runtime = Object.keys(pkg.dependencies);
-  assert.deepEqual(runtime.filter((name) => name.startsWith('@tensorflow/')), []);
+  assert.deepEqual(
+    runtime.filter((name) => name.startsWith('@tensorflow/')),
+    [],
+  );
   assert.deepEqual(Object.keys(pkg.optionalDependencies), ['@tensorflow/tfjs-node-gpu']); // the CUDA path, loaded only if present
   const bundle = readFileSync(new URL('dist/tf.js', root), 'utf8');
   assert.doesNotMatch(bundle, /(from |require\()['"]@tensorflow\//, 'dist/tf.js loads a TensorFlow.js package');

@@ -49,7 +49,11 @@ test('eval: bits = nats / ln 2, perplexity = e^nats; an untrained uniform model 
   // 199 predictions: 4 streams of 49 (each with a tail of 9 after its 4 full windows of 10),
   // then the 3 after the last stream, from its state.
   assert.equal(result.chars, 199);
-  assert.equal((await evaluate(model, ids, 4, 10, undefined, { scoreTail: false })).chars, 4 * 49, "training's validation leaves those 3 out");
+  assert.equal(
+    (await evaluate(model, ids, 4, 10, undefined, { scoreTail: false })).chars,
+    4 * 49,
+    "training's validation leaves those 3 out",
+  );
   const short = await evaluate(model, ids.subarray(0, 27), 50, 16);
   assert.equal(short.chars, 26, 'a text shorter than one window is scored whole');
   model.dispose();
@@ -62,7 +66,19 @@ const vocabSize = Vocabulary.fromText(corpus.text).size;
 const losses = [];
 const result = await train({
   corpus,
-  config: { ...TRAIN_DEFAULTS, hidden: 64, layers: 2, seq: 16, batch: 16, lr: 1e-2, epochs: 1000, maxSteps: 300, evalEvery: 100, saveEvery: 100, valFrac: 0.1 },
+  config: {
+    ...TRAIN_DEFAULTS,
+    hidden: 64,
+    layers: 2,
+    seq: 16,
+    batch: 16,
+    lr: 1e-2,
+    epochs: 1000,
+    maxSteps: 300,
+    evalEvery: 100,
+    saveEvery: 100,
+    valFrac: 0.1,
+  },
   outDir: runDir,
   backend: 'wasm',
   observer: { onStep: (p) => losses.push(p.loss) },
@@ -130,7 +146,9 @@ test('a checkpoint opens with tf.loadLayersModel and predicts the same probabili
     tf.dispose(final.flat());
     return tf.softmax(logits);
   });
-  const theirs = tf.tidy(() => layers.predict(tf.oneHot(tf.tensor2d([Array.from(ids)], undefined, 'int32'), vocab.size).toFloat()).reshape([ids.length, vocab.size]));
+  const theirs = tf.tidy(() =>
+    layers.predict(tf.oneHot(tf.tensor2d([Array.from(ids)], undefined, 'int32'), vocab.size).toFloat()).reshape([ids.length, vocab.size]),
+  );
   const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(ours, theirs))).dataSync()[0]);
   assert.ok(diff < 1e-5, `max |Δp| = ${diff}`);
   tf.dispose([ours, theirs]);

@@ -20,19 +20,34 @@ const RUN = path.join(WORK, 'run');
 const TINY_MODEL = ['--hidden', '8', '--layers', '1', '--seq', '8', '--batch', '4', '--eval-every', '5', '--backend', 'wasm'];
 const trained = await cli(['train', TINY_CORPUS, '-o', RUN, ...TINY_MODEL, '--max-steps', '12']);
 assert.equal(trained.code, 0, trained.stderr);
-const lines = () => fs.readFileSync(path.join(RUN, 'metrics.jsonl'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+const lines = () =>
+  fs
+    .readFileSync(path.join(RUN, 'metrics.jsonl'), 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 const firstRun = lines();
 
 test('metrics.jsonl: one line per step, with loss, learning rate, speed and time; val loss where measured', () => {
-  assert.deepEqual(firstRun.map((m) => m.step), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  assert.deepEqual(
+    firstRun.map((m) => m.step),
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+  );
   for (const m of firstRun) {
     for (const key of ['epoch', 'trainLoss', 'lr', 'charsPerSecond', 'seconds']) assert.equal(typeof m[key], 'number', key);
     assert.ok(m.trainLoss > 0 && m.lr === 0.002 && m.charsPerSecond >= 0);
     assert.ok(!Number.isNaN(Date.parse(m.time)), 'an ISO time');
   }
-  assert.deepEqual(firstRun.filter((m) => 'valLoss' in m).map((m) => m.step), [5, 10, 12]);
+  assert.deepEqual(
+    firstRun.filter((m) => 'valLoss' in m).map((m) => m.step),
+    [5, 10, 12],
+  );
   const history = JSON.parse(fs.readFileSync(path.join(RUN, 'latest', 'model.json'), 'utf8')).charrnn.training.history;
-  assert.deepEqual(firstRun.filter((m) => 'valLoss' in m).map((m) => m.valLoss), history.map((h) => h.valLoss), 'the same validations as the checkpoint');
+  assert.deepEqual(
+    firstRun.filter((m) => 'valLoss' in m).map((m) => m.valLoss),
+    history.map((h) => h.valLoss),
+    'the same validations as the checkpoint',
+  );
   for (let k = 1; k < firstRun.length; k++) assert.ok(firstRun[k].seconds >= firstRun[k - 1].seconds);
 });
 
@@ -41,7 +56,10 @@ test('a resumed run appends to the same metrics.jsonl', async () => {
   assert.equal(r.code, 0, r.stderr);
   const all = lines();
   assert.deepEqual(all.slice(0, 12), firstRun, 'the first run is kept as it was');
-  assert.deepEqual(all.map((m) => m.step), Array.from({ length: 15 }, (_, k) => k + 1));
+  assert.deepEqual(
+    all.map((m) => m.step),
+    Array.from({ length: 15 }, (_, k) => k + 1),
+  );
   assert.equal(all[14].valLoss === undefined, false);
 });
 
@@ -55,7 +73,15 @@ test('readMetrics: a repeated step starts a new timeline; a torn last line is ig
   log.close();
   fs.appendFileSync(file, '{"step":5,"trainL');
   const records = readMetrics(file);
-  assert.deepEqual(records.map((r) => [r.step, r.trainLoss, r.valLoss]), [[1, 11, undefined], [2, 12, undefined], [3, 23, undefined], [4, 24, undefined]]);
+  assert.deepEqual(
+    records.map((r) => [r.step, r.trainLoss, r.valLoss]),
+    [
+      [1, 11, undefined],
+      [2, 12, undefined],
+      [3, 23, undefined],
+      [4, 24, undefined],
+    ],
+  );
   assert.deepEqual(readMetrics(path.join(WORK, 'none.jsonl')), []);
 });
 
@@ -64,7 +90,10 @@ test('plot in the terminal fits the width: COLUMNS=60', async () => {
   assert.equal(r.code, 0, r.stderr);
   const rows = r.stdout.trimEnd().split('\n');
   for (const row of rows) assert.ok([...row].length <= 60, `${[...row].length}: ${row}`);
-  assert.ok(rows.some((row) => [...row].length >= 50), 'and uses it');
+  assert.ok(
+    rows.some((row) => [...row].length >= 50),
+    'and uses it',
+  );
   assert.match(r.stdout, /^loss by step, from .*metrics\.js/m);
   assert.match(r.stdout, /── train loss +┄┄ validation loss/);
   assert.match(r.stdout, /┤/, 'a y axis with labels');
@@ -92,7 +121,11 @@ test('plot --svg: axes, tick labels, axis titles, a legend, and one polyline per
   const series = [...svg.matchAll(/<polyline class="series" data-name="([^"]+)"[^>]* points="([^"]+)"/g)];
   assert.equal(series.length, 2);
   const all = lines();
-  const points = (name) => series.find((s) => s[1].startsWith(name))[2].trim().split(' ');
+  const points = (name) =>
+    series
+      .find((s) => s[1].startsWith(name))[2]
+      .trim()
+      .split(' ');
   assert.equal(points('train').length, all.length);
   assert.equal(points('validation').length, all.filter((m) => 'valLoss' in m).length);
   for (const p of points('train')) assert.match(p, /^[\d.]+,[\d.]+$/);
@@ -122,8 +155,15 @@ test('plot without metrics.jsonl reads the checkpoint history; a checkpoint dire
   const svg = fs.readFileSync(out, 'utf8');
   const series = [...svg.matchAll(/<polyline class="series" data-name="([^"]+)"[^>]* points="([^"]+)"/g)];
   const history = JSON.parse(fs.readFileSync(path.join(old, 'latest', 'model.json'), 'utf8')).charrnn.training.history;
-  assert.deepEqual(history.map((h) => h.step), [5, 10, 12, 15]);
-  assert.deepEqual(series.map((s) => s[2].split(' ').length), [4, 4], 'one point per validation');
+  assert.deepEqual(
+    history.map((h) => h.step),
+    [5, 10, 12, 15],
+  );
+  assert.deepEqual(
+    series.map((s) => s[2].split(' ').length),
+    [4, 4],
+    'one point per validation',
+  );
 });
 
 test('plot of something that is not a run: one line, exit 4', async () => {

@@ -38,7 +38,10 @@ test('fitLine drops the least wanted fields first until the line fits', () => {
 });
 
 test('fitLine does not count colour codes as columns', () => {
-  const coloured = [{ text: '\x1b[36m' + 'x'.repeat(10) + '\x1b[39m', drop: 1 }, { text: 'step 1', drop: 0 }];
+  const coloured = [
+    { text: '\x1b[36m' + 'x'.repeat(10) + '\x1b[39m', drop: 1 },
+    { text: 'step 1', drop: 0 },
+  ];
   assert.equal(fitLine(coloured, 19), coloured.map((f) => f.text).join(' | '));
 });
 
@@ -47,8 +50,41 @@ const tmux = spawnSync('tmux', ['-V']).status === 0 ? false : 'tmux is not insta
 test('in an 80-column terminal the progress bar fits and keeps chars/s and the ETA', { skip: tmux, timeout: 60_000 }, async () => {
   const dir = workDir('progress');
   const session = `charrnn-progress-${process.pid}`;
-  const command = [process.execPath, BIN, 'train', TINY_CORPUS, '-o', join(dir, 'run'), '--hidden', '16', '--layers', '1', '--batch', '8', '--seq', '20', '--max-steps', '40', '--eval-every', '20', '--threads', '1'];
-  execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '80', '-y', '30', '-e', 'NO_COLOR=1', `${command.map((a) => `'${a}'`).join(' ')}; echo EXITED; sleep 30`]);
+  const command = [
+    process.execPath,
+    BIN,
+    'train',
+    TINY_CORPUS,
+    '-o',
+    join(dir, 'run'),
+    '--hidden',
+    '16',
+    '--layers',
+    '1',
+    '--batch',
+    '8',
+    '--seq',
+    '20',
+    '--max-steps',
+    '40',
+    '--eval-every',
+    '20',
+    '--threads',
+    '1',
+  ];
+  execFileSync('tmux', [
+    'new-session',
+    '-d',
+    '-s',
+    session,
+    '-x',
+    '80',
+    '-y',
+    '30',
+    '-e',
+    'NO_COLOR=1',
+    `${command.map((a) => `'${a}'`).join(' ')}; echo EXITED; sleep 30`,
+  ]);
   try {
     let screen = '';
     for (let waited = 0; waited < 50_000 && !screen.includes('EXITED'); waited += 250) {

@@ -11,7 +11,24 @@ import { BIN, runCli, useBackend, workDir, TINY_CORPUS as TINY } from './helpers
 const WORK = workDir('resume');
 const tf = await useBackend('wasm');
 
-const SMALL = ['--hidden', '32', '--layers', '2', '--seq', '16', '--batch', '8', '--dropout', '0.1', '--eval-every', '10', '--save-every', '10', '--backend', 'wasm'];
+const SMALL = [
+  '--hidden',
+  '32',
+  '--layers',
+  '2',
+  '--seq',
+  '16',
+  '--batch',
+  '8',
+  '--dropout',
+  '0.1',
+  '--eval-every',
+  '10',
+  '--save-every',
+  '10',
+  '--backend',
+  'wasm',
+];
 
 const cli = (args) => runCli(args, { cwd: WORK });
 
@@ -21,7 +38,10 @@ const weightsOf = (dir) => {
 };
 
 function errorLine(r) {
-  const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('backend:'));
+  const lines = r.stderr
+    .trim()
+    .split('\n')
+    .filter((l) => !l.startsWith('backend:'));
   assert.equal(lines.length, 1, r.stderr);
   assert.ok(!r.stderr.includes('    at '), r.stderr);
   return lines[0];
@@ -37,8 +57,13 @@ describe('resume', { concurrency: 1 }, () => {
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.match(resumed.stderr, /resuming .* at step 20/);
     assert.deepEqual(weightsOf(path.join(split, 'latest')), weightsOf(path.join(whole, 'latest')));
-    const [a, b] = [whole, split].map((dir) => JSON.parse(fs.readFileSync(path.join(dir, 'latest', 'model.json'), 'utf8')).charrnn.training);
-    assert.deepEqual(b.history.map((h) => [h.step, h.trainLoss, h.valLoss]), a.history.map((h) => [h.step, h.trainLoss, h.valLoss]));
+    const [a, b] = [whole, split].map(
+      (dir) => JSON.parse(fs.readFileSync(path.join(dir, 'latest', 'model.json'), 'utf8')).charrnn.training,
+    );
+    assert.deepEqual(
+      b.history.map((h) => [h.step, h.trainLoss, h.valLoss]),
+      a.history.map((h) => [h.step, h.trainLoss, h.valLoss]),
+    );
   });
 
   test('a resumed run keeps its settings: changing the model shape is refused', async () => {
@@ -86,7 +111,21 @@ describe('fine-tuning with --init-from', { concurrency: 1 }, () => {
 
 test('--patience stops after that many validations without a new best', async () => {
   // A learning rate too small to move float32 weights: validation never improves.
-  const r = await cli(['train', TINY, '-o', path.join(WORK, 'patient'), ...SMALL, '--lr', '1e-12', '--eval-every', '2', '--patience', '2', '--max-steps', '100']);
+  const r = await cli([
+    'train',
+    TINY,
+    '-o',
+    path.join(WORK, 'patient'),
+    ...SMALL,
+    '--lr',
+    '1e-12',
+    '--eval-every',
+    '2',
+    '--patience',
+    '2',
+    '--max-steps',
+    '100',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /done \(patience\): 6 steps/);
 });

@@ -28,7 +28,10 @@ const deadPid = (() => {
 
 function writeLock(dir, holder) {
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, LOCK_FILE), typeof holder === 'string' ? holder : JSON.stringify({ started: '2026-01-01T00:00:00.000Z', command: 'charrnn train x', ...holder }));
+  fs.writeFileSync(
+    path.join(dir, LOCK_FILE),
+    typeof holder === 'string' ? holder : JSON.stringify({ started: '2026-01-01T00:00:00.000Z', command: 'charrnn train x', ...holder }),
+  );
 }
 
 // A finished one-step run to resume and export from; copied per test.
@@ -40,14 +43,29 @@ const copyRun = (name) => {
   fs.cpSync(RUN, dir, { recursive: true });
   return dir;
 };
-const metricSteps = (dir) => fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
+const metricSteps = (dir) =>
+  fs
+    .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l).step);
 
 describe('claiming a run directory (library)', () => {
   const cases = [
     { name: 'no lock', lock: null, claimed: true },
-    { name: 'a live process on this host', lock: () => ({ pid: sleeper.pid, host: hostname() }), claimed: false, mentions: () => [`pid ${sleeper.pid}`, 'in use'] },
+    {
+      name: 'a live process on this host',
+      lock: () => ({ pid: sleeper.pid, host: hostname() }),
+      claimed: false,
+      mentions: () => [`pid ${sleeper.pid}`, 'in use'],
+    },
     { name: 'a dead process on this host', lock: async () => ({ pid: await deadPid, host: hostname() }), claimed: true, tookOver: true },
-    { name: 'a process on another host', lock: () => ({ pid: 1, host: 'elsewhere.example' }), claimed: false, mentions: () => ['elsewhere.example', 'in use'] },
+    {
+      name: 'a process on another host',
+      lock: () => ({ pid: 1, host: 'elsewhere.example' }),
+      claimed: false,
+      mentions: () => ['elsewhere.example', 'in use'],
+    },
     { name: 'an unreadable lock', lock: () => 'not json', claimed: false, mentions: () => ['cannot be read', LOCK_FILE] },
   ];
   for (const c of cases) {
@@ -55,7 +73,10 @@ describe('claiming a run directory (library)', () => {
       const dir = fresh('claim');
       if (c.lock) writeLock(dir, await c.lock());
       if (!c.claimed) {
-        assert.throws(() => claimRunDirectory(dir, 'test'), (err) => err.exitCode === 6 && c.mentions().every((m) => err.message.includes(m)));
+        assert.throws(
+          () => claimRunDirectory(dir, 'test'),
+          (err) => err.exitCode === 6 && c.mentions().every((m) => err.message.includes(m)),
+        );
         assert.ok(fs.existsSync(path.join(dir, LOCK_FILE)), 'the holder keeps its lock');
         return;
       }
@@ -84,7 +105,10 @@ describe('claiming a run directory (library)', () => {
     const base = fresh('numbered');
     fs.mkdirSync(base); // empty: no checkpoints yet, but taken
     const claims = [claimNewRunDirectory(base, 'a'), claimNewRunDirectory(base, 'b'), claimNewRunDirectory(base, 'c')];
-    assert.deepEqual(claims.map((c) => path.basename(c.dir)), ['-2', '-3', '-4'].map((n) => path.basename(base) + n));
+    assert.deepEqual(
+      claims.map((c) => path.basename(c.dir)),
+      ['-2', '-3', '-4'].map((n) => path.basename(base) + n),
+    );
     for (const c of claims) c.release();
   });
 
@@ -92,9 +116,15 @@ describe('claiming a run directory (library)', () => {
     const dir = fresh('file-best');
     fs.mkdirSync(dir);
     fs.writeFileSync(path.join(dir, 'best'), '');
-    assert.throws(() => claimRunDirectory(dir, 'test'), (err) => err.exitCode === 6 && err.message.includes(path.join(dir, 'best')));
+    assert.throws(
+      () => claimRunDirectory(dir, 'test'),
+      (err) => err.exitCode === 6 && err.message.includes(path.join(dir, 'best')),
+    );
     assert.ok(!fs.existsSync(path.join(dir, LOCK_FILE)), 'no lock left behind');
-    assert.throws(() => claimRunDirectory(path.join(dir, 'best', 'run'), 'test'), (err) => err.exitCode === 6 && /is a file/.test(err.message));
+    assert.throws(
+      () => claimRunDirectory(path.join(dir, 'best', 'run'), 'test'),
+      (err) => err.exitCode === 6 && /is a file/.test(err.message),
+    );
   });
 });
 
@@ -151,7 +181,7 @@ describe('nothing of another run or the user is overwritten (CLI)', { concurrenc
       mentions: () => ['--force'],
     },
     {
-      name: 'export into a directory with the user\'s index.html',
+      name: "export into a directory with the user's index.html",
       setup: (dir) => {
         fs.mkdirSync(dir);
         fs.writeFileSync(path.join(dir, 'index.html'), 'mine');
@@ -161,7 +191,7 @@ describe('nothing of another run or the user is overwritten (CLI)', { concurrenc
       mentions: () => ['index.html', '--force'],
     },
     {
-      name: 'export into a directory with the user\'s vocab.json',
+      name: "export into a directory with the user's vocab.json",
       setup: (dir) => {
         fs.mkdirSync(dir);
         fs.writeFileSync(path.join(dir, 'vocab.json'), 'mine');
@@ -170,8 +200,21 @@ describe('nothing of another run or the user is overwritten (CLI)', { concurrenc
       code: 2,
       mentions: () => ['vocab.json'],
     },
-    { name: 'export --force into a run directory', copy: true, args: (dir) => ['export', RUN, dir, '--force'], code: 2, mentions: () => ['run directory'] },
-    { name: 'export --force into a checkpoint directory', copy: true, sub: 'best', args: (dir) => ['export', RUN, dir, '--force'], code: 2, mentions: () => ['checkpoint directory'] },
+    {
+      name: 'export --force into a run directory',
+      copy: true,
+      args: (dir) => ['export', RUN, dir, '--force'],
+      code: 2,
+      mentions: () => ['run directory'],
+    },
+    {
+      name: 'export --force into a checkpoint directory',
+      copy: true,
+      sub: 'best',
+      args: (dir) => ['export', RUN, dir, '--force'],
+      code: 2,
+      mentions: () => ['checkpoint directory'],
+    },
   ];
   for (const c of cases) {
     test(`refused: ${c.name} (exit ${c.code}), and nothing there changes`, async () => {
@@ -197,7 +240,7 @@ describe('nothing of another run or the user is overwritten (CLI)', { concurrenc
     assert.ok(!fs.existsSync(path.join(dir, LOCK_FILE)));
   });
 
-  test('--resume A -o B --force continues A\'s metrics in B without B\'s own lines', async () => {
+  test("--resume A -o B --force continues A's metrics in B without B's own lines", async () => {
     const a = copyRun('a');
     const b = copyRun('b');
     fs.appendFileSync(path.join(b, 'metrics.jsonl'), '{"step":99,"trainLoss":1}\n');
@@ -212,9 +255,12 @@ describe('nothing of another run or the user is overwritten (CLI)', { concurrenc
 function snapshot(dir) {
   if (!fs.existsSync(dir)) return null;
   return Object.fromEntries(
-    fs.readdirSync(dir, { recursive: true }).sort().map((name) => {
-      const full = path.join(dir, name);
-      return [name, fs.statSync(full).isDirectory() ? 'dir' : fs.readFileSync(full, 'base64')];
-    }),
+    fs
+      .readdirSync(dir, { recursive: true })
+      .sort()
+      .map((name) => {
+        const full = path.join(dir, name);
+        return [name, fs.statSync(full).isDirectory() ? 'dir' : fs.readFileSync(full, 'base64')];
+      }),
   );
 }

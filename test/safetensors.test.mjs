@@ -21,13 +21,28 @@ const cli = (args) => runCli(args, { cwd: dir });
 
 async function trainTiny(name, overrides) {
   const outDir = join(dir, name);
-  const config = { ...TRAIN_DEFAULTS, hidden: 16, layers: 2, seq: 16, batch: 8, lr: 2e-2, maxSteps: 20, evalEvery: 20, saveEvery: 20, valFrac: 0.1, ...overrides };
+  const config = {
+    ...TRAIN_DEFAULTS,
+    hidden: 16,
+    layers: 2,
+    seq: 16,
+    batch: 8,
+    lr: 2e-2,
+    maxSteps: 20,
+    evalEvery: 20,
+    saveEvery: 20,
+    valFrac: 0.1,
+    ...overrides,
+  };
   await train({ corpus, config, outDir, backend: 'wasm', threads: 1 });
   return outDir;
 }
 
 function oneLine(r) {
-  const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('backend:'));
+  const lines = r.stderr
+    .trim()
+    .split('\n')
+    .filter((l) => !l.startsWith('backend:'));
   assert.equal(lines.length, 1, r.stderr);
   assert.ok(!r.stderr.includes('    at '), r.stderr);
   return lines[0];
@@ -47,9 +62,16 @@ for (const cell of ['lstm', 'rnn']) {
     assert.deepEqual(
       tensors.map((t) => [t.name, t.shape]),
       [
-        ['rnn.weight_ih_l0', [G, V]], ['rnn.weight_hh_l0', [G, 16]], ['rnn.bias_ih_l0', [G]], ['rnn.bias_hh_l0', [G]],
-        ['rnn.weight_ih_l1', [G, 16]], ['rnn.weight_hh_l1', [G, 16]], ['rnn.bias_ih_l1', [G]], ['rnn.bias_hh_l1', [G]],
-        ['decoder.weight', [V, 16]], ['decoder.bias', [V]],
+        ['rnn.weight_ih_l0', [G, V]],
+        ['rnn.weight_hh_l0', [G, 16]],
+        ['rnn.bias_ih_l0', [G]],
+        ['rnn.bias_hh_l0', [G]],
+        ['rnn.weight_ih_l1', [G, 16]],
+        ['rnn.weight_hh_l1', [G, 16]],
+        ['rnn.bias_ih_l1', [G]],
+        ['rnn.bias_hh_l1', [G]],
+        ['decoder.weight', [V, 16]],
+        ['decoder.bias', [V]],
       ],
     );
     assert.equal(JSON.parse(metadata.vocabulary).length, V);
@@ -72,7 +94,22 @@ for (const cell of ['lstm', 'rnn']) {
     const evaluated = await cli(['eval', imported, '--json', '--backend', 'wasm']);
     assert.equal(evaluated.code, 0, evaluated.stderr);
     assert.ok(JSON.parse(evaluated.stdout).nats < Math.log(V));
-    const tuned = await cli(['train', TINY_CORPUS, '--init-from', imported, '-o', join(dir, `${cell}-tuned`), '--seq', '16', '--batch', '8', '--max-steps', '2', '--backend', 'wasm']);
+    const tuned = await cli([
+      'train',
+      TINY_CORPUS,
+      '--init-from',
+      imported,
+      '-o',
+      join(dir, `${cell}-tuned`),
+      '--seq',
+      '16',
+      '--batch',
+      '8',
+      '--max-steps',
+      '2',
+      '--backend',
+      'wasm',
+    ]);
     assert.equal(tuned.code, 0, tuned.stderr);
   });
 }
@@ -109,20 +146,58 @@ test('import refuses malformed files in one line with exit 4, and never allocate
     ['an empty file', Buffer.alloc(0), /too short/],
     ['a header length past the end of the file', hugeLength, /header length 4611686018427387904 does not fit in the file/],
     ['a truncated file', bytes.subarray(0, bytes.length - 10), /truncated/],
-    ['a header that is not JSON', Buffer.concat([bytes.subarray(0, 8), Buffer.alloc(headerLength, 0x7b), bytes.subarray(8 + headerLength)]), /not valid JSON/],
+    [
+      'a header that is not JSON',
+      Buffer.concat([bytes.subarray(0, 8), Buffer.alloc(headerLength, 0x7b), bytes.subarray(8 + headerLength)]),
+      /not valid JSON/,
+    ],
     ['an F16 tensor', withHeader((h) => (h['decoder.bias'].dtype = 'F16')), /decoder\.bias has dtype "F16"; charrnn reads only F32/],
-    ['offsets that disagree with the shape', withHeader((h) => (h['decoder.bias'].shape = [3])), /decoder\.bias: data_offsets .* shape \[3\] needs 12/],
+    [
+      'offsets that disagree with the shape',
+      withHeader((h) => (h['decoder.bias'].shape = [3])),
+      /decoder\.bias: data_offsets .* shape \[3\] needs 12/,
+    ],
     ['a missing tensor', withTensors((ts) => ts.filter((x) => x.name !== 'decoder.bias')), /tensor decoder\.bias is missing/],
-    ['an extra tensor', withTensors((ts) => [...ts, { name: 'rnn.weight_ih_l2', shape: [1], data: new Float32Array(1) }]), /unexpected tensor rnn\.weight_ih_l2/],
-    ['a wrong shape', withTensors((ts) => ts.map((x) => (x.name === 'rnn.weight_hh_l1' ? { ...x, shape: [16, 64], data: x.data } : x))), /rnn\.weight_hh_l1 has shape \[16,64\], the model metadata needs \[64,16\]/],
+    [
+      'an extra tensor',
+      withTensors((ts) => [...ts, { name: 'rnn.weight_ih_l2', shape: [1], data: new Float32Array(1) }]),
+      /unexpected tensor rnn\.weight_ih_l2/,
+    ],
+    [
+      'a wrong shape',
+      withTensors((ts) => ts.map((x) => (x.name === 'rnn.weight_hh_l1' ? { ...x, shape: [16, 64], data: x.data } : x))),
+      /rnn\.weight_hh_l1 has shape \[16,64\], the model metadata needs \[64,16\]/,
+    ],
     ['no charrnn metadata', { ...contents, metadata: {} }, /no charrnn metadata/],
     ['a newer format', withMetadata({ format_version: '2' }), /format_version 2 is newer/],
     ['a vocabulary that is not JSON', withMetadata({ vocabulary: '[a' }), /"vocabulary" is not valid JSON/],
-    ['a vocabulary of strings longer than a character', withMetadata({ vocabulary: JSON.stringify(['ab', ...JSON.parse(contents.metadata.vocabulary).slice(1)]) }), /list of single characters/],
-    ['a vocabulary with a repeated character', withMetadata({ vocabulary: JSON.stringify(JSON.parse(contents.metadata.vocabulary).map((c, k) => (k === 1 ? 'a' : k === 2 ? 'a' : c))) }), /twice/],
-    ['a vocabulary of the wrong size', withMetadata({ vocabulary: JSON.stringify(JSON.parse(contents.metadata.vocabulary).slice(1)) }), /has \d+ characters, the model \d+/],
-    ['a GRU', withMetadata({ model: JSON.stringify({ ...JSON.parse(contents.metadata.model), cell: 'gru' }) }), /GRU model cannot come from PyTorch: .*reset_after=False/],
-    ['training metadata without the corpus', withMetadata({ training: JSON.stringify({ config: { batch: 8, seq: 16, valFrac: 0.1 } }) }), /"training" needs/],
+    [
+      'a vocabulary of strings longer than a character',
+      withMetadata({ vocabulary: JSON.stringify(['ab', ...JSON.parse(contents.metadata.vocabulary).slice(1)]) }),
+      /list of single characters/,
+    ],
+    [
+      'a vocabulary with a repeated character',
+      withMetadata({
+        vocabulary: JSON.stringify(JSON.parse(contents.metadata.vocabulary).map((c, k) => (k === 1 ? 'a' : k === 2 ? 'a' : c))),
+      }),
+      /twice/,
+    ],
+    [
+      'a vocabulary of the wrong size',
+      withMetadata({ vocabulary: JSON.stringify(JSON.parse(contents.metadata.vocabulary).slice(1)) }),
+      /has \d+ characters, the model \d+/,
+    ],
+    [
+      'a GRU',
+      withMetadata({ model: JSON.stringify({ ...JSON.parse(contents.metadata.model), cell: 'gru' }) }),
+      /GRU model cannot come from PyTorch: .*reset_after=False/,
+    ],
+    [
+      'training metadata without the corpus',
+      withMetadata({ training: JSON.stringify({ config: { batch: 8, seq: 16, valFrac: 0.1 } }) }),
+      /"training" needs/,
+    ],
   ];
   for (const [name, file, expected] of cases) {
     await t.test(name, () => {

@@ -25,7 +25,26 @@ function assertSucceeded(r) {
 
 // A small two-layer model (so both the gather and the [x, h]·[W; U] layers run), trained once.
 const RUN = path.join(WORK, 'run');
-const trained = await cli(['train', TINY_CORPUS, '-o', RUN, '--hidden', '24', '--layers', '2', '--seq', '16', '--batch', '8', '--max-steps', '40', '--eval-every', '20', '--backend', 'wasm']);
+const trained = await cli([
+  'train',
+  TINY_CORPUS,
+  '-o',
+  RUN,
+  '--hidden',
+  '24',
+  '--layers',
+  '2',
+  '--seq',
+  '16',
+  '--batch',
+  '8',
+  '--max-steps',
+  '40',
+  '--eval-every',
+  '20',
+  '--backend',
+  'wasm',
+]);
 assertSucceeded(trained);
 const { model, vocab } = loadCheckpoint(RUN);
 const SAMPLE = ['sample', RUN, '--backend', 'wasm'];
@@ -97,11 +116,23 @@ test('stepping does not leak: tf.memory().numTensors stays flat over a long samp
   const before = tf.memory().numTensors;
   const counts = [];
   let n = 0;
-  for (const event of sampleStreams(model, vocab, { length: 1500, prime: 'the ', topK: 10, topP: 0.95, streams: [{ temperature: 1, seed: 1 }, { temperature: 0.5, seed: 2 }] })) {
+  for (const event of sampleStreams(model, vocab, {
+    length: 1500,
+    prime: 'the ',
+    topK: 10,
+    topP: 0.95,
+    streams: [
+      { temperature: 1, seed: 1 },
+      { temperature: 0.5, seed: 2 },
+    ],
+  })) {
     if (event.type === 'char' && event.stream === 0 && n++ % 100 === 0) counts.push(tf.memory().numTensors);
   }
   assert.equal(counts.length, 15);
-  assert.ok(counts.every((c) => c === counts[0]), `numTensors while sampling: ${counts}`);
+  assert.ok(
+    counts.every((c) => c === counts[0]),
+    `numTensors while sampling: ${counts}`,
+  );
   assert.equal(tf.memory().numTensors, before, 'everything is released at the end');
 });
 
@@ -109,7 +140,9 @@ test('at temperature 0 each stream of a batch with the same prime equals the bat
   const options = { length: 200, prime: 'the ', temperature: 0, seed: 1 };
   const single = [...generate(model, vocab, options)].join('');
   const streams = Array.from({ length: 5 }, (_, k) => ({ temperature: 0, seed: k }));
-  const texts = [...sampleStreams(model, vocab, { ...options, streams })].filter((e) => e.type === 'done').map((e) => e.sample.prime + e.sample.text);
+  const texts = [...sampleStreams(model, vocab, { ...options, streams })]
+    .filter((e) => e.type === 'done')
+    .map((e) => e.sample.prime + e.sample.text);
   assert.equal(texts.length, 5);
   for (const text of texts) assert.equal(text, single);
 });
@@ -119,16 +152,26 @@ test('same seed, checkpoint and options give the same text; a stream does not de
   const a = [...generate(model, vocab, options)].join('');
   assert.equal([...generate(model, vocab, options)].join(''), a);
   assert.notEqual([...generate(model, vocab, { ...options, seed: 12 })].join(''), a);
-  const streams = [{ temperature: 0.9, seed: 10 }, { temperature: 0.9, seed: 11 }, { temperature: 1.3, seed: 11 }];
+  const streams = [
+    { temperature: 0.9, seed: 10 },
+    { temperature: 0.9, seed: 11 },
+    { temperature: 1.3, seed: 11 },
+  ];
   const batch = [...sampleStreams(model, vocab, { ...options, streams })].filter((e) => e.type === 'done');
   assert.equal(batch[1].sample.prime + batch[1].sample.text, a, 'seed 11 in a batch of 3 = seed 11 alone');
   for (const ch of a) assert.ok(vocab.has(ch));
 });
 
 test('the sampler refuses settings the flags refuse, naming the flag, and fills the rest from the same defaults', () => {
-  assert.throws(() => [...generate(model, vocab, { seed: 1, topK: 0 })], { name: 'UserError', message: '--top-k must be an integer ≥ 1 (got 0)' });
+  assert.throws(() => [...generate(model, vocab, { seed: 1, topK: 0 })], {
+    name: 'UserError',
+    message: '--top-k must be an integer ≥ 1 (got 0)',
+  });
   assert.throws(() => [...generate(model, vocab, { seed: 1, temperature: -1 })], { message: '--temperature must be ≥ 0 (got -1)' });
-  const streams = [{ temperature: 1, seed: 1 }, { temperature: 1, seed: 2.5 }];
+  const streams = [
+    { temperature: 1, seed: 1 },
+    { temperature: 1, seed: 2.5 },
+  ];
   assert.throws(() => [...sampleStreams(model, vocab, { length: 5, streams })], { message: /^--seed must be an integer/ });
   const [sample] = [...sampleStreams(model, vocab, { streams: [{ temperature: 1, seed: 3 }] })].filter((e) => e.type === 'done');
   assert.equal([...sample.sample.text].length, 500, "the default length is --length's");
@@ -141,7 +184,9 @@ test('without a prime the model reads a newline first, which is not part of the 
   const afterNewline = [...generate(model, vocab, { ...options, prime: '\n' })].join('');
   assert.equal(afterNewline, `\n${unprimed}`);
   assert.equal([...unprimed].length, 120);
-  const [done] = [...sampleStreams(model, vocab, { length: 10, prime: '', streams: [{ temperature: 1, seed: 1 }] })].filter((e) => e.type === 'done');
+  const [done] = [...sampleStreams(model, vocab, { length: 10, prime: '', streams: [{ temperature: 1, seed: 1 }] })].filter(
+    (e) => e.type === 'done',
+  );
   assert.equal(done.sample.prime, '');
 });
 
@@ -154,7 +199,9 @@ test('startingContext: a newline; without one the most frequent character, else 
 
 test('a stop string ends a stream at its first occurrence; the others go on', () => {
   const streams = Array.from({ length: 4 }, (_, k) => ({ temperature: 1, seed: 100 + k }));
-  const done = [...sampleStreams(model, vocab, { length: 400, prime: 'a', stop: ['e '], streams })].filter((e) => e.type === 'done').map((e) => e.sample);
+  const done = [...sampleStreams(model, vocab, { length: 400, prime: 'a', stop: ['e '], streams })]
+    .filter((e) => e.type === 'done')
+    .map((e) => e.sample);
   assert.equal(done.length, 4);
   for (const s of done) {
     if (s.stop === null) assert.equal([...s.text].length, 400);
@@ -164,11 +211,16 @@ test('a stop string ends a stream at its first occurrence; the others go on', ()
     }
     assert.equal(s.logprobs.length, [...s.text].length);
   }
-  assert.ok(done.some((s) => s.stop !== null), 'a common pair of characters ends at least one stream');
+  assert.ok(
+    done.some((s) => s.stop !== null),
+    'a common pair of characters ends at least one stream',
+  );
 });
 
 test('Sampler.feed/probabilities agree with the logprobs reported while sampling', () => {
-  const [done] = [...sampleStreams(model, vocab, { length: 30, prime: 'the ', streams: [{ temperature: 1, seed: 5 }] })].filter((e) => e.type === 'done');
+  const [done] = [...sampleStreams(model, vocab, { length: 30, prime: 'the ', streams: [{ temperature: 1, seed: 5 }] })].filter(
+    (e) => e.type === 'done',
+  );
   const chars = [...done.sample.text];
   const sampler = new Sampler(model, vocab);
   sampler.feed(done.sample.prime);
@@ -187,9 +239,10 @@ describe('charrnn sample: new options', { concurrency: 2, timeout: 120_000 }, ()
     const r = await cli([...SAMPLE, '-t', '0.5,1,1.5', '--num-samples', '2', '-n', '40', '--prime', 'the ', '--seed', '7']);
     assertSucceeded(r);
     const headers = r.stderr.split('\n').filter((l) => l.startsWith('--- sample '));
-    assert.deepEqual(headers.map((h) => /^--- sample (\d) of 6 \(temperature ([\d.]+), seed (\d+)\) ---$/.exec(h).slice(1).join(' ')), [
-      '1 0.5 7', '2 0.5 8', '3 1 7', '4 1 8', '5 1.5 7', '6 1.5 8',
-    ]);
+    assert.deepEqual(
+      headers.map((h) => /^--- sample (\d) of 6 \(temperature ([\d.]+), seed (\d+)\) ---$/.exec(h).slice(1).join(' ')),
+      ['1 0.5 7', '2 0.5 8', '3 1 7', '4 1 8', '5 1.5 7', '6 1.5 8'],
+    );
     const samples = r.stdout.split('\n\n');
     assert.equal(samples.length, 6, r.stdout);
     for (const s of samples) {
@@ -205,7 +258,26 @@ describe('charrnn sample: new options', { concurrency: 2, timeout: 120_000 }, ()
   });
 
   test('--json: one object per sample; logprobs ≤ 0 and match the model; --stop, --top-k, --top-p', async () => {
-    const r = await cli([...SAMPLE, '--json', '--num-samples', '3', '-n', '60', '--prime', 'the ', '--seed', '3', '--top-k', '6', '--top-p', '0.9', '--stop', 'e\\n', '--stop', 's ']);
+    const r = await cli([
+      ...SAMPLE,
+      '--json',
+      '--num-samples',
+      '3',
+      '-n',
+      '60',
+      '--prime',
+      'the ',
+      '--seed',
+      '3',
+      '--top-k',
+      '6',
+      '--top-p',
+      '0.9',
+      '--stop',
+      'e\\n',
+      '--stop',
+      's ',
+    ]);
     assertSucceeded(r);
     const lines = r.stdout.trim().split('\n');
     assert.equal(lines.length, 3, r.stdout);
@@ -239,12 +311,21 @@ describe('charrnn sample: new options', { concurrency: 2, timeout: 120_000 }, ()
     assert.ok(generated.endsWith(' ') && !generated.slice(0, -1).includes(' '), JSON.stringify(r.stdout));
   });
 
-  for (const [flag, value] of [['--top-p', '0'], ['--top-p', '1.5'], ['--top-k', '0'], ['--num-samples', '0'], ['--temperature', '0.5,x']]) {
+  for (const [flag, value] of [
+    ['--top-p', '0'],
+    ['--top-p', '1.5'],
+    ['--top-k', '0'],
+    ['--num-samples', '0'],
+    ['--temperature', '0.5,x'],
+  ]) {
     test(`sample ${flag} ${value}: one line, exit 2`, async () => {
       const r = await cli([...SAMPLE, flag, value]);
       assert.equal(r.code, 2, show(r));
       assert.equal(r.stdout, '');
-      const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('backend:'));
+      const lines = r.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => !l.startsWith('backend:'));
       assert.equal(lines.length, 1, show(r));
       assert.match(lines[0], /^(charrnn|error):/);
       assert.ok(lines[0].includes(flag) && lines[0].includes(value), show(r));

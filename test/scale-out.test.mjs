@@ -12,7 +12,10 @@ import { logProbabilities, maxAbsDiff, maxAbsDiff2d, runCli, runProcess, useBack
 
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('../scale-out/train_ddp.py', import.meta.url));
-const skip = spawnSync(PYTHON, ['-c', 'import torch']).status === 0 ? false : `PyTorch not found: ${PYTHON} -c 'import torch' fails (apt-get install python3-torch libopenblas0-openmp)`;
+const skip =
+  spawnSync(PYTHON, ['-c', 'import torch']).status === 0
+    ? false
+    : `PyTorch not found: ${PYTHON} -c 'import torch' fails (apt-get install python3-torch libopenblas0-openmp)`;
 
 await useBackend('wasm');
 const dir = workDir('scale-out');
@@ -21,7 +24,9 @@ const SHAPE = ['--hidden', '16', '--layers', '2', '--seq', '16', '--batch', '8',
 
 /** A few thousand characters of varied, learnable text, the same every run. */
 function writeCorpus(path) {
-  const words = 'the a harbour ship sailed into grey morning and light of wind over water stood we they were quiet near old town'.split(' ');
+  const words = 'the a harbour ship sailed into grey morning and light of wind over water stood we they were quiet near old town'.split(
+    ' ',
+  );
   let seed = 7;
   const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   let text = '';
@@ -38,7 +43,24 @@ function writeCorpus(path) {
  * Python 3.11, which fails on its own default of 0 (docs/scale-out.md).
  */
 async function torchrun(processes, scriptArgs) {
-  const launcher = ['-m', 'torch.distributed.run', '--nnodes', '1', '--nproc_per_node', String(processes), '--rdzv_backend', 'c10d', '--rdzv_endpoint', 'localhost:0', '--monitor_interval', '0.2', '--redirects', '9:1', '--tee', '9:1'];
+  const launcher = [
+    '-m',
+    'torch.distributed.run',
+    '--nnodes',
+    '1',
+    '--nproc_per_node',
+    String(processes),
+    '--rdzv_backend',
+    'c10d',
+    '--rdzv_endpoint',
+    'localhost:0',
+    '--monitor_interval',
+    '0.2',
+    '--redirects',
+    '9:1',
+    '--tee',
+    '9:1',
+  ];
   const r = await runProcess(PYTHON, [...launcher, SCRIPT, ...scriptArgs], { cwd: dir });
   assert.equal(r.code, 0, r.stderr);
   return r.stdout;
@@ -75,46 +97,72 @@ async function evalNats(checkpoint, file) {
 /** Largest difference between two safetensors files' tensors, which must have the same names and shapes. */
 function weightDifference(a, b) {
   const [x, y] = [a, b].map((f) => readSafetensors(join(dir, f)).tensors);
-  assert.deepEqual(x.map((t) => [t.name, t.shape]), y.map((t) => [t.name, t.shape]));
+  assert.deepEqual(
+    x.map((t) => [t.name, t.shape]),
+    y.map((t) => [t.name, t.shape]),
+  );
   return Math.max(...x.map((t, k) => maxAbsDiff(t.data, y[k].data)));
 }
 
 const corpus = join(dir, 'corpus.txt');
 
-test('charrnn → torchrun on 2 processes → charrnn: eval agrees with PyTorch (< 1e-5), the loss fell, 2 processes = 1', { skip, timeout: 180_000 }, async () => {
-  writeCorpus(corpus);
-  assert.equal((await cli(['train', corpus, '-o', 'start', ...SHAPE, '--max-steps', '10'])).code, 0);
-  assert.equal((await cli(['export', 'start', 'start.safetensors', '--format', 'safetensors'])).code, 0);
+test(
+  'charrnn → torchrun on 2 processes → charrnn: eval agrees with PyTorch (< 1e-5), the loss fell, 2 processes = 1',
+  { skip, timeout: 180_000 },
+  async () => {
+    writeCorpus(corpus);
+    assert.equal((await cli(['train', corpus, '-o', 'start', ...SHAPE, '--max-steps', '10'])).code, 0);
+    assert.equal((await cli(['export', 'start', 'start.safetensors', '--format', 'safetensors'])).code, 0);
 
-  const log = await torchrun(2, [corpus, '--init', 'start.safetensors', '--out', 'two.safetensors', '--steps', '30', '--log-every', '10']);
-  assert.match(log, /done: 30 steps on 2 processes/);
-  await torchrun(1, [corpus, '--init', 'start.safetensors', '--out', 'one.safetensors', '--steps', '30']);
-  const processes = weightDifference('one.safetensors', 'two.safetensors');
-  assert.ok(processes < 1e-4, `2 processes vs 1: max |Δw| = ${processes}`);
-  assert.ok(weightDifference('start.safetensors', 'two.safetensors') > 100 * processes, 'training moved the weights far more than that');
+    const log = await torchrun(2, [
+      corpus,
+      '--init',
+      'start.safetensors',
+      '--out',
+      'two.safetensors',
+      '--steps',
+      '30',
+      '--log-every',
+      '10',
+    ]);
+    assert.match(log, /done: 30 steps on 2 processes/);
+    await torchrun(1, [corpus, '--init', 'start.safetensors', '--out', 'one.safetensors', '--steps', '30']);
+    const processes = weightDifference('one.safetensors', 'two.safetensors');
+    assert.ok(processes < 1e-4, `2 processes vs 1: max |Δw| = ${processes}`);
+    assert.ok(weightDifference('start.safetensors', 'two.safetensors') > 100 * processes, 'training moved the weights far more than that');
 
-  const imported = await cli(['import', 'two.safetensors', '-o', 'imported']);
-  assert.equal(imported.code, 0, imported.stderr);
-  const ours = await evalNats('imported', corpus);
-  const theirs = await torchScore('two.safetensors', corpus, 300);
-  assert.ok(Math.abs(ours - theirs.nats) < 1e-5, `charrnn eval ${ours} vs PyTorch ${theirs.nats} nats/char`);
-  const text = readFileSync(corpus, 'utf8').slice(0, 300);
-  const logprobs = maxAbsDiff2d(logProbabilities(join(dir, 'imported'), text), theirs.logprobs);
-  assert.ok(logprobs < 1e-5, `max |Δ log p| = ${logprobs}`);
-  const before = await evalNats('start', corpus);
-  assert.ok(ours < before - 0.05, `the loss fell: ${before} → ${ours} nats/char`);
-  process.stderr.write(`scale-out: max |Δ log p| ${logprobs.toExponential(2)}, |Δ nats| ${Math.abs(ours - theirs.nats).toExponential(2)}, 1 vs 2 processes max |Δw| ${processes.toExponential(2)}, loss ${before.toFixed(4)} → ${ours.toFixed(4)}\n`);
-});
+    const imported = await cli(['import', 'two.safetensors', '-o', 'imported']);
+    assert.equal(imported.code, 0, imported.stderr);
+    const ours = await evalNats('imported', corpus);
+    const theirs = await torchScore('two.safetensors', corpus, 300);
+    assert.ok(Math.abs(ours - theirs.nats) < 1e-5, `charrnn eval ${ours} vs PyTorch ${theirs.nats} nats/char`);
+    const text = readFileSync(corpus, 'utf8').slice(0, 300);
+    const logprobs = maxAbsDiff2d(logProbabilities(join(dir, 'imported'), text), theirs.logprobs);
+    assert.ok(logprobs < 1e-5, `max |Δ log p| = ${logprobs}`);
+    const before = await evalNats('start', corpus);
+    assert.ok(ours < before - 0.05, `the loss fell: ${before} → ${ours} nats/char`);
+    process.stderr.write(
+      `scale-out: max |Δ log p| ${logprobs.toExponential(2)}, |Δ nats| ${Math.abs(ours - theirs.nats).toExponential(2)}, 1 vs 2 processes max |Δw| ${processes.toExponential(2)}, loss ${before.toFixed(4)} → ${ours.toFixed(4)}\n`,
+    );
+  },
+);
 
-test("train_ddp.py is charrnn's recipe: 3 steps from the same weights match charrnn train --init-from", { skip, timeout: 120_000 }, async () => {
-  assert.equal((await cli(['train', corpus, '--init-from', 'start', '-o', 'tuned', ...SHAPE, '--max-steps', '3'])).code, 0);
-  assert.equal((await cli(['export', 'tuned/latest', 'tuned.safetensors', '--format', 'safetensors'])).code, 0);
-  await torchrun(1, [corpus, '--init', 'start.safetensors', '--out', 'torch3.safetensors', '--steps', '3']);
-  const lr = 0.02;
-  // Every step moves most weights by about lr; a different recipe (batching, schedule,
-  // clipping, Adam, the bias) would differ by that much. Float noise stays far below.
-  const difference = weightDifference('tuned.safetensors', 'torch3.safetensors');
-  assert.ok(difference < 0.05 * lr, `max |Δw| = ${difference} after 3 steps of lr ${lr}`);
-  assert.ok(weightDifference('start.safetensors', 'torch3.safetensors') > 2 * lr, 'the steps moved the weights by more than two steps of lr');
-  process.stderr.write(`scale-out: charrnn vs train_ddp.py after 3 steps: max |Δw| ${difference.toExponential(2)}\n`);
-});
+test(
+  "train_ddp.py is charrnn's recipe: 3 steps from the same weights match charrnn train --init-from",
+  { skip, timeout: 120_000 },
+  async () => {
+    assert.equal((await cli(['train', corpus, '--init-from', 'start', '-o', 'tuned', ...SHAPE, '--max-steps', '3'])).code, 0);
+    assert.equal((await cli(['export', 'tuned/latest', 'tuned.safetensors', '--format', 'safetensors'])).code, 0);
+    await torchrun(1, [corpus, '--init', 'start.safetensors', '--out', 'torch3.safetensors', '--steps', '3']);
+    const lr = 0.02;
+    // Every step moves most weights by about lr; a different recipe (batching, schedule,
+    // clipping, Adam, the bias) would differ by that much. Float noise stays far below.
+    const difference = weightDifference('tuned.safetensors', 'torch3.safetensors');
+    assert.ok(difference < 0.05 * lr, `max |Δw| = ${difference} after 3 steps of lr ${lr}`);
+    assert.ok(
+      weightDifference('start.safetensors', 'torch3.safetensors') > 2 * lr,
+      'the steps moved the weights by more than two steps of lr',
+    );
+    process.stderr.write(`scale-out: charrnn vs train_ddp.py after 3 steps: max |Δw| ${difference.toExponential(2)}\n`);
+  },
+);

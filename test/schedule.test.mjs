@@ -36,12 +36,28 @@ test('a steps budget resumes exactly: stopped at step 20 and resumed, it ends wh
   const splitLrs = [];
   const out = join(tmp(), 'split');
   const first = await train({
-    corpus, config, outDir: out, backend: 'test', threads: 1, signal: stop.signal,
-    observer: { onStep: (p) => { splitLrs.push(p.lr); if (p.step === 20) stop.abort(); } },
+    corpus,
+    config,
+    outDir: out,
+    backend: 'test',
+    threads: 1,
+    signal: stop.signal,
+    observer: {
+      onStep: (p) => {
+        splitLrs.push(p.lr);
+        if (p.step === 20) stop.abort();
+      },
+    },
   });
   assert.equal(first.stoppedBy, 'interrupted');
   assert.equal(first.steps, 20);
-  const resumed = await resume({ checkpoint: loadCheckpoint(out, { resume: true }), corpus, backend: 'test', threads: 1, observer: lrs(splitLrs) });
+  const resumed = await resume({
+    checkpoint: loadCheckpoint(out, { resume: true }),
+    corpus,
+    backend: 'test',
+    threads: 1,
+    observer: lrs(splitLrs),
+  });
   assert.equal(resumed.steps, 40);
   assert.deepEqual(splitLrs, wholeLrs);
   const [a, b] = [whole.latestDir, resumed.latestDir].map((dir) => loadCheckpoint(dir));
@@ -61,11 +77,23 @@ test('a time budget resumes exactly: stopped at step 4 and resumed with the 6 s 
     const stop = new AbortController();
     const lrs = [];
     const options = {
-      corpus, backend: 'test', threads: 1, signal: stop.signal, clock: () => seconds * 1000,
-      observer: { onStep: (p) => { lrs.push(p.lr); seconds++; if (p.step === stopAt) stop.abort(); } },
+      corpus,
+      backend: 'test',
+      threads: 1,
+      signal: stop.signal,
+      clock: () => seconds * 1000,
+      observer: {
+        onStep: (p) => {
+          lrs.push(p.lr);
+          seconds++;
+          if (p.step === stopAt) stop.abort();
+        },
+      },
     };
     // --max-time counts this process only, so the resumed run is given the time that was left.
-    const result = await (checkpoint ? resume({ ...options, checkpoint, changes: { maxSeconds: 6 } }) : train({ ...options, config, outDir }));
+    const result = await (checkpoint
+      ? resume({ ...options, checkpoint, changes: { maxSeconds: 6 } })
+      : train({ ...options, config, outDir }));
     return { result, lrs };
   };
   const whole = await run({ outDir: join(tmp(), 'whole') });
@@ -80,7 +108,10 @@ test('a time budget resumes exactly: stopped at step 4 and resumed with the 6 s 
   assert.equal(resumed.result.stoppedBy, 'max-time');
   assert.equal(resumed.result.steps, 10);
   assert.deepEqual([...first.lrs, ...resumed.lrs], whole.lrs);
-  assert.ok(whole.lrs.every((lr) => lr === config.lr), 'the budget leaves the learning rate alone');
+  assert.ok(
+    whole.lrs.every((lr) => lr === config.lr),
+    'the budget leaves the learning rate alone',
+  );
   const [a, b] = [whole.result.latestDir, resumed.result.latestDir].map((dir) => loadCheckpoint(dir));
   a.model.variables.forEach((v, k) => assert.deepEqual(b.model.variables[k].dataSync(), v.dataSync()));
   a.model.dispose();
@@ -88,9 +119,31 @@ test('a time budget resumes exactly: stopped at step 4 and resumed with the 6 s 
   assert.equal(tf.memory().numTensors, 0);
 });
 
-test('under --max-time the progress lines count the budget\'s time, not steps out of the epochs', async () => {
+test("under --max-time the progress lines count the budget's time, not steps out of the epochs", async () => {
   const out = join(tmp(), 'cli');
-  const r = await runCli(['train', TINY_CORPUS, '-o', out, '--hidden', '8', '--layers', '1', '--seq', '8', '--batch', '4', '--max-time', '2s', '--threads', '1', '--backend', 'wasm'], { cwd: tmp() });
+  const r = await runCli(
+    [
+      'train',
+      TINY_CORPUS,
+      '-o',
+      out,
+      '--hidden',
+      '8',
+      '--layers',
+      '1',
+      '--seq',
+      '8',
+      '--batch',
+      '4',
+      '--max-time',
+      '2s',
+      '--threads',
+      '1',
+      '--backend',
+      'wasm',
+    ],
+    { cwd: tmp() },
+  );
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stderr.split('\n').filter((l) => l.startsWith('step '));
   assert.ok(lines.length >= 1, r.stderr);

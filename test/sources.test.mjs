@@ -12,7 +12,22 @@ import { BIN, runCli, tinyText, workDir } from './helpers.mjs';
 
 const WORK = workDir('sources');
 const cli = (args) => runCli(args, { cwd: WORK });
-const SMALL = ['--hidden', '8', '--layers', '1', '--seq', '8', '--batch', '4', '--max-steps', '3', '--eval-every', '3', '--backend', 'wasm'];
+const SMALL = [
+  '--hidden',
+  '8',
+  '--layers',
+  '1',
+  '--seq',
+  '8',
+  '--batch',
+  '4',
+  '--max-steps',
+  '3',
+  '--eval-every',
+  '3',
+  '--backend',
+  'wasm',
+];
 const sha256 = (data) => createHash('sha256').update(data).digest('hex');
 
 // A folder: two text files (one in a subfolder, one without a final newline), a binary file, a hidden folder.
@@ -28,7 +43,10 @@ writeFileSync(join(FOLDER, '.git', 'HEAD'), 'ref: refs/heads/main\n');
 test('a folder: its text files, recursively, by path, joined with a newline; hidden and binary files left out', () => {
   const corpus = readCorpusFrom([FOLDER], 'utf8');
   assert.equal(corpus.path, FOLDER);
-  assert.deepEqual(corpus.files.map((f) => f.path), [join(FOLDER, 'a.txt'), join(FOLDER, 'b', 'c.txt')]);
+  assert.deepEqual(
+    corpus.files.map((f) => f.path),
+    [join(FOLDER, 'a.txt'), join(FOLDER, 'b', 'c.txt')],
+  );
   assert.equal(corpus.text, `${TEXT.slice(0, 2000).trimEnd()}\n${TEXT.slice(2000, 5000)}`);
   for (const f of corpus.files) assert.equal(f.fingerprint, sha256(readFileSync(f.path)));
   assert.match(corpus.notes.join('; '), /left out 1 file that is not text: .*picture\.png/);
@@ -83,13 +101,19 @@ test('train - reads standard input; eval has no file to read again and asks for 
   assert.equal(corpus.fingerprint, sha256(TEXT));
   const val = await cli(['eval', run, '--backend', 'wasm']);
   assert.equal(val.code, 3);
-  assert.equal(val.stderr.trim().split('\n').at(-1), 'charrnn: cannot score the validation split (the corpus was read from standard input, so there is no file to read again); give a text file to score: charrnn eval <checkpoint> <file>');
+  assert.equal(
+    val.stderr.trim().split('\n').at(-1),
+    'charrnn: cannot score the validation split (the corpus was read from standard input, so there is no file to read again); give a text file to score: charrnn eval <checkpoint> <file>',
+  );
 });
 
 test(`train - refuses more than ${STDIN_LIMIT_BYTES / 2 ** 20} MiB in one line, exit 3; and - cannot be combined with files`, async () => {
   const tooMuch = await withStdin(['train', '-', '-o', join(WORK, 'big'), ...SMALL], Buffer.alloc(STDIN_LIMIT_BYTES + 1, 'a'));
   assert.equal(tooMuch.code, 3);
-  assert.equal(tooMuch.stderr, `charrnn: standard input holds more than ${STDIN_LIMIT_BYTES / 2 ** 20} MiB; save it to a file and train on that\n`);
+  assert.equal(
+    tooMuch.stderr,
+    `charrnn: standard input holds more than ${STDIN_LIMIT_BYTES / 2 ** 20} MiB; save it to a file and train on that\n`,
+  );
   const mixed = await withStdin(['train', '-', join(FOLDER, 'a.txt'), ...SMALL], 'abc');
   assert.equal(mixed.code, 3);
   assert.match(mixed.stderr, /^charrnn: '-' \(standard input\) cannot be combined with files\n$/);

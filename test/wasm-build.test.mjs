@@ -40,7 +40,10 @@ for (const [target, { outFile }] of Object.entries(config.targets)) {
     const built = [...written].find(([name]) => name.endsWith(outFile.split('/').pop()))?.[1];
     assert.ok(built, `asc wrote ${[...written.keys()]}`);
     const committed = readFileSync(new URL(`../wasm/${outFile}`, import.meta.url));
-    assert.ok(Buffer.from(built).equals(committed), `wasm/${outFile} differs from its source's build: run npm run build:wasm and commit it`);
+    assert.ok(
+      Buffer.from(built).equals(committed),
+      `wasm/${outFile} differs from its source's build: run npm run build:wasm and commit it`,
+    );
 
     // Node 20 validates relaxed SIMD only with this flag (src/backend/wasm-kernels/own-module.ts sets it too).
     if (!WebAssembly.validate(committed)) setFlagsFromString('--experimental-wasm-relaxed-simd');

@@ -54,23 +54,31 @@ async function assertSameAsCpu(fn, inputs, label, tol = 1e-4) {
   });
 }
 
-const TRANSPOSES = [[false, false], [false, true], [true, false], [true, true]];
+const TRANSPOSES = [
+  [false, false],
+  [false, true],
+  [true, false],
+  [true, true],
+];
 const operand = (batch, rows, cols, transposed) => random([...batch, ...(transposed ? [cols, rows] : [rows, cols])]);
 
 test('matMul: all transpose combinations, batched and broadcast', async () => {
   const cases = [
-    { m: 37, k: 64, n: 50, batchA: [], batchB: [] },     // our GEMM (32 rows or more): tails of rows and columns
+    { m: 37, k: 64, n: 50, batchA: [], batchB: [] }, // our GEMM (32 rows or more): tails of rows and columns
     { m: 70, k: 33, n: 13, batchA: [1], batchB: [1, 1] }, // our GEMM, through batch dimensions of 1
     { m: 1, k: 16, n: 8, batchA: [], batchB: [] },
     { m: 5, k: 7, n: 3, batchA: [3], batchB: [3] },
-    { m: 6, k: 9, n: 4, batchA: [4], batchB: [] },      // b shared by all batches
-    { m: 6, k: 9, n: 4, batchA: [1], batchB: [3] },     // a broadcast
+    { m: 6, k: 9, n: 4, batchA: [4], batchB: [] }, // b shared by all batches
+    { m: 6, k: 9, n: 4, batchA: [1], batchB: [3] }, // a broadcast
     { m: 4, k: 5, n: 6, batchA: [2, 3], batchB: [2, 3] },
   ];
   for (const { m, k, n, batchA, batchB } of cases) {
     for (const [ta, tb] of TRANSPOSES) {
-      await assertSameAsCpu((a, b) => tf.matMul(a, b, ta, tb),
-        [operand(batchA, m, k, ta), operand(batchB, k, n, tb)], `matMul ${[batchA, m, k, n, ta, tb]}`);
+      await assertSameAsCpu(
+        (a, b) => tf.matMul(a, b, ta, tb),
+        [operand(batchA, m, k, ta), operand(batchB, k, n, tb)],
+        `matMul ${[batchA, m, k, n, ta, tb]}`,
+      );
     }
   }
 });
@@ -85,14 +93,31 @@ test('fused matMul: bias, activations, transposes, batches', async () => {
   const activations = ['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu', 'prelu'];
   const [m, k, n] = [9, 13, 7];
   for (const [ta, tb] of TRANSPOSES) {
-    for (const [batch, biasShape] of [[[], [n]], [[], null], [[3], [n]], [[], [m, n]], [[2], [1]]]) {
+    for (const [batch, biasShape] of [
+      [[], [n]],
+      [[], null],
+      [[3], [n]],
+      [[], [m, n]],
+      [[2], [1]],
+    ]) {
       for (const activation of activations) {
         const inputs = [operand(batch, m, k, ta), operand(batch, k, n, tb), random([n])];
         if (biasShape) inputs.push(random(biasShape));
-        await assertSameAsCpu((a, b, alpha, bias) => tf.fused.matMul({
-          a, b, bias, transposeA: ta, transposeB: tb, activation, leakyreluAlpha: 0.3,
-          preluActivationWeights: activation === 'prelu' ? alpha : undefined,
-        }), inputs, `fused ${[ta, tb, batch, biasShape, activation]}`);
+        await assertSameAsCpu(
+          (a, b, alpha, bias) =>
+            tf.fused.matMul({
+              a,
+              b,
+              bias,
+              transposeA: ta,
+              transposeB: tb,
+              activation,
+              leakyreluAlpha: 0.3,
+              preluActivationWeights: activation === 'prelu' ? alpha : undefined,
+            }),
+          inputs,
+          `fused ${[ta, tb, batch, biasShape, activation]}`,
+        );
       }
     }
   }
@@ -101,8 +126,8 @@ test('fused matMul: bias, activations, transposes, batches', async () => {
 test('slice: rows, inner columns, blocks, other ranks and dtypes', async () => {
   const x3 = random([20, 30, 16]);
   const cases = [
-    [random([50, 64]), [10, 0], [20, 64]],       // contiguous rows
-    [random([50, 64]), [0, 5], [50, 12]],        // inner columns
+    [random([50, 64]), [10, 0], [20, 64]], // contiguous rows
+    [random([50, 64]), [0, 5], [50, 12]], // inner columns
     [random([50, 64]), [49, 63], [1, 1]],
     [x3, [3, 0, 0], [4, 30, 16]],
     [x3, [3, 7, 0], [4, 5, 16]],
@@ -151,7 +176,9 @@ test('tanh within 2e-7 of the cpu backend, small and large tensors, and its grad
     const x = random([size]);
     const specials = [0, 1e-8, -1e-8, 0.3, -0.3, 9, -9, 30, -30, 1e6, -1e6, Infinity, -Infinity];
     specials.forEach((v, i) => (x.values[i] = v));
-    x.values.forEach((v, i) => { if (i >= specials.length) x.values[i] = v * 6; }); // most of tanh's range
+    x.values.forEach((v, i) => {
+      if (i >= specials.length) x.values[i] = v * 6;
+    }); // most of tanh's range
     await assertSameAsCpu((t) => tf.tanh(t), [x], `tanh of ${size}`, 2e-7);
     await assertSameAsCpu((t) => tf.grad((u) => tf.tanh(u).sum())(t), [x], `tanh gradient of ${size}`, 4e-7);
   }
@@ -168,8 +195,7 @@ test('gather gradients and unsortedSegmentSum', async () => {
   await assertSameAsCpu(gatherGrad(0), [random([10, 5]), idx2d, random([3, 3, 5])], 'gather grad 2d indices');
   await assertSameAsCpu((x, ids) => tf.unsortedSegmentSum(x, ids, 12), [random([9, 4]), indices], 'segment sum');
   // int32 input: wasm keeps int32 (as TF does); the cpu backend returns float32, so compare as float32.
-  await assertSameAsCpu((x, ids) => tf.unsortedSegmentSum(x, ids, 10).toFloat(), [random([9], 'int32'), indices],
-    'segment sum int32');
+  await assertSameAsCpu((x, ids) => tf.unsortedSegmentSum(x, ids, 10).toFloat(), [random([9], 'int32'), indices], 'segment sum int32');
 });
 
 test('no leaked tensors or backend buffers', () => {
@@ -178,19 +204,20 @@ test('no leaked tensors or backend buffers', () => {
   const b = tf.randomNormal([3, 6, 5]);
   const x = tf.randomNormal([10, 12, 9]);
   const idx = tf.tensor1d([1, 3, 1, 0], 'int32');
-  const run = () => tf.tidy(() => {
-    tf.matMul(a, b, false, false).dataSync();
-    tf.matMul(a, b.transpose([0, 2, 1]), false, true);
-    tf.matMul(a.transpose([0, 2, 1]), b, true, false);
-    tf.matMul(a.reshape([24, 6]), b.reshape([18, 5]).slice([0, 0], [6, 5]), false, false);
-    tf.fused.matMul({ a, b, bias: tf.ones([5]), transposeA: false, transposeB: false, activation: 'relu' });
-    tf.fused.matMul({ a, b, bias: tf.ones([8, 5]), activation: 'prelu', preluActivationWeights: tf.ones([5]) });
-    tf.grads((p, q) => tf.matMul(p, q).sum())([a, b]);
-    tf.slice(x, [2, 0, 0], [3, 12, 9]);
-    tf.split(x, [3, 7], 0);
-    tf.unstack(x, 1);
-    tf.grad((t) => tf.gather(t, idx).sum())(x);
-  });
+  const run = () =>
+    tf.tidy(() => {
+      tf.matMul(a, b, false, false).dataSync();
+      tf.matMul(a, b.transpose([0, 2, 1]), false, true);
+      tf.matMul(a.transpose([0, 2, 1]), b, true, false);
+      tf.matMul(a.reshape([24, 6]), b.reshape([18, 5]).slice([0, 0], [6, 5]), false, false);
+      tf.fused.matMul({ a, b, bias: tf.ones([5]), transposeA: false, transposeB: false, activation: 'relu' });
+      tf.fused.matMul({ a, b, bias: tf.ones([8, 5]), activation: 'prelu', preluActivationWeights: tf.ones([5]) });
+      tf.grads((p, q) => tf.matMul(p, q).sum())([a, b]);
+      tf.slice(x, [2, 0, 0], [3, 12, 9]);
+      tf.split(x, [3, 7], 0);
+      tf.unstack(x, 1);
+      tf.grad((t) => tf.gather(t, idx).sum())(x);
+    });
   run();
   const tensors = tf.memory().numTensors;
   const dataIds = backend.numDataIds();
@@ -220,11 +247,13 @@ test('tfjs-backend-wasm internals we rely on: its heap memory, data offsets, mal
 });
 
 test('registerWasmKernelFixes is idempotent and only touches wasm', () => {
-  const before = ['BatchMatMul', '_FusedMatMul', 'Slice', 'SplitV', 'Unpack', 'UnsortedSegmentSum']
-    .map((name) => tf.getKernel(name, 'wasm'));
+  const before = ['BatchMatMul', '_FusedMatMul', 'Slice', 'SplitV', 'Unpack', 'UnsortedSegmentSum'].map((name) =>
+    tf.getKernel(name, 'wasm'),
+  );
   registerWasmKernelFixes();
-  const after = ['BatchMatMul', '_FusedMatMul', 'Slice', 'SplitV', 'Unpack', 'UnsortedSegmentSum']
-    .map((name) => tf.getKernel(name, 'wasm'));
+  const after = ['BatchMatMul', '_FusedMatMul', 'Slice', 'SplitV', 'Unpack', 'UnsortedSegmentSum'].map((name) =>
+    tf.getKernel(name, 'wasm'),
+  );
   assert.deepEqual(after, before);
   assert.equal(tf.getKernel('BatchMatMul', 'cpu').backendName, 'cpu');
 });
@@ -239,7 +268,21 @@ test('registerWasmKernelFixes also works after tf.setBackend("wasm")', () => {
     const y = tf.fused.matMul({ a, b: a, transposeA: true, bias: tf.tensor1d([1, -1]) });
     const g = tf.grad((t) => tf.gather(t, tf.tensor1d([2, 2], 'int32')).sum())(a);
     console.log(JSON.stringify([y.arraySync(), tf.unstack(a)[1].arraySync(), g.arraySync()]));`;
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script],
-    { cwd: new URL('..', import.meta.url), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  assert.deepEqual(JSON.parse(out.trim().split('\n').pop()), [[[36, 43], [45, 55]], [3, 4], [[0, 0], [0, 0], [2, 2]]]);
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: new URL('..', import.meta.url),
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  assert.deepEqual(JSON.parse(out.trim().split('\n').pop()), [
+    [
+      [36, 43],
+      [45, 55],
+    ],
+    [3, 4],
+    [
+      [0, 0],
+      [0, 0],
+      [2, 2],
+    ],
+  ]);
 });

@@ -29,13 +29,27 @@ const errorLines = (r) => r.stderr.split('\n').filter((l) => /^charrnn:|Error|  
 const vocab = new Vocabulary(['a', 'b', 'c']);
 const record = {
   config: { ...TRAIN_DEFAULTS, hidden: 4, layers: 1 },
-  step: 1, epoch: 0, history: [], valLoss: null, bestValLoss: null, backend: 'test', seconds: 0,
+  step: 1,
+  epoch: 0,
+  history: [],
+  valLoss: null,
+  bestValLoss: null,
+  backend: 'test',
+  seconds: 0,
   corpus: { path: 'none.txt', files: [], encoding: 'utf8', bytes: 0, chars: 0, fingerprint: '0' },
 };
 const resumeState = (model) => ({
-  adamStep: 1, rngState: 1, lossSinceEval: { sum: 0, count: 0 }, minLoss: 1, lrScale: 1, rollbacks: 0, staleValidations: 0,
+  adamStep: 1,
+  rngState: 1,
+  lossSinceEval: { sum: 0, count: 0 },
+  minLoss: 1,
+  lrScale: 1,
+  rollbacks: 0,
+  staleValidations: 0,
   // Adam's two moments of every weight, then the LSTM's h and c (batch, hidden): what loading checks against the model.
-  tensors: [...model.weights, ...model.weights].map((w) => tf.zerosLike(w.tensor)).concat([tf.zeros([record.config.batch, 4]), tf.zeros([record.config.batch, 4])]),
+  tensors: [...model.weights, ...model.weights]
+    .map((w) => tf.zerosLike(w.tensor))
+    .concat([tf.zeros([record.config.batch, 4]), tf.zeros([record.config.batch, 4])]),
 });
 function save(dir, seed) {
   const model = CharModel.create({ vocabSize: 3, hidden: 4, layers: 1, dropout: 0, cell: 'lstm', learnedInit: false }, seed);
@@ -67,10 +81,22 @@ function withFailure(name, at, code, body) {
   return calls;
 }
 
-const listing = (dir) => Object.fromEntries(fs.readdirSync(dir).sort().map((n) => [n, fs.readFileSync(path.join(dir, n), 'base64')]));
+const listing = (dir) =>
+  Object.fromEntries(
+    fs
+      .readdirSync(dir)
+      .sort()
+      .map((n) => [n, fs.readFileSync(path.join(dir, n), 'base64')]),
+  );
 
 describe('a save that fails keeps the checkpoint there and leaves nothing behind', () => {
-  const failures = [['writeSync', 'ENOSPC'], ['fsyncSync', 'EIO'], ['closeSync', 'EIO'], ['renameSync', 'EIO'], ['openSync', 'EROFS']];
+  const failures = [
+    ['writeSync', 'ENOSPC'],
+    ['fsyncSync', 'EIO'],
+    ['closeSync', 'EIO'],
+    ['renameSync', 'EIO'],
+    ['openSync', 'EROFS'],
+  ];
   for (const [name, code] of failures) {
     test(`${name} failing with ${code}, at each of its calls`, () => {
       const calls = withFailure(name, -1, code, () => save(fresh('count'), 1)); // how many calls one save makes
@@ -162,7 +188,10 @@ describe('training when the disk fills up', { concurrency: 2 }, () => {
   for (const writesLeft of [0, 1, 30, 75, 120]) {
     test(`full after ${writesLeft} writes: exit 6, one line, the last good checkpoints kept`, async () => {
       const run = fresh('full');
-      const r = await runOnFullDisk(['train', TINY, '-o', run, ...ONE_STEP, '--max-steps', '6', '--save-every', '1', '--eval-every', '1'], writesLeft);
+      const r = await runOnFullDisk(
+        ['train', TINY, '-o', run, ...ONE_STEP, '--max-steps', '6', '--save-every', '1', '--eval-every', '1'],
+        writesLeft,
+      );
       assert.equal(r.code, 6, show(r));
       const lines = errorLines(r);
       assert.equal(lines.length, 1, show(r));
@@ -204,7 +233,11 @@ const OUTPUT_COMMANDS = [
 function runWithStdout(args, stdout, stdin = '') {
   return new Promise((resolve, reject) => {
     const out = stdout === 'full' ? fs.openSync('/dev/full', 'w') : 'pipe';
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: WORK, env: { ...process.env, NO_COLOR: '1' }, stdio: ['pipe', out, 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: WORK,
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['pipe', out, 'pipe'],
+    });
     if (stdout === 'closed') child.stdout.destroy();
     else fs.closeSync(out);
     child.stdin.on('error', () => {}).end(stdin);
@@ -226,19 +259,26 @@ describe('stdout whose reader has gone (| head): stop at once, exit 0, quietly',
   }
 });
 
-describe('stdout on a full device (> /dev/full): one line, exit 6', { concurrency: 2, skip: !fs.existsSync('/dev/full') && 'no /dev/full' }, () => {
-  for (const { args, stdin } of OUTPUT_COMMANDS) {
-    test(`charrnn ${args.join(' ').replace(RUN, 'run')}`, async () => {
-      const r = await runWithStdout(args, 'full', stdin);
-      assert.equal(r.code, 6, show(r));
-      assert.deepEqual(errorLines(r), ['charrnn: cannot write stdout: no space left on device (ENOSPC)'], show(r));
-    });
-  }
-});
+describe(
+  'stdout on a full device (> /dev/full): one line, exit 6',
+  { concurrency: 2, skip: !fs.existsSync('/dev/full') && 'no /dev/full' },
+  () => {
+    for (const { args, stdin } of OUTPUT_COMMANDS) {
+      test(`charrnn ${args.join(' ').replace(RUN, 'run')}`, async () => {
+        const r = await runWithStdout(args, 'full', stdin);
+        assert.equal(r.code, 6, show(r));
+        assert.deepEqual(errorLines(r), ['charrnn: cannot write stdout: no space left on device (ENOSPC)'], show(r));
+      });
+    }
+  },
+);
 
 test('a closed stderr (2>&1 | head -1) does not stop a training run', async () => {
   const run = fresh('quiet');
-  const child = spawn(process.execPath, [BIN, 'train', TINY, '-o', run, ...ONE_STEP, '--max-steps', '3'], { cwd: WORK, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'train', TINY, '-o', run, ...ONE_STEP, '--max-steps', '3'], {
+    cwd: WORK,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   child.stderr.destroy();
   const code = await new Promise((resolve) => child.on('close', resolve));
   assert.equal(code, 0);

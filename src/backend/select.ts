@@ -36,7 +36,7 @@ export interface SelectOptions {
 }
 
 /** How to see why TensorFlow found no GPU: we quieten its logging, which hides the missing library's name. */
-const NO_GPU_HINT = 'TF_CPP_MIN_LOG_LEVEL=0 shows TensorFlow\'s reason';
+const NO_GPU_HINT = "TF_CPP_MIN_LOG_LEVEL=0 shows TensorFlow's reason";
 
 type Attempt = () => Promise<string>; // resolves to the description, rejects with the reason
 
@@ -59,7 +59,9 @@ export async function selectBackend(choice: BackendChoice = 'auto', options: Sel
     }
   }
   // A choice the machine cannot honour (e.g. tensorflow without its package) is a usage error.
-  throw new UserError(`no usable backend for --backend ${choice}: ${fallbacks.join('; ')}${choice === 'auto' ? '' : '; try --backend auto'}`);
+  throw new UserError(
+    `no usable backend for --backend ${choice}: ${fallbacks.join('; ')}${choice === 'auto' ? '' : '; try --backend auto'}`,
+  );
 }
 
 /** `gpuOnly`: refuse (so that `auto` falls back to WebAssembly) when TensorFlow finds no GPU. */
@@ -74,7 +76,9 @@ async function loadNative(loader: NativeLoader, pkg: NativePackage, gpuOnly: boo
   const usingGpu = (tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true;
   if (usingGpu) return 'tfjs-node-gpu on a CUDA GPU';
   if (gpuOnly) {
-    throw new Error(`loaded, but TensorFlow found no GPU (${NO_GPU_HINT}); WebAssembly is measured, TensorFlow on the CPU is not (--backend tensorflow forces it)`);
+    throw new Error(
+      `loaded, but TensorFlow found no GPU (${NO_GPU_HINT}); WebAssembly is measured, TensorFlow on the CPU is not (--backend tensorflow forces it)`,
+    );
   }
   return `tfjs-node-gpu on the CPU: TensorFlow found no GPU (${NO_GPU_HINT})`;
 }

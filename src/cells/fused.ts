@@ -62,13 +62,16 @@ export function fusedLstmSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: Rec
     const [hs, cs, gates] = tf.engine().runKernel(LSTM_FORWARD, { zIn: zInT, U: UT, h0, c0 }, { keepAll: true }) as tf.Tensor2D[];
     final = [tf.keep(lastRows(hs, batch)), tf.keep(lastRows(cs, batch))];
     save([UT, h0, c0, hs, cs, gates]);
-    const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]): tf.Tensor[] => tf.tidy(() => {
-      const [Ukept, h0Kept, c0Kept, hsKept, csKept, gatesKept] = saved as tf.Tensor2D[];
-      const [dZ, dh0, dc0] = tf.engine().runKernel(LSTM_BACKWARD, { dHs: dy as tf.Tensor2D, gates: gatesKept, cs: csKept, c0: c0Kept, U: Ukept }) as tf.Tensor2D[];
-      const dU = recurrentKernelGradient(dZ, previousStates(h0Kept, hsKept, batch));
-      tf.dispose(saved); // their one use: the tape would keep them until the whole gradient is done
-      return [dZ, dU, dh0, dc0];
-    });
+    const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]): tf.Tensor[] =>
+      tf.tidy(() => {
+        const [Ukept, h0Kept, c0Kept, hsKept, csKept, gatesKept] = saved as tf.Tensor2D[];
+        const [dZ, dh0, dc0] = tf
+          .engine()
+          .runKernel(LSTM_BACKWARD, { dHs: dy as tf.Tensor2D, gates: gatesKept, cs: csKept, c0: c0Kept, U: Ukept }) as tf.Tensor2D[];
+        const dU = recurrentKernelGradient(dZ, previousStates(h0Kept, hsKept, batch));
+        tf.dispose(saved); // their one use: the tape would keep them until the whole gradient is done
+        return [dZ, dU, dh0, dc0];
+      });
     tf.dispose([cs, gates]); // save keeps clones of them
     return { value: hs, gradFunc };
   });
@@ -96,13 +99,14 @@ export function fusedRnnSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: Recu
     const hs = tf.engine().runKernel(RNN_FORWARD, { zIn: zInT, U: UT, h0 }) as tf.Tensor2D;
     final = [tf.keep(lastRows(hs, batch))];
     save([UT, h0, hs]);
-    const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]): tf.Tensor[] => tf.tidy(() => {
-      const [Ukept, h0Kept, hsKept] = saved as tf.Tensor2D[];
-      const [dZ, dh0] = tf.engine().runKernel(RNN_BACKWARD, { dHs: dy as tf.Tensor2D, hs: hsKept, U: Ukept }, { batch }) as tf.Tensor2D[];
-      const dU = recurrentKernelGradient(dZ, previousStates(h0Kept, hsKept, batch));
-      tf.dispose(saved);
-      return [dZ, dU, dh0];
-    });
+    const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]): tf.Tensor[] =>
+      tf.tidy(() => {
+        const [Ukept, h0Kept, hsKept] = saved as tf.Tensor2D[];
+        const [dZ, dh0] = tf.engine().runKernel(RNN_BACKWARD, { dHs: dy as tf.Tensor2D, hs: hsKept, U: Ukept }, { batch }) as tf.Tensor2D[];
+        const dU = recurrentKernelGradient(dZ, previousStates(h0Kept, hsKept, batch));
+        tf.dispose(saved);
+        return [dZ, dU, dh0];
+      });
     return { value: hs, gradFunc };
   });
   const hs = run(zIn, U, initial[0]) as tf.Tensor2D;
@@ -124,15 +128,21 @@ export function fusedGruSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: Recu
     const [hs, gates, rhs] = tf.engine().runKernel(GRU_FORWARD, { zIn: zInT, U: UT, h0 }, { keepAll: true }) as tf.Tensor2D[];
     final = [tf.keep(lastRows(hs, batch))];
     save([UT, h0, hs, gates, rhs]);
-    const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]): tf.Tensor[] => tf.tidy(() => {
-      const [Ukept, h0Kept, hsKept, gatesKept, rhsKept] = saved as tf.Tensor2D[];
-      const [dZ, dh0] = tf.engine().runKernel(GRU_BACKWARD, { dHs: dy as tf.Tensor2D, gates: gatesKept, hs: hsKept, h0: h0Kept, U: Ukept }) as tf.Tensor2D[];
-      // The blocks' left operands differ: h_{t-1} for the update and reset columns, r∘h_{t-1} for the candidate's.
-      const [dZzr, dZh] = tf.split(dZ, [2 * H, H], 1) as tf.Tensor2D[];
-      const dU = tf.concat([recurrentKernelGradient(dZzr, previousStates(h0Kept, hsKept, batch)), recurrentKernelGradient(dZh, rhsKept)], 1);
-      tf.dispose(saved);
-      return [dZ, dU, dh0];
-    });
+    const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]): tf.Tensor[] =>
+      tf.tidy(() => {
+        const [Ukept, h0Kept, hsKept, gatesKept, rhsKept] = saved as tf.Tensor2D[];
+        const [dZ, dh0] = tf
+          .engine()
+          .runKernel(GRU_BACKWARD, { dHs: dy as tf.Tensor2D, gates: gatesKept, hs: hsKept, h0: h0Kept, U: Ukept }) as tf.Tensor2D[];
+        // The blocks' left operands differ: h_{t-1} for the update and reset columns, r∘h_{t-1} for the candidate's.
+        const [dZzr, dZh] = tf.split(dZ, [2 * H, H], 1) as tf.Tensor2D[];
+        const dU = tf.concat(
+          [recurrentKernelGradient(dZzr, previousStates(h0Kept, hsKept, batch)), recurrentKernelGradient(dZh, rhsKept)],
+          1,
+        );
+        tf.dispose(saved);
+        return [dZ, dU, dh0];
+      });
     tf.dispose([gates, rhs]); // save keeps clones of them
     return { value: hs, gradFunc };
   });

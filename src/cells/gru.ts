@@ -29,7 +29,14 @@
  * Memory: the backward keeps z, r, [z r], ĥ, h − ĥ and r∘h of every step, 7·T·B·H floats.
  */
 import * as tf from '../tf.js';
-import { stepProjection, type LayerOutput, type LayerStepper, type RecurrentCell, type RecurrentState, type StepProjectorFactory } from './cell.js';
+import {
+  stepProjection,
+  type LayerOutput,
+  type LayerStepper,
+  type RecurrentCell,
+  type RecurrentState,
+  type StepProjectorFactory,
+} from './cell.js';
 import { fusedGruCell, fusedGruForward, fusedGruSequence, fusedLayersActive, stepProjectorFactory } from './fused.js';
 
 interface StepResult {
@@ -130,43 +137,44 @@ export function gruSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: Recurrent
     save([Uzr, Uh, hPrevAll, rhAll, ...kept]);
 
     // In a tidy: tfjs frees a backward's temporaries only when the whole gradient is done.
-    const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]): tf.Tensor[] => tf.tidy(() => {
-      const [UzrKept, UhKept, hPrev, rhPrev, ...perStep] = saved;
-      const dHs = tf.split(dy as tf.Tensor2D, steps, 0);
-      const hPrevSteps = tf.split(hPrev, steps, 0);
-      const UzrT = tf.transpose(UzrKept); // once per sequence, not per step
-      const UhT = tf.transpose(UhKept);
-      const dSzr = new Array<tf.Tensor>(steps); // d(update/reset pre-activations), (B, 2H)
-      const dA = new Array<tf.Tensor>(steps); // d(candidate pre-activation), (B, H)
-      let dhNext: tf.Tensor | null = null;
-      for (let t = steps - 1; t >= 0; t--) {
-        const [zr, z, r, hh, diff] = perStep.slice(t * 5, t * 5 + 5);
-        const dhAfter = dhNext;
-        // One tidy per step, as in lstm.ts.
-        const step = tf.tidy(() => {
-          const dh: tf.Tensor = dhAfter ? tf.add(dHs[t], dhAfter) : dHs[t];
-          // h' = ĥ + z∘(h − ĥ)
-          const dz = tf.mul(dh, diff);
-          const dhh = tf.mul(dh, tf.sub(1, z));
-          const dA = tf.mul(dhh, tf.sub(1, tf.square(hh)));
-          // ĥ = tanh(xh + (r∘h)·Uh): the gradient reaches r and h through r∘h.
-          const dRh = tf.matMul(dA as tf.Tensor2D, UhT);
-          const dr = tf.mul(dRh, hPrevSteps[t]);
-          const dSzr = tf.mul(tf.concat([dz, dr], 1), tf.mul(zr, tf.sub(1, zr)));
-          return { dA, dSzr, dh: tf.add(tf.add(tf.mul(dh, z), tf.mul(dRh, r)), tf.matMul(dSzr as tf.Tensor2D, UzrT)) };
-        });
-        dhAfter?.dispose();
-        ({ dA: dA[t], dSzr: dSzr[t], dh: dhNext } = step);
-      }
-      const dSzrAll = tf.concat(dSzr, 0) as tf.Tensor2D;
-      const dAAll = tf.concat(dA, 0) as tf.Tensor2D;
-      tf.dispose([...dSzr, ...dA]);
-      const dZIn = tf.concat([dSzrAll, dAAll], 1);
-      // dU: one matMul per block for all steps (the blocks' left operands differ: h vs r∘h).
-      const dU = tf.concat([tf.matMul(tf.transpose(hPrev), dSzrAll), tf.matMul(tf.transpose(rhPrev), dAAll)], 1);
-      tf.dispose(saved); // their one use; the tape would keep them until the whole gradient is done
-      return [dZIn, dU, dhNext!]; // what flows back past step 0 is the initial h's gradient
-    });
+    const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]): tf.Tensor[] =>
+      tf.tidy(() => {
+        const [UzrKept, UhKept, hPrev, rhPrev, ...perStep] = saved;
+        const dHs = tf.split(dy as tf.Tensor2D, steps, 0);
+        const hPrevSteps = tf.split(hPrev, steps, 0);
+        const UzrT = tf.transpose(UzrKept); // once per sequence, not per step
+        const UhT = tf.transpose(UhKept);
+        const dSzr = new Array<tf.Tensor>(steps); // d(update/reset pre-activations), (B, 2H)
+        const dA = new Array<tf.Tensor>(steps); // d(candidate pre-activation), (B, H)
+        let dhNext: tf.Tensor | null = null;
+        for (let t = steps - 1; t >= 0; t--) {
+          const [zr, z, r, hh, diff] = perStep.slice(t * 5, t * 5 + 5);
+          const dhAfter = dhNext;
+          // One tidy per step, as in lstm.ts.
+          const step = tf.tidy(() => {
+            const dh: tf.Tensor = dhAfter ? tf.add(dHs[t], dhAfter) : dHs[t];
+            // h' = ĥ + z∘(h − ĥ)
+            const dz = tf.mul(dh, diff);
+            const dhh = tf.mul(dh, tf.sub(1, z));
+            const dA = tf.mul(dhh, tf.sub(1, tf.square(hh)));
+            // ĥ = tanh(xh + (r∘h)·Uh): the gradient reaches r and h through r∘h.
+            const dRh = tf.matMul(dA as tf.Tensor2D, UhT);
+            const dr = tf.mul(dRh, hPrevSteps[t]);
+            const dSzr = tf.mul(tf.concat([dz, dr], 1), tf.mul(zr, tf.sub(1, zr)));
+            return { dA, dSzr, dh: tf.add(tf.add(tf.mul(dh, z), tf.mul(dRh, r)), tf.matMul(dSzr as tf.Tensor2D, UzrT)) };
+          });
+          dhAfter?.dispose();
+          ({ dA: dA[t], dSzr: dSzr[t], dh: dhNext } = step);
+        }
+        const dSzrAll = tf.concat(dSzr, 0) as tf.Tensor2D;
+        const dAAll = tf.concat(dA, 0) as tf.Tensor2D;
+        tf.dispose([...dSzr, ...dA]);
+        const dZIn = tf.concat([dSzrAll, dAAll], 1);
+        // dU: one matMul per block for all steps (the blocks' left operands differ: h vs r∘h).
+        const dU = tf.concat([tf.matMul(tf.transpose(hPrev), dSzrAll), tf.matMul(tf.transpose(rhPrev), dAAll)], 1);
+        tf.dispose(saved); // their one use; the tape would keep them until the whole gradient is done
+        return [dZIn, dU, dhNext!]; // what flows back past step 0 is the initial h's gradient
+      });
     return { value: hsAll, gradFunc };
   });
 
@@ -182,7 +190,14 @@ type GruCellStep = (szr: tf.Tensor2D, xh: tf.Tensor2D, Uh: tf.Tensor2D, h: tf.Te
  * any cell's do (StepProjection), but the candidate's recurrent part (r∘h)·Uh cannot (it
  * needs r first): its input part is a second projection, without U, and `cellStep` adds it.
  */
-function gruStepper(layer: number, W: tf.Tensor2D, U: tf.Tensor2D, b: tf.Tensor1D, cellStep: GruCellStep, project: StepProjectorFactory = stepProjection): LayerStepper {
+function gruStepper(
+  layer: number,
+  W: tf.Tensor2D,
+  U: tf.Tensor2D,
+  b: tf.Tensor1D,
+  cellStep: GruCellStep,
+  project: StepProjectorFactory = stepProjection,
+): LayerStepper {
   const H = U.shape[0];
   const [Wzr, Wh] = tf.split(W, [2 * H, H], 1) as tf.Tensor2D[];
   const [Uzr, Uh] = splitU(U, H);
@@ -212,7 +227,11 @@ export const gru: RecurrentCell = {
   // On wasm: one kernel call per window (fused.ts), and per sampling step's cell.
   fused: (backend) =>
     fusedLayersActive(backend)
-      ? { forward: fusedGruForward, sequence: fusedGruSequence, stepper: (layer, W, U, b) => gruStepper(layer, W, U, b, fusedGruCell, stepProjectorFactory()) }
+      ? {
+          forward: fusedGruForward,
+          sequence: fusedGruSequence,
+          stepper: (layer, W, U, b) => gruStepper(layer, W, U, b, fusedGruCell, stepProjectorFactory()),
+        }
       : undefined,
   keras: {
     className: 'GRU',

@@ -146,36 +146,37 @@ export function lstmSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: Recurren
     save([UT, hPrevAll, ...kept]);
 
     // In a tidy: tfjs frees a backward's temporaries only when the whole gradient is done.
-    const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]): tf.Tensor[] => tf.tidy(() => {
-      const [Ukept, hPrev, ...perStep] = saved;
-      const dHs = splitSteps(dy as tf.Tensor2D, steps);
-      const UTransposed = tf.transpose(Ukept); // once per sequence, not per step
-      const dzs = new Array<tf.Tensor>(steps);
-      let dhNext: tf.Tensor | null = null;
-      let dcNext: tf.Tensor | null = null;
-      for (let t = steps - 1; t >= 0; t--) {
-        const [dzPerD, dcPerDh, f] = perStep.slice(t * 3, t * 3 + 3);
-        // One tidy per step: its temporaries go at once, not at the end of the whole
-        // backward (with T = 100 that was most of the training step's memory).
-        const step = tf.tidy(() => {
-          const dh: tf.Tensor = dhNext ? tf.add(dHs[t], dhNext) : dHs[t];
-          const dcFromH = tf.mul(dh, dcPerDh);
-          const dc: tf.Tensor = dcNext ? tf.add(dcFromH, dcNext) : dcFromH;
-          const dz = tf.mul(tf.concat([dc, dc, dc, dh], 1), dzPerD) as tf.Tensor2D;
-          return { dz, dh: tf.matMul(dz, UTransposed), dc: tf.mul(dc, f) };
-        });
-        if (dhNext) tf.dispose([dhNext, dcNext!]);
-        dzs[t] = step.dz;
-        dhNext = step.dh;
-        dcNext = step.dc;
-      }
-      const dZIn = tf.concat(dzs, 0);
-      tf.dispose(dzs);
-      const dU = recurrentKernelGradient(dZIn as tf.Tensor2D, hPrev as tf.Tensor2D);
-      // This was the saved tensors' one use; the tape would keep them until the whole gradient is done.
-      tf.dispose(saved);
-      return [dZIn, dU, dhNext!, dcNext!]; // what flows back past step 0 is the initial state's gradient
-    });
+    const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]): tf.Tensor[] =>
+      tf.tidy(() => {
+        const [Ukept, hPrev, ...perStep] = saved;
+        const dHs = splitSteps(dy as tf.Tensor2D, steps);
+        const UTransposed = tf.transpose(Ukept); // once per sequence, not per step
+        const dzs = new Array<tf.Tensor>(steps);
+        let dhNext: tf.Tensor | null = null;
+        let dcNext: tf.Tensor | null = null;
+        for (let t = steps - 1; t >= 0; t--) {
+          const [dzPerD, dcPerDh, f] = perStep.slice(t * 3, t * 3 + 3);
+          // One tidy per step: its temporaries go at once, not at the end of the whole
+          // backward (with T = 100 that was most of the training step's memory).
+          const step = tf.tidy(() => {
+            const dh: tf.Tensor = dhNext ? tf.add(dHs[t], dhNext) : dHs[t];
+            const dcFromH = tf.mul(dh, dcPerDh);
+            const dc: tf.Tensor = dcNext ? tf.add(dcFromH, dcNext) : dcFromH;
+            const dz = tf.mul(tf.concat([dc, dc, dc, dh], 1), dzPerD) as tf.Tensor2D;
+            return { dz, dh: tf.matMul(dz, UTransposed), dc: tf.mul(dc, f) };
+          });
+          if (dhNext) tf.dispose([dhNext, dcNext!]);
+          dzs[t] = step.dz;
+          dhNext = step.dh;
+          dcNext = step.dc;
+        }
+        const dZIn = tf.concat(dzs, 0);
+        tf.dispose(dzs);
+        const dU = recurrentKernelGradient(dZIn as tf.Tensor2D, hPrev as tf.Tensor2D);
+        // This was the saved tensors' one use; the tape would keep them until the whole gradient is done.
+        tf.dispose(saved);
+        return [dZIn, dU, dhNext!, dcNext!]; // what flows back past step 0 is the initial state's gradient
+      });
     return { value: hsAll, gradFunc };
   });
 
@@ -200,7 +201,11 @@ export const lstm: RecurrentCell = {
   // On wasm: one kernel call per window (fused.ts), and per sampling step's cell.
   fused: (backend) =>
     fusedLayersActive(backend)
-      ? { forward: fusedLstmForward, sequence: fusedLstmSequence, stepper: (layer, W, U, b) => projectedStepper(layer, W, U, b, (z, [, c]) => fusedLstmCell(z, c), stepProjectorFactory()) }
+      ? {
+          forward: fusedLstmForward,
+          sequence: fusedLstmSequence,
+          stepper: (layer, W, U, b) => projectedStepper(layer, W, U, b, (z, [, c]) => fusedLstmCell(z, c), stepProjectorFactory()),
+        }
       : undefined,
   keras: {
     className: 'LSTM',

@@ -11,7 +11,19 @@
  */
 import * as tf from '../tf.js';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { TrainConfig } from '../training/config.js';
 import type { CorpusFile, TextEncoding } from '../data/corpus.js';
@@ -50,7 +62,15 @@ export interface TrainingRecord {
    * `path`: a file, a folder, or '-' (standard input); `files`: what was read, in order (none from standard input).
    * `counts[id]`: how often vocabulary character `id` occurs in the corpus (absent in older checkpoints).
    */
-  corpus: { path: string; files: CorpusFile[]; encoding: TextEncoding; bytes: number; chars: number; fingerprint: string; counts?: number[] };
+  corpus: {
+    path: string;
+    files: CorpusFile[];
+    encoding: TextEncoding;
+    bytes: number;
+    chars: number;
+    fingerprint: string;
+    counts?: number[];
+  };
 }
 
 export interface CheckpointMeta {
@@ -94,17 +114,21 @@ export interface LoadedCheckpoint {
   resume?: ResumeState;
 }
 
-export function saveCheckpoint(
-  dir: string,
-  model: CharModel,
-  vocab: Vocabulary,
-  training: TrainingRecord,
-  resume?: ResumeState,
-): void {
+export function saveCheckpoint(dir: string, model: CharModel, vocab: Vocabulary, training: TrainingRecord, resume?: ResumeState): void {
   try {
     mkdirSync(dir, { recursive: true });
-    const weights = writeFloat32Blob(dir, 'weights', model.weights.map((w) => w.tensor));
-    const meta: CheckpointMeta = { formatVersion: FORMAT_VERSION, model: model.config, vocab: [...vocab.chars], training, weightsSha256: weights.sha256 };
+    const weights = writeFloat32Blob(
+      dir,
+      'weights',
+      model.weights.map((w) => w.tensor),
+    );
+    const meta: CheckpointMeta = {
+      formatVersion: FORMAT_VERSION,
+      model: model.config,
+      vocab: [...vocab.chars],
+      training,
+      weightsSha256: weights.sha256,
+    };
     const files = [weights.file];
     if (resume) {
       const { tensors, ...scalars } = resume;
@@ -117,7 +141,9 @@ export function saveCheckpoint(
       generatedBy: 'charrnn',
       convertedBy: null,
       modelTopology: kerasTopology(model.config),
-      weightsManifest: [{ paths: [weights.file], weights: model.weights.map(({ name, tensor }) => ({ name, shape: tensor.shape, dtype: 'float32' })) }],
+      weightsManifest: [
+        { paths: [weights.file], weights: model.weights.map(({ name, tensor }) => ({ name, shape: tensor.shape, dtype: 'float32' })) },
+      ],
       charrnn: meta,
     };
     // model.json last: until its rename, the old one still names complete files.
@@ -155,7 +181,10 @@ export function removeLeftovers(dir: string, options: { allTemporary?: boolean }
 /** The weights and state files a checkpoint's model.json names: none without one; null when it cannot be read (then nothing counts as unnamed). */
 function namedFiles(dir: string): string[] | null {
   try {
-    const json = JSON.parse(readFileSync(join(dir, MODEL_FILE), 'utf8')) as { weightsManifest?: { paths?: unknown[] }[]; charrnn?: { resume?: { file?: unknown } } };
+    const json = JSON.parse(readFileSync(join(dir, MODEL_FILE), 'utf8')) as {
+      weightsManifest?: { paths?: unknown[] }[];
+      charrnn?: { resume?: { file?: unknown } };
+    };
     const paths = (json.weightsManifest ?? []).flatMap((group) => group.paths ?? []);
     return [...paths, json.charrnn?.resume?.file].filter((p): p is string => typeof p === 'string');
   } catch (err) {
@@ -185,15 +214,37 @@ export function loadCheckpoint(path: string, options: { resume?: boolean } = {})
   const dir = resolveCheckpointDir(path, options.resume ? 'latest' : 'best');
   const { meta, writtenBy, weightsName } = parseModelJson(dir, readJson(dir));
   const specs = weightSpecs(meta.model);
-  const floats = readBlob(dir, weightsName, meta.weightsSha256, specs.map((s) => s.shape), 'weights');
-  const loaded: LoadedCheckpoint = { dir, model: CharModel.fromTensors(meta.model, toTensors(floats, specs.map((s) => s.shape))), vocab: new Vocabulary(meta.vocab), meta };
+  const floats = readBlob(
+    dir,
+    weightsName,
+    meta.weightsSha256,
+    specs.map((s) => s.shape),
+    'weights',
+  );
+  const loaded: LoadedCheckpoint = {
+    dir,
+    model: CharModel.fromTensors(
+      meta.model,
+      toTensors(
+        floats,
+        specs.map((s) => s.shape),
+      ),
+    ),
+    vocab: new Vocabulary(meta.vocab),
+    meta,
+  };
   if (options.resume) {
     const record = meta.resume;
-    if (!record) throw new CheckpointError(`${dir} holds no training state to resume from (written by an older charrnn?); use --init-from to start from its weights`);
+    if (!record)
+      throw new CheckpointError(
+        `${dir} holds no training state to resume from (written by an older charrnn?); use --init-from to start from its weights`,
+      );
     const { file, sha256, shapes, ...scalars } = record;
     const expected = resumeShapes(meta, writtenBy < 2 ? 2 : loaded.model.cell.state.length);
     if (JSON.stringify(shapes) !== JSON.stringify(expected)) {
-      throw new CheckpointError(`${dir}: ${MODEL_FILE} field charrnn.resume.shapes does not match the model (Adam's moments and the carried state need ${expected.length} tensors of its shapes; corrupt checkpoint)`);
+      throw new CheckpointError(
+        `${dir}: ${MODEL_FILE} field charrnn.resume.shapes does not match the model (Adam's moments and the carried state need ${expected.length} tensors of its shapes; corrupt checkpoint)`,
+      );
     }
     const tensors = toTensors(readBlob(dir, file, sha256, shapes, 'training state'), shapes);
     loaded.resume = { ...scalars, tensors: upgradeResumeTensors(writtenBy, tensors, loaded.model) };
@@ -218,7 +269,10 @@ function readBlob(dir: string, name: string, sha256: string, shapes: number[][],
   if (!/^[\w.-]+$/.test(name)) throw new CheckpointError(`${dir}: ${what} file name ${JSON.stringify(name)} is not allowed`);
   const expected = shapes.reduce((n, shape) => n + sizeOf(shape), 0) * 4;
   const bytes = readRegularFile(join(dir, name), { exactBytes: expected }, (reason) => {
-    const why = reason === 'no such file' ? 'is missing' : `${reason}${reason.startsWith('holds') ? ' for the model\'s shapes (truncated or corrupt)' : ''}`;
+    const why =
+      reason === 'no such file'
+        ? 'is missing'
+        : `${reason}${reason.startsWith('holds') ? " for the model's shapes (truncated or corrupt)" : ''}`;
     return new CheckpointError(`${dir}: ${what} file ${name} ${why}`);
   });
   if (createHash('sha256').update(bytes).digest('hex') !== sha256) {
@@ -244,7 +298,11 @@ const blobName = (kind: string, sha256: string) => `${kind}-${sha256.slice(0, 16
 const MODEL_JSON_MAX_BYTES = 256 * 2 ** 20;
 
 function readJson(dir: string): unknown {
-  const bytes = readRegularFile(join(dir, MODEL_FILE), { maxBytes: MODEL_JSON_MAX_BYTES }, (reason) => new CheckpointError(`${dir}: ${MODEL_FILE} ${reason}`));
+  const bytes = readRegularFile(
+    join(dir, MODEL_FILE),
+    { maxBytes: MODEL_JSON_MAX_BYTES },
+    (reason) => new CheckpointError(`${dir}: ${MODEL_FILE} ${reason}`),
+  );
   try {
     return JSON.parse(bytes.toString('utf8'));
   } catch {
@@ -266,7 +324,9 @@ function parseModelJson(dir: string, parsed: unknown): { meta: CheckpointMeta; w
   if (!written || typeof written !== 'object') throw new CheckpointError(`${dir}: ${MODEL_FILE} is not a charrnn checkpoint`);
   const writtenBy = written.formatVersion;
   if (typeof writtenBy === 'number' && writtenBy > FORMAT_VERSION) {
-    throw new CheckpointError(`${dir}: checkpoint format ${writtenBy} is newer than this charrnn reads (${FORMAT_VERSION}); upgrade charrnn`);
+    throw new CheckpointError(
+      `${dir}: checkpoint format ${writtenBy} is newer than this charrnn reads (${FORMAT_VERSION}); upgrade charrnn`,
+    );
   }
   try {
     integer(1)(writtenBy, 'charrnn.formatVersion');
@@ -274,12 +334,17 @@ function parseModelJson(dir: string, parsed: unknown): { meta: CheckpointMeta; w
     const specs = weightSpecs(meta.model);
     const manifest = where(
       manifestSchema,
-      (m) => m.length === 1 && m[0].paths.length === 1 && m[0].weights.length === specs.length && m[0].weights.every((w, k) => w.name === specs[k].name && JSON.stringify(w.shape) === JSON.stringify(specs[k].shape)),
+      (m) =>
+        m.length === 1 &&
+        m[0].paths.length === 1 &&
+        m[0].weights.length === specs.length &&
+        m[0].weights.every((w, k) => w.name === specs[k].name && JSON.stringify(w.shape) === JSON.stringify(specs[k].shape)),
       `one file holding the model's ${specs.length} weights in order, with the shapes charrnn.model gives`,
     )(json.weightsManifest, 'weightsManifest');
     return { meta, writtenBy, weightsName: manifest[0].paths[0] };
   } catch (err) {
-    if (err instanceof FieldError) throw new CheckpointError(`${dir}: ${MODEL_FILE} field ${err.message} (corrupt or hand-edited checkpoint)`);
+    if (err instanceof FieldError)
+      throw new CheckpointError(`${dir}: ${MODEL_FILE} field ${err.message} (corrupt or hand-edited checkpoint)`);
     throw err;
   }
 }
@@ -346,5 +411,9 @@ function syncDirectory(dir: string): void {
 
 /** True when `dir` already holds a checkpoint or a run with checkpoints. */
 export function holdsCheckpoints(dir: string): boolean {
-  return existsSync(dir) && statSync(dir).isDirectory() && [dir, join(dir, 'best'), join(dir, 'latest')].some((d) => existsSync(join(d, MODEL_FILE)));
+  return (
+    existsSync(dir) &&
+    statSync(dir).isDirectory() &&
+    [dir, join(dir, 'best'), join(dir, 'latest')].some((d) => existsSync(join(d, MODEL_FILE)))
+  );
 }

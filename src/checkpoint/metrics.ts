@@ -122,7 +122,9 @@ const METRICS_MAX_BYTES = 2 ** 30;
  */
 export function readMetrics(path: string): MetricsRecord[] {
   if (!existsSync(path)) return [];
-  const text = readRegularFile(path, { maxBytes: METRICS_MAX_BYTES }, (reason) => new CheckpointError(`${path} ${reason}`)).toString('utf8');
+  const text = readRegularFile(path, { maxBytes: METRICS_MAX_BYTES }, (reason) => new CheckpointError(`${path} ${reason}`)).toString(
+    'utf8',
+  );
   const records: MetricsRecord[] = [];
   for (const [index, line] of text.split('\n').entries()) {
     if (!line.trim()) continue;
@@ -136,7 +138,8 @@ export function readMetrics(path: string): MetricsRecord[] {
     try {
       record = metricsLineSchema(parsed, 'line') as Partial<MetricsRecord>;
     } catch (err) {
-      if (err instanceof FieldError) throw new CheckpointError(`${path} line ${index + 1}: field ${err.field.replace(/^line\.?/, '') || '(the line)'} ${err.problem}`);
+      if (err instanceof FieldError)
+        throw new CheckpointError(`${path} line ${index + 1}: field ${err.field.replace(/^line\.?/, '') || '(the line)'} ${err.problem}`);
       throw err;
     }
     const last = records.at(-1);

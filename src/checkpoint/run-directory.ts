@@ -9,7 +9,20 @@
  * failed saves left in its checkpoints. The lock goes when the run ends, however it ends
  * short of SIGKILL; after a SIGKILL it is stale and the next run takes it over.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { OutputError, writeFailure } from '../errors.js';
@@ -77,7 +90,12 @@ export function holdsRun(dir: string): boolean {
 /** 'run' or 'checkpoint' when `dir` is one of ours (a run directory, or a checkpoint with its hashed weight files); else null. */
 export function runOrCheckpoint(dir: string): 'run' | 'checkpoint' | null {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) return null;
-  if (existsSync(join(dir, LOCK_FILE)) || existsSync(join(dir, METRICS_FILE)) || CHECKPOINT_DIRS.some((sub) => holdsCheckpoints(join(dir, sub)))) return 'run';
+  if (
+    existsSync(join(dir, LOCK_FILE)) ||
+    existsSync(join(dir, METRICS_FILE)) ||
+    CHECKPOINT_DIRS.some((sub) => holdsCheckpoints(join(dir, sub)))
+  )
+    return 'run';
   return readdirSync(dir).some((name) => /^(weights|state)-[0-9a-f]+\.bin$/.test(name)) ? 'checkpoint' : null;
 }
 
@@ -115,7 +133,9 @@ function lock(dir: string, created: boolean, command: string): RunClaim {
       if (moveAside(path, other)) tookOverFrom = other;
       continue;
     }
-    throw new OutputError(`${dir} is in use by another run: ${describeHolder(other)}; wait for it to end or choose another -o (if that run is over, delete ${path})`);
+    throw new OutputError(
+      `${dir} is in use by another run: ${describeHolder(other)}; wait for it to end or choose another -o (if that run is over, delete ${path})`,
+    );
   }
   held.add(resolve(path));
   process.on('exit', release); // also after process.exit() on a second Ctrl-C
@@ -152,7 +172,10 @@ function createExclusive(path: string, text: string): boolean {
 function prepareCheckpointDirs(dir: string): void {
   for (const sub of CHECKPOINT_DIRS.map((name) => join(dir, name))) {
     if (!existsSync(sub)) continue;
-    if (!statSync(sub).isDirectory()) throw new OutputError(`${sub} is a file, where the run's ${sub === join(dir, 'best') ? 'best' : 'latest'} checkpoint should go; move it away`);
+    if (!statSync(sub).isDirectory())
+      throw new OutputError(
+        `${sub} is a file, where the run's ${sub === join(dir, 'best') ? 'best' : 'latest'} checkpoint should go; move it away`,
+      );
     const probe = join(sub, `.write-test-${process.pid}`);
     try {
       writeFileSync(probe, '');

@@ -33,14 +33,22 @@ function expect<T>(test: (value: unknown) => boolean, expected: string): Schema<
 }
 
 export const integer = (min: number, max = Number.MAX_SAFE_INTEGER): Schema<number> =>
-  expect((v) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max, max === Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min}` : `an integer in [${min}, ${max}]`);
+  expect(
+    (v) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max,
+    max === Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min}` : `an integer in [${min}, ${max}]`,
+  );
 /** A finite number in [min, max] (JSON has no NaN or Infinity; it writes them as null). */
 export const number = (min = -Infinity, max = Infinity): Schema<number> =>
-  expect((v) => typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max, min === -Infinity ? 'a number' : max === Infinity ? `a number ≥ ${min}` : `a number in [${min}, ${max}]`);
+  expect(
+    (v) => typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max,
+    min === -Infinity ? 'a number' : max === Infinity ? `a number ≥ ${min}` : `a number in [${min}, ${max}]`,
+  );
 export const string: Schema<string> = expect((v) => typeof v === 'string', 'a string');
 export const boolean: Schema<boolean> = expect((v) => typeof v === 'boolean', 'true or false');
-export const oneOf = <T extends string>(choices: readonly T[]): Schema<T> => expect((v) => choices.includes(v as T), `one of ${choices.join(', ')}`);
-export const hex = (length: number): Schema<string> => expect((v) => typeof v === 'string' && new RegExp(`^[0-9a-f]{${length}}$`).test(v), `${length} hex digits`);
+export const oneOf = <T extends string>(choices: readonly T[]): Schema<T> =>
+  expect((v) => choices.includes(v as T), `one of ${choices.join(', ')}`);
+export const hex = (length: number): Schema<string> =>
+  expect((v) => typeof v === 'string' && new RegExp(`^[0-9a-f]{${length}}$`).test(v), `${length} hex digits`);
 
 /** null or absent stand for "none". */
 export const nullable =
@@ -70,7 +78,8 @@ export const object =
   <S extends Shape>(shape: S): Schema<Typed<S>> =>
   (value, field) => {
     if (value === undefined) throw new FieldError(field, 'is missing (expected an object)');
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new FieldError(field, `should be an object, not ${describe(value)}`);
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+      throw new FieldError(field, `should be an object, not ${describe(value)}`);
     const out: Record<string, unknown> = { ...value };
     for (const [key, schema] of Object.entries(shape)) {
       const checked = schema((value as Record<string, unknown>)[key], `${field}.${key}`);
@@ -189,11 +198,14 @@ export const checkpointMetaSchema = (value: unknown, field: string) => {
     resume: optional(resumeRecord),
   })(value, field);
   const { model, vocab, training } = meta;
-  if (vocab.length !== model.vocabSize) throw new FieldError(`${field}.vocab`, `has ${vocab.length} characters, but ${field}.model.vocabSize is ${model.vocabSize}`);
+  if (vocab.length !== model.vocabSize)
+    throw new FieldError(`${field}.vocab`, `has ${vocab.length} characters, but ${field}.model.vocabSize is ${model.vocabSize}`);
   const counts = training.corpus.counts;
-  if (counts && counts.length !== vocab.length) throw new FieldError(`${field}.training.corpus.counts`, `has ${counts.length} entries for ${vocab.length} characters`);
+  if (counts && counts.length !== vocab.length)
+    throw new FieldError(`${field}.training.corpus.counts`, `has ${counts.length} entries for ${vocab.length} characters`);
   for (const key of ['layers', 'hidden'] as const) {
-    if (training.config[key] !== model[key]) throw new FieldError(`${field}.training.config.${key}`, `is ${training.config[key]}, but ${field}.model.${key} is ${model[key]}`);
+    if (training.config[key] !== model[key])
+      throw new FieldError(`${field}.training.config.${key}`, `is ${training.config[key]}, but ${field}.model.${key} is ${model[key]}`);
   }
   return meta;
 };

@@ -39,7 +39,12 @@ function from1to2(meta: CheckpointMeta): CheckpointMeta {
     model,
     training: {
       ...meta.training,
-      config: { ...config, cell: config.cell ?? model.cell, learnedInit: config.learnedInit ?? model.learnedInit, patience: config.patience ?? null },
+      config: {
+        ...config,
+        cell: config.cell ?? model.cell,
+        learnedInit: config.learnedInit ?? model.learnedInit,
+        patience: config.patience ?? null,
+      },
       corpus: { ...corpus, encoding: corpus.encoding ?? 'utf8' },
     },
   };

@@ -7,7 +7,16 @@
 import { BACKEND_CHOICES, type BackendChoice } from '../backend/select.js';
 import type { TextEncoding } from '../data/corpus.js';
 import {
-  choice, flag, integer, listOf, mandatoryText, overrides, text, type OptionSpec, type OptionTable, type OptionValues,
+  choice,
+  flag,
+  integer,
+  listOf,
+  mandatoryText,
+  overrides,
+  text,
+  type OptionSpec,
+  type OptionTable,
+  type OptionValues,
 } from '../options/option.js';
 import { SAMPLE_OPTIONS } from '../sampling/options.js';
 import { TRAIN_OPTIONS } from '../training/config.js';
@@ -38,7 +47,9 @@ export interface CommandSpec<Args extends readonly ArgumentSpec[] = readonly Arg
  * given; a variadic argument's are a list, empty when none are given.
  */
 export type ArgumentValues<Args extends readonly ArgumentSpec[]> = {
-  [I in keyof Args]: Args[I] extends { variadic: true } ? string[] : ArgumentValue<Args[I]> | (Args[I] extends { required: true } ? never : undefined);
+  [I in keyof Args]: Args[I] extends { variadic: true }
+    ? string[]
+    : ArgumentValue<Args[I]> | (Args[I] extends { required: true } ? never : undefined);
 };
 
 /** As usage shows it: <name>, [name], [name...]. */
@@ -53,15 +64,25 @@ export type CommandFunction<C> =
   C extends CommandSpec<infer Args, infer Table> ? (...args: [...ArgumentValues<Args>, OptionValues<Table>]) => Promise<void> : never;
 
 const backend = choice<BackendChoice>({
-  flag: '--backend', group: 'device', choices: BACKEND_CHOICES, default: 'auto',
+  flag: '--backend',
+  group: 'device',
+  choices: BACKEND_CHOICES,
+  default: 'auto',
   help: 'auto: tfjs-node-gpu on a GPU, else wasm, else cpu; or force one',
 });
 const encoding = choice<TextEncoding>({
-  flag: '--encoding', group: 'data', choices: ['utf8', 'latin1'], default: 'utf8', help: 'text encoding of the input file',
+  flag: '--encoding',
+  group: 'data',
+  choices: ['utf8', 'latin1'],
+  default: 'utf8',
+  help: 'text encoding of the input file',
 });
 const json = (help: string): OptionSpec<boolean> => flag({ flag: '--json', group: 'output', help });
 const checkpoint = {
-  name: 'checkpoint', required: true, completes: 'dirs', help: 'a checkpoint directory, or a run directory (uses its best checkpoint)',
+  name: 'checkpoint',
+  required: true,
+  completes: 'dirs',
+  help: 'a checkpoint directory, or a run directory (uses its best checkpoint)',
 } as const satisfies ArgumentSpec;
 
 export const TRAIN_COMMAND = {
@@ -69,32 +90,54 @@ export const TRAIN_COMMAND = {
   description: 'train a model on a text (default: the built-in corpus) and write checkpoints',
   arguments: [
     {
-      name: 'corpus', required: false, variadic: true, completes: 'files',
+      name: 'corpus',
+      required: false,
+      variadic: true,
+      completes: 'files',
       help: 'text files or folders to learn from, as one text (a folder: its text files, recursively, by path); - reads standard input (up to 64 MiB)',
     },
   ] as const,
   options: {
     out: text({
-      flag: '--out', short: '-o', placeholder: 'dir', group: 'run', default: undefined, completes: 'dirs',
-      defaultText: 'checkpoints/<corpus name>, numbered if taken', help: 'run directory for checkpoints',
+      flag: '--out',
+      short: '-o',
+      placeholder: 'dir',
+      group: 'run',
+      default: undefined,
+      completes: 'dirs',
+      defaultText: 'checkpoints/<corpus name>, numbered if taken',
+      help: 'run directory for checkpoints',
     }),
     force: flag({ flag: '--force', group: 'run', help: 'allow -o to overwrite checkpoints already there' }),
     resume: text({
-      flag: '--resume', placeholder: 'checkpoint', group: 'run', default: undefined, completes: 'dirs',
+      flag: '--resume',
+      placeholder: 'checkpoint',
+      group: 'run',
+      default: undefined,
+      completes: 'dirs',
       help: 'continue a run exactly where it stopped (a run directory means its latest checkpoint)',
     }),
     initFrom: text({
-      flag: '--init-from', placeholder: 'checkpoint', group: 'run', default: undefined, completes: 'dirs',
+      flag: '--init-from',
+      placeholder: 'checkpoint',
+      group: 'run',
+      default: undefined,
+      completes: 'dirs',
       help: "fine-tune: start from a checkpoint's weights with a fresh optimiser",
     }),
     extendVocab: flag({
-      flag: '--extend-vocab', group: 'run',
+      flag: '--extend-vocab',
+      group: 'run',
       help: 'with --init-from: add characters the checkpoint never saw instead of stopping',
     }),
     ...overrides(TRAIN_OPTIONS),
     encoding,
     threads: integer({
-      flag: '--threads', group: 'device', min: 1, default: undefined, defaultText: 'one per core',
+      flag: '--threads',
+      group: 'device',
+      min: 1,
+      default: undefined,
+      defaultText: 'one per core',
       help: 'threads sharing each step on the wasm/cpu backends (tfjs-node uses its own)',
     }),
     backend,
@@ -116,7 +159,9 @@ export const SAMPLE_COMMAND = {
   options: {
     length: SAMPLE_OPTIONS.length,
     temperature: listOf(SAMPLE_OPTIONS.temperature, {
-      ...SAMPLE_OPTIONS.temperature, default: [1], example: '-t 0.2,0.6,1.2',
+      ...SAMPLE_OPTIONS.temperature,
+      default: [1],
+      example: '-t 0.2,0.6,1.2',
       help: `${SAMPLE_OPTIONS.temperature.help}; a comma list (0.5,1) samples the same prime at each`,
     }),
     argmax: flag({ flag: '--argmax', group: 'distribution', help: 'always pick the likeliest character (same as --temperature 0)' }),
@@ -124,14 +169,19 @@ export const SAMPLE_COMMAND = {
     topP: SAMPLE_OPTIONS.topP,
     stop: SAMPLE_OPTIONS.stop,
     numSamples: integer({
-      flag: '--num-samples', group: 'output', min: 1, default: 1,
+      flag: '--num-samples',
+      group: 'output',
+      min: 1,
+      default: 1,
       help: 'samples per temperature, generated together as one batch',
     }),
     prime: SAMPLE_OPTIONS.prime,
     seed: SAMPLE_OPTIONS.seed,
     json: json('one JSON object per sample per line: {"sample","prime","text","logprobs","stop","settings","checkpoint"}'),
     interactive: flag({
-      flag: '--interactive', short: '-i', group: 'output',
+      flag: '--interactive',
+      short: '-i',
+      group: 'output',
       help: 'a prompt: type a prime, see the continuation; :t 0.7 and :n 300 change temperature and length, :help, Ctrl-D leaves',
     }),
     backend,
@@ -167,15 +217,23 @@ export const EVAL_COMMAND = {
   options: {
     json: json('print one JSON object: {"nats","bits","perplexity","chars"}'),
     heatmap: flag({
-      flag: '--heatmap', group: 'output',
+      flag: '--heatmap',
+      group: 'output',
       help: 'show the text with each character coloured by how surprised the model was (bits), the 10 most and least surprising characters',
     }),
     html: text({
-      flag: '--html', placeholder: 'out.html', group: 'output', default: undefined, completes: 'files',
+      flag: '--html',
+      placeholder: 'out.html',
+      group: 'output',
+      default: undefined,
+      completes: 'files',
       help: 'write that heatmap as a self-contained HTML page (hover a character for the top-5 predictions)',
     }),
     limit: integer({
-      flag: '--limit', group: 'output', min: 2, default: 2000,
+      flag: '--limit',
+      group: 'output',
+      min: 2,
+      default: 2000,
       help: 'heatmap: characters shown, from the start of the text',
     }),
     encoding,
@@ -206,11 +264,19 @@ export const PLOT_COMMAND = {
   ] as const,
   options: {
     svg: text({
-      flag: '--svg', placeholder: 'out.svg', group: 'output', default: undefined, completes: 'files',
+      flag: '--svg',
+      placeholder: 'out.svg',
+      group: 'output',
+      default: undefined,
+      completes: 'files',
       help: 'write the chart as an SVG image instead',
     }),
     png: text({
-      flag: '--png', placeholder: 'out.png', group: 'output', default: undefined, completes: 'files',
+      flag: '--png',
+      placeholder: 'out.png',
+      group: 'output',
+      default: undefined,
+      completes: 'files',
       help: 'write the chart as a PNG image instead (needs a TrueType font on the machine)',
     }),
   },
@@ -230,13 +296,18 @@ export const EXPORT_COMMAND = {
   arguments: [
     checkpoint,
     {
-      name: 'out', required: true, completes: 'files',
+      name: 'out',
+      required: true,
+      completes: 'files',
       help: 'tfjs: output directory (model.json, weights.bin, vocab.json, index.html, tf.min.js); safetensors: output file',
     },
   ] as const,
   options: {
     format: choice({
-      flag: '--format', group: 'output', choices: EXPORT_FORMATS, default: 'tfjs',
+      flag: '--format',
+      group: 'output',
+      choices: EXPORT_FORMATS,
+      default: 'tfjs',
       help: 'tfjs: a tfjs layers model and a web page in directory <out>; safetensors: a PyTorch state dict in file <out>',
     }),
     force: flag({ flag: '--force', group: 'output', help: 'overwrite an export already at <out>' }),
@@ -259,7 +330,12 @@ export const IMPORT_COMMAND = {
   arguments: [{ name: 'file', required: true, completes: 'files', help: 'a .safetensors file' }] as const,
   options: {
     out: mandatoryText({
-      flag: '--out', short: '-o', placeholder: 'dir', group: 'output', completes: 'dirs', help: 'checkpoint directory to write',
+      flag: '--out',
+      short: '-o',
+      placeholder: 'dir',
+      group: 'output',
+      completes: 'dirs',
+      help: 'checkpoint directory to write',
     }),
     force: flag({ flag: '--force', group: 'output', help: 'overwrite checkpoints already in <dir>' }),
   },
@@ -287,7 +363,14 @@ export const COMPLETION_COMMAND = {
 
 /** In the order --help lists them. */
 export const COMMANDS = [
-  TRAIN_COMMAND, SAMPLE_COMMAND, EVAL_COMMAND, INFO_COMMAND, PLOT_COMMAND, COMPLETION_COMMAND, EXPORT_COMMAND, IMPORT_COMMAND,
+  TRAIN_COMMAND,
+  SAMPLE_COMMAND,
+  EVAL_COMMAND,
+  INFO_COMMAND,
+  PLOT_COMMAND,
+  COMPLETION_COMMAND,
+  EXPORT_COMMAND,
+  IMPORT_COMMAND,
 ] as const;
 
 export type TrainCommandOptions = OptionValues<(typeof TRAIN_COMMAND)['options']>;

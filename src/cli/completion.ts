@@ -36,14 +36,12 @@ export function completionScript(bin: string, commands: readonly CommandSpec[], 
 const HELP_OPTION: OptionCompletion = { short: '-h', long: '--help', description: 'display help for command', value: null };
 
 function completionSpecs(commands: readonly CommandSpec[]): CompletionSpec[] {
-  const specs = commands.map(
-    (command): CompletionSpec => ({
-      name: command.name,
-      description: command.description,
-      options: [...optionCompletions(command.options), HELP_OPTION],
-      argument: argumentKind(command.arguments[0]),
-    }),
-  );
+  const specs = commands.map((command): CompletionSpec => ({
+    name: command.name,
+    description: command.description,
+    options: [...optionCompletions(command.options), HELP_OPTION],
+    argument: argumentKind(command.arguments[0]),
+  }));
   // Commander's implicit `help [command]`.
   const names = commands.map((c) => c.name);
   specs.push({ name: 'help', description: 'display help for a command', options: [], argument: { kind: 'choices', choices: names } });
@@ -86,7 +84,9 @@ function bashScript(bin: string, specs: CompletionSpec[]): string {
   };
   const cases = specs.map((spec) => {
     const valued = spec.options.filter((o) => o.value !== null);
-    const valueCases = valued.map((o) => `        ${[o.short, o.long].filter(Boolean).join('|')}) ${reply(o.value!)}; return ;;`).join('\n');
+    const valueCases = valued
+      .map((o) => `        ${[o.short, o.long].filter(Boolean).join('|')}) ${reply(o.value!)}; return ;;`)
+      .join('\n');
     const words = spec.options.flatMap((o) => [o.long, ...(o.short ? [o.short] : [])]).join(' ');
     return [
       `    ${spec.name})`,

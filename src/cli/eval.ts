@@ -12,14 +12,23 @@ import { formatCount, info, out } from './output.js';
 import type { EvalCommandOptions } from './commands.js';
 
 export async function evalCommand(checkpointPath: string, file: string | undefined, options: EvalCommandOptions): Promise<void> {
-  if (options.json && (options.heatmap || options.html !== undefined)) throw new UserError('--json cannot be combined with --heatmap or --html');
+  if (options.json && (options.heatmap || options.html !== undefined))
+    throw new UserError('--json cannot be combined with --heatmap or --html');
   announceBackend(await selectBackend(options.backend));
   const { model, vocab, meta, dir } = loadCheckpoint(checkpointPath);
   try {
     const { ids, label } =
-      file === undefined ? { ids: validationSplit(meta, vocab), label: `validation split of ${meta.training.corpus.path}` } : fileIds(file, vocab, options.encoding);
+      file === undefined
+        ? { ids: validationSplit(meta, vocab), label: `validation split of ${meta.training.corpus.path}` }
+        : fileIds(file, vocab, options.encoding);
     if (options.heatmap || options.html !== undefined) {
-      showHeatmap(model, vocab, ids, { terminal: options.heatmap ?? false, html: options.html, limit: options.limit, label, checkpoint: resolve(dir) });
+      showHeatmap(model, vocab, ids, {
+        terminal: options.heatmap ?? false,
+        html: options.html,
+        limit: options.limit,
+        label,
+        checkpoint: resolve(dir),
+      });
       return;
     }
     const { batch, seq } = meta.training.config;

@@ -20,10 +20,10 @@ import type { ExportCommandOptions } from './commands.js';
 /** Every file a tfjs export writes. */
 const TFJS_FILES = [...EXPORT_MODEL_FILES, ...PAGE_FILES];
 
-
 export async function exportCommand(checkpointPath: string, out: string, options: ExportCommandOptions): Promise<void> {
   if (options.format === 'tfjs') refuseTarget(out, options.force ?? false);
-  else if (existsSync(out) && !options.force) throw new UserError(`${out} already exists; pass --force to overwrite it or choose another file`);
+  else if (existsSync(out) && !options.force)
+    throw new UserError(`${out} already exists; pass --force to overwrite it or choose another file`);
   await selectBackend('cpu'); // the weights are only read and written again
   const checkpoint = loadCheckpoint(checkpointPath);
   try {
@@ -59,7 +59,9 @@ function exportSafetensors(checkpoint: LoadedCheckpoint, file: string): void {
   } catch (err) {
     throw writeFailure(file, err);
   }
-  info(`exported ${checkpoint.dir} to ${file}: a PyTorch state dict (rnn.*, decoder.*) with the vocabulary in its metadata (see docs/scale-out.md)`);
+  info(
+    `exported ${checkpoint.dir} to ${file}: a PyTorch state dict (rnn.*, decoder.*) with the vocabulary in its metadata (see docs/scale-out.md)`,
+  );
 }
 
 function mkdirOrFail(dir: string): void {
@@ -75,5 +77,8 @@ function refuseTarget(outDir: string, force: boolean): void {
   const ours = runOrCheckpoint(outDir);
   if (ours) throw new UserError(`${outDir} is a ${ours} directory; export into a directory of its own`);
   const taken = TFJS_FILES.filter((file) => existsSync(join(outDir, file)));
-  if (taken.length > 0 && !force) throw new UserError(`${outDir} already holds ${taken.join(', ')}; pass --force to overwrite ${taken.length > 1 ? 'them' : 'it'} or choose another directory`);
+  if (taken.length > 0 && !force)
+    throw new UserError(
+      `${outDir} already holds ${taken.join(', ')}; pass --force to overwrite ${taken.length > 1 ? 'them' : 'it'} or choose another directory`,
+    );
 }

@@ -31,9 +31,7 @@ function commandSection(command: CommandSpec): string {
   const optionSections = [...groups].map(([group, lines]) => `### ${command.name}: ${group}\n\n${lines.join('\n')}`);
   const examples = `Examples:\n\n\`\`\`${command.examples}\n\`\`\``;
   const heading = [`## charrnn ${command.name}`, `\`charrnn ${usage}\`: ${escaped(command.description)}.`];
-  return [...heading, args.join('\n'), ...optionSections, examples, command.notes?.trim()]
-    .filter(Boolean)
-    .join('\n\n');
+  return [...heading, args.join('\n'), ...optionSections, examples, command.notes?.trim()].filter(Boolean).join('\n\n');
 }
 
 function optionLine(option: OptionSpec<unknown>): string {

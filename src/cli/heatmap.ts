@@ -32,7 +32,10 @@ export function showHeatmap(model: CharModel, vocab: Vocabulary, ids: Int32Array
     out(`\n${terminalLegend(paintStdout)}\n${summary}\n\n${renderExtremes(chars, paintStdout)}`);
   }
   if (options.html !== undefined) {
-    writeOutputFile(options.html, renderHtml(chars, { title: `${options.label} — charrnn surprisal`, summary, checkpoint: options.checkpoint }));
+    writeOutputFile(
+      options.html,
+      renderHtml(chars, { title: `${options.label} — charrnn surprisal`, summary, checkpoint: options.checkpoint }),
+    );
     info(`wrote ${options.html}`);
   }
 }

@@ -14,13 +14,16 @@ import { CharModel } from '../model/model.js';
 import { info } from './output.js';
 import type { ImportCommandOptions } from './commands.js';
 
-
 export async function importCommand(file: string, options: ImportCommandOptions): Promise<void> {
   const { out, force } = options;
-  if (holdsCheckpoints(out) && !force) throw new UserError(`${out} already holds checkpoints; pass --force to overwrite them or choose another directory`);
+  if (holdsCheckpoints(out) && !force)
+    throw new UserError(`${out} already holds checkpoints; pass --force to overwrite them or choose another directory`);
   await selectBackend('cpu'); // the weights are only read and written again
   const imported = fromTorchStateDict(readSafetensors(file), file);
-  const model = CharModel.fromTensors(imported.config, imported.weights.map(({ shape, data }) => tf.tensor(data, shape)));
+  const model = CharModel.fromTensors(
+    imported.config,
+    imported.weights.map(({ shape, data }) => tf.tensor(data, shape)),
+  );
   try {
     saveCheckpoint(out, model, imported.vocab, imported.training);
   } catch (err) {
@@ -29,5 +32,7 @@ export async function importCommand(file: string, options: ImportCommandOptions)
     model.dispose();
   }
   const { layers, hidden, cell } = imported.config;
-  info(`imported ${file} to ${out}: ${layers}×${hidden} ${cell.toUpperCase()}, ${imported.vocab.size} characters; try charrnn sample ${out}`);
+  info(
+    `imported ${file} to ${out}: ${layers}×${hidden} ${cell.toUpperCase()}, ${imported.vocab.size} characters; try charrnn sample ${out}`,
+  );
 }

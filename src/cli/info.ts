@@ -49,7 +49,15 @@ export function checkpointInfo(checkpoint: string, meta: CheckpointMeta, paramet
     parameters,
     vocab: meta.vocab,
     counts: t.corpus.counts ?? null,
-    training: { steps: t.step, epochs: t.epoch, seconds: t.seconds, backend: t.backend, bestValLoss: t.bestValLoss, lastValLoss: t.valLoss, config: t.config },
+    training: {
+      steps: t.step,
+      epochs: t.epoch,
+      seconds: t.seconds,
+      backend: t.backend,
+      bestValLoss: t.bestValLoss,
+      lastValLoss: t.valLoss,
+      config: t.config,
+    },
     corpus: t.corpus,
     valLossHistory,
     sparkline: sparkline(valLossHistory.map((h) => h.valLoss)),
@@ -60,16 +68,27 @@ export function formatInfo(r: CheckpointInfo): string {
   const { model: m, training: t, corpus: c } = r;
   const lines: [string, string][] = [
     ['checkpoint', r.checkpoint],
-    ['model', `${m.layers}×${m.hidden} ${m.cell.toUpperCase()}${m.learnedInit ? ' (learned initial state)' : ''}, dropout ${m.dropout}, ${formatCount(r.parameters)} parameters`],
+    [
+      'model',
+      `${m.layers}×${m.hidden} ${m.cell.toUpperCase()}${m.learnedInit ? ' (learned initial state)' : ''}, dropout ${m.dropout}, ${formatCount(r.parameters)} parameters`,
+    ],
     ['vocabulary', `${r.vocab.length} characters (␣ is a space)${r.counts ? ', with how often each occurs' : ''}:`],
-    ...wrap(r.vocab.map((ch, id) => (r.counts ? `${visibleChar(ch)} ${formatCount(r.counts[id])}` : visibleChar(ch))), r.counts ? 72 : 64, r.counts ? '   ' : ' ').map(
-      (line): [string, string] => ['', line],
-    ),
+    ...wrap(
+      r.vocab.map((ch, id) => (r.counts ? `${visibleChar(ch)} ${formatCount(r.counts[id])}` : visibleChar(ch))),
+      r.counts ? 72 : 64,
+      r.counts ? '   ' : ' ',
+    ).map((line): [string, string] => ['', line]),
     ['trained', `${formatCount(t.steps)} steps, ${t.epochs.toFixed(2)} epochs in ${formatDuration(t.seconds)} on ${t.backend}`],
-    ['settings', `seq ${t.config.seq}, batch ${t.config.batch}, lr ${t.config.lr}, lr-decay ${t.config.lrDecay}, clip ${t.config.clip}, val-frac ${t.config.valFrac}, seed ${t.config.seed}`],
+    [
+      'settings',
+      `seq ${t.config.seq}, batch ${t.config.batch}, lr ${t.config.lr}, lr-decay ${t.config.lrDecay}, clip ${t.config.clip}, val-frac ${t.config.valFrac}, seed ${t.config.seed}`,
+    ],
     ['val loss', `best ${nats(t.bestValLoss)}, last ${nats(t.lastValLoss)}`],
     ['history', history(r)],
-    ['corpus', `${c.path} (${c.encoding}, ${formatCount(c.bytes)} bytes, ${formatCount(c.chars)} characters), sha256 ${c.fingerprint.slice(0, 12)}`],
+    [
+      'corpus',
+      `${c.path} (${c.encoding}, ${formatCount(c.bytes)} bytes, ${formatCount(c.chars)} characters), sha256 ${c.fingerprint.slice(0, 12)}`,
+    ],
   ];
   return lines.map(([label, text]) => `${label.padEnd(12)}${text}\n`).join('');
 }
@@ -83,7 +102,7 @@ function history(r: CheckpointInfo): string {
   if (h.length === 0) return 'no validations';
   const first = h[0];
   const last = h[h.length - 1];
-  return `${r.sparkline}  ${first.valLoss.toFixed(3)} → ${last.valLoss.toFixed(3)} over steps ${first.step}–${last.step} (${h.length} validation${h.length === 1 ? "" : "s"})`;
+  return `${r.sparkline}  ${first.valLoss.toFixed(3)} → ${last.valLoss.toFixed(3)} over steps ${first.step}–${last.step} (${h.length} validation${h.length === 1 ? '' : 's'})`;
 }
 
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', ' ': '␣', '\\': '\\\\', '␣': '\\u{2423}' };

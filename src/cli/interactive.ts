@@ -23,7 +23,12 @@ const HELP = `type a prime and press Enter to see how the model continues it (an
   :q or Ctrl-D       leave`;
 
 /** Reads primes and commands from stdin until it ends; `counts`, the checkpoint's character counts, start an empty prime (sampler.ts). */
-export async function interactiveSession(model: CharModel, vocab: Vocabulary, initial: InteractiveSettings, counts?: readonly number[]): Promise<void> {
+export async function interactiveSession(
+  model: CharModel,
+  vocab: Vocabulary,
+  initial: InteractiveSettings,
+  counts?: readonly number[],
+): Promise<void> {
   const settings = { ...initial };
   const terminal = Boolean(process.stdin.isTTY && process.stderr.isTTY);
   const rl = createInterface({ input: process.stdin, output: process.stderr, terminal, prompt: paint.bold('prime> ') });

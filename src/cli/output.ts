@@ -75,12 +75,13 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
 /** Writes `text` to stdout now; throws StdoutClosed when the reader has gone, an OutputError when the write fails. */
 export function out(text: string): void {
   const bytes = Buffer.from(text);
-  for (let offset = 0; offset < bytes.length; ) {
+  for (let offset = 0; offset < bytes.length;) {
     try {
       offset += writeSync(1, bytes, offset);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EAGAIN') Atomics.wait(pause, 0, 0, 5); // a non-blocking pipe is full: wait for the reader
+      if (code === 'EAGAIN')
+        Atomics.wait(pause, 0, 0, 5); // a non-blocking pipe is full: wait for the reader
       else if (code === 'EPIPE') throw new StdoutClosed();
       else throw writeFailure('stdout', err);
     }

@@ -113,17 +113,27 @@ export class TrainingProgress implements TrainingObserver {
 
   /** Seconds of this process under --max-time, else the step. */
   private barValue(step: number): number {
-    return this.plan?.config.maxSeconds != null ? Math.min(this.plan.config.maxSeconds, Math.round((performance.now() - this.started) / 1000)) : step;
+    return this.plan?.config.maxSeconds != null
+      ? Math.min(this.plan.config.maxSeconds, Math.round((performance.now() - this.started) / 1000))
+      : step;
   }
 
   private fields(p: StepProgress): Record<string, string> {
-    return { step: String(p.step), epoch: p.epoch.toFixed(2), loss: p.loss.toFixed(3), val: this.lastValLoss, rate: formatCount(p.charsPerSecond) };
+    return {
+      step: String(p.step),
+      epoch: p.epoch.toFixed(2),
+      loss: p.loss.toFixed(3),
+      val: this.lastValLoss,
+      rate: formatCount(p.charsPerSecond),
+    };
   }
 
   private plainLine(p: StepProgress): string {
     const timed = this.plan?.config.maxSeconds != null;
     const total = !timed && this.plan && Number.isFinite(this.plan.totalSteps) ? `/${this.plan.totalSteps}` : '';
-    const clock = timed ? `${formatDuration((performance.now() - this.started) / 1000)} of ${formatDuration(this.plan!.config.maxSeconds!)}` : formatDuration(p.seconds);
+    const clock = timed
+      ? `${formatDuration((performance.now() - this.started) / 1000)} of ${formatDuration(this.plan!.config.maxSeconds!)}`
+      : formatDuration(p.seconds);
     return `step ${p.step}${total} | epoch ${p.epoch.toFixed(2)} | loss ${p.loss.toFixed(3)} | ${formatCount(p.charsPerSecond)} chars/s | ${clock}`;
   }
 }

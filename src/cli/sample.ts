@@ -28,25 +28,37 @@ export async function sampleCommand(checkpointPath: string, options: SampleComma
       Array.from({ length: options.numSamples }, (_, k) => ({ temperature, seed: seed + k })),
     );
     if (options.interactive) {
-      if (options.json || streams.length > 1) throw new UserError('--interactive takes one temperature and cannot be combined with --json or --num-samples');
+      if (options.json || streams.length > 1)
+        throw new UserError('--interactive takes one temperature and cannot be combined with --json or --num-samples');
       if (options.seed === undefined) info(paint.dim(`seed ${seed} (pass --seed ${seed} to repeat this session)`));
       await interactiveSession(model, vocab, { temperature: temperatures[0], length, seed, topK, topP, stop }, counts);
       return;
     }
     // A sample worth keeping can be made again: say which seed made it.
-    if (options.seed === undefined) info(`seed ${seed} (pass --seed ${seed} to repeat ${streams.length > 1 ? 'these samples' : 'this sample'})`);
+    if (options.seed === undefined)
+      info(`seed ${seed} (pass --seed ${seed} to repeat ${streams.length > 1 ? 'these samples' : 'this sample'})`);
     const events = sampleStreams(model, vocab, { length, prime, counts, topK, topP, stop, streams });
 
     const print = (sample: Sample): void => {
       if (options.json) {
         const settings = { temperature: sample.temperature, topK, topP, seed: sample.seed, length, stop };
-        const record = { sample: sample.stream + 1, prime: sample.prime, text: sample.text, logprobs: sample.logprobs.map(round6), stop: sample.stop, settings, checkpoint: resolve(dir) };
+        const record = {
+          sample: sample.stream + 1,
+          prime: sample.prime,
+          text: sample.text,
+          logprobs: sample.logprobs.map(round6),
+          stop: sample.stop,
+          settings,
+          checkpoint: resolve(dir),
+        };
         out(`${JSON.stringify(record)}\n`);
         return;
       }
       if (streams.length > 1) {
         if (sample.stream > 0) out('\n');
-        info(paint.dim(`--- sample ${sample.stream + 1} of ${streams.length} (temperature ${sample.temperature}, seed ${sample.seed}) ---`));
+        info(
+          paint.dim(`--- sample ${sample.stream + 1} of ${streams.length} (temperature ${sample.temperature}, seed ${sample.seed}) ---`),
+        );
       }
       out(`${paintStdout.dim(sample.prime)}${sample.text}\n`); // the prime, told apart on a terminal
     };

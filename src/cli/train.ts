@@ -4,7 +4,14 @@ import { basename, dirname, extname, join, resolve as resolvePath } from 'node:p
 import { fileURLToPath } from 'node:url';
 import { selectBackend } from '../backend/select.js';
 import { loadCheckpoint, resolveCheckpointDir } from '../checkpoint/checkpoint.js';
-import { claimNewRunDirectory, claimRunDirectory, describeHolder, holdsRun, LOCK_FILE, type RunClaim } from '../checkpoint/run-directory.js';
+import {
+  claimNewRunDirectory,
+  claimRunDirectory,
+  describeHolder,
+  holdsRun,
+  LOCK_FILE,
+  type RunClaim,
+} from '../checkpoint/run-directory.js';
 import type { Corpus } from '../data/corpus.js';
 import { readCorpusFrom, reopenCorpus, STDIN } from '../data/sources.js';
 import { UserError } from '../errors.js';
@@ -21,7 +28,8 @@ export const DEFAULT_CORPUS = fileURLToPath(new URL('../../corpora/default.txt',
 export async function trainCommand(sources: string[], options: TrainCommandOptions): Promise<void> {
   const { out, force, resume: resumePath, initFrom, extendVocab, threads, backend, encoding, ...settings } = options;
   if (resumePath !== undefined && initFrom !== undefined) throw new UserError('--resume and --init-from cannot be combined');
-  if (extendVocab && initFrom === undefined) throw new UserError('--extend-vocab only applies with --init-from (fine-tuning another run on a new text)');
+  if (extendVocab && initFrom === undefined)
+    throw new UserError('--extend-vocab only applies with --init-from (fine-tuning another run on a new text)');
   // Settings, and a fresh run's corpus, are checked before the backend loads: bad input fails fast.
   if (resumePath !== undefined) refuseFixedChanges(settings);
   else freshSettings(settings);
@@ -38,7 +46,9 @@ export async function trainCommand(sources: string[], options: TrainCommandOptio
       const checkpoint = loadCheckpoint(resumeDir, { resume: true });
       const trained = checkpoint.meta.training.corpus;
       const corpus = sources.length ? readCorpusFrom(sources, trained.encoding) : reopenCorpus(trained);
-      await reporting(corpus, outDir, checkpoint.dir, (watch) => resume({ checkpoint, corpus, changes: settings, outDir, ...common, ...watch }));
+      await reporting(corpus, outDir, checkpoint.dir, (watch) =>
+        resume({ checkpoint, corpus, changes: settings, outDir, ...common, ...watch }),
+      );
       return;
     }
     const corpus = freshCorpus!;
@@ -69,7 +79,10 @@ async function reporting(
   // One JSON line per step; a run resumed into another directory continues a copy of its file.
   const ownRun = resumedFrom === null ? null : dirname(resumedFrom);
   const resumedHere = ownRun !== null && resolvePath(outDir) === resolvePath(ownRun);
-  const metrics = new MetricsLog(join(outDir, METRICS_FILE), { append: resumedHere, continueFrom: ownRun !== null && !resumedHere ? join(ownRun, METRICS_FILE) : undefined });
+  const metrics = new MetricsLog(join(outDir, METRICS_FILE), {
+    append: resumedHere,
+    continueFrom: ownRun !== null && !resumedHere ? join(ownRun, METRICS_FILE) : undefined,
+  });
   const saves = new SaveRecord();
   const interrupt = interruptOnSignals(
     () => progress.stop(),
@@ -77,7 +90,10 @@ async function reporting(
   );
   let failed = true;
   try {
-    const result = await run({ observer: trainingReporter(corpus, outDir, resumedFrom, progress, metrics, saves), signal: interrupt.signal });
+    const result = await run({
+      observer: trainingReporter(corpus, outDir, resumedFrom, progress, metrics, saves),
+      signal: interrupt.signal,
+    });
     progress.stop();
     printSummary(result, outDir);
     if (result.stoppedBy === 'interrupted') process.exitCode = exitCodeOf(interrupt.signal.reason as NodeJS.Signals);
@@ -116,7 +132,8 @@ export class SaveRecord {
     if (latest === undefined && best === undefined) return `this run has saved nothing in ${outDir} yet`;
     const kept = [latest === undefined ? null : `latest/ holds step ${latest}`, best === undefined ? null : `best/ step ${best}`];
     const first = (latest ?? 0) + 1;
-    const lost = this.step < first ? '' : first === this.step ? `; step ${first} is not saved` : `; steps ${first}–${this.step} are not saved`;
+    const lost =
+      this.step < first ? '' : first === this.step ? `; step ${first} is not saved` : `; steps ${first}–${this.step} are not saved`;
     return `in ${outDir}, ${kept.filter((k) => k !== null).join(', ')}${lost}`;
   }
 }
@@ -166,11 +183,17 @@ function trainingReporter(
       const { config } = plan;
       const notes = corpus.notes.map((n) => `; ${n}`).join('');
       const files = corpus.files.length > 1 ? `${corpus.files.length} files, ` : '';
-      info(`corpus: ${corpus.path === STDIN ? 'standard input' : corpus.path} (${files}${formatCount(corpus.bytes)} bytes, ${plan.vocabSize} distinct characters${notes})`);
-      info(`model: ${config.layers}×${config.hidden} ${config.cell.toUpperCase()}${config.learnedInit ? ' (learned initial state)' : ''}, ${formatCount(plan.parameterCount)} parameters; seq ${config.seq}, batch ${config.batch}, lr ${config.lr}; ${plan.threads} thread${plan.threads > 1 ? 's' : ''}`);
+      info(
+        `corpus: ${corpus.path === STDIN ? 'standard input' : corpus.path} (${files}${formatCount(corpus.bytes)} bytes, ${plan.vocabSize} distinct characters${notes})`,
+      );
+      info(
+        `model: ${config.layers}×${config.hidden} ${config.cell.toUpperCase()}${config.learnedInit ? ' (learned initial state)' : ''}, ${formatCount(plan.parameterCount)} parameters; seq ${config.seq}, batch ${config.batch}, lr ${config.lr}; ${plan.threads} thread${plan.threads > 1 ? 's' : ''}`,
+      );
       if (plan.threadsNote) info(plan.threadsNote);
       if (resumedFrom !== null) info(`resuming ${resumedFrom} at step ${plan.firstStep}`);
-      info(`data: ${formatCount(plan.trainChars)} training and ${formatCount(plan.valChars)} validation characters, ${plan.stepsPerEpoch} steps per epoch; checkpoints in ${outDir}`);
+      info(
+        `data: ${formatCount(plan.trainChars)} training and ${formatCount(plan.valChars)} validation characters, ${plan.stepsPerEpoch} steps per epoch; checkpoints in ${outDir}`,
+      );
       progress.onStart(plan);
       metrics.open();
     },
@@ -186,7 +209,9 @@ function trainingReporter(
     },
     onRollback: (step, loss, backTo, lr) => {
       progress.stop();
-      info(paint.yellow(`loss ${loss.toFixed(3)} at step ${step} diverged: back to step ${backTo} with learning rate ${lr.toPrecision(3)}`));
+      info(
+        paint.yellow(`loss ${loss.toFixed(3)} at step ${step} diverged: back to step ${backTo} with learning rate ${lr.toPrecision(3)}`),
+      );
     },
   };
 }
@@ -212,13 +237,19 @@ function claimOutDir(out: string | undefined, corpusPath: string | undefined, re
   const ownRun = resumeDir === undefined ? undefined : dirname(resumeDir);
   const run =
     out === undefined && ownRun === undefined
-      ? claimNewRunDirectory(join('checkpoints', corpusPath === STDIN ? 'stdin' : basename(corpusPath!, extname(corpusPath!)) || 'run'), command)
+      ? claimNewRunDirectory(
+          join('checkpoints', corpusPath === STDIN ? 'stdin' : basename(corpusPath!, extname(corpusPath!)) || 'run'),
+          command,
+        )
       : claimRunDirectory(out ?? ownRun!, command);
   const another = ownRun === undefined || resolvePath(run.dir) !== resolvePath(ownRun);
   if (another && !force && holdsRun(run.dir)) {
     run.release();
-    throw new UserError(`${run.dir} already holds another run's checkpoints or metrics; pass --force to overwrite them or choose another -o`);
+    throw new UserError(
+      `${run.dir} already holds another run's checkpoints or metrics; pass --force to overwrite them or choose another -o`,
+    );
   }
-  if (run.tookOverFrom) info(paint.yellow(`${join(run.dir, LOCK_FILE)}: took over the lock of a run that is gone: ${describeHolder(run.tookOverFrom)}`));
+  if (run.tookOverFrom)
+    info(paint.yellow(`${join(run.dir, LOCK_FILE)}: took over the lock of a run that is gone: ${describeHolder(run.tookOverFrom)}`));
   return run;
 }

@@ -43,9 +43,15 @@ export function readCorpusFrom(sources: readonly string[], encoding: TextEncodin
       }
     }
   }
-  if (corpora.length === 0) throw new CorpusError(`no text files in the director${sources.length === 1 ? 'y' : 'ies'} ${sources.join(', ')}${notText.length ? ` (${notText.length} that are not text)` : ''}`);
+  if (corpora.length === 0)
+    throw new CorpusError(
+      `no text files in the director${sources.length === 1 ? 'y' : 'ies'} ${sources.join(', ')}${notText.length ? ` (${notText.length} that are not text)` : ''}`,
+    );
   const joined = joinCorpora(sources.length === 1 ? resolve(sources[0]) : corpora[0].path, corpora, encoding);
-  if (notText.length) joined.notes.push(`left out ${notText.length} file${notText.length === 1 ? '' : 's'} that ${notText.length === 1 ? 'is' : 'are'} not text: ${notText.slice(0, 3).join(', ')}${notText.length > 3 ? ', …' : ''}`);
+  if (notText.length)
+    joined.notes.push(
+      `left out ${notText.length} file${notText.length === 1 ? '' : 's'} that ${notText.length === 1 ? 'is' : 'are'} not text: ${notText.slice(0, 3).join(', ')}${notText.length > 3 ? ', …' : ''}`,
+    );
   return joined;
 }
 
@@ -60,7 +66,7 @@ export function reopenCorpus(record: { path: string; encoding: TextEncoding; fil
 }
 
 function readStdin(encoding: TextEncoding): Corpus {
-  if (isatty(0)) throw new CorpusError("standard input is a terminal; pipe a text into it (e.g. cat *.txt | charrnn train -)");
+  if (isatty(0)) throw new CorpusError('standard input is a terminal; pipe a text into it (e.g. cat *.txt | charrnn train -)');
   const chunks: Buffer[] = [];
   let total = 0;
   for (;;) {
@@ -93,7 +99,9 @@ function joinCorpora(path: string, corpora: readonly Corpus[], encoding: TextEnc
     text: corpora.map((c, k) => (k < corpora.length - 1 && !c.text.endsWith('\n') ? `${c.text}\n` : c.text)).join(''),
     bytes: corpora.reduce((sum, c) => sum + c.bytes, 0),
     // Of the files' own fingerprints, in order: the same files in the same order, the same text.
-    fingerprint: createHash('sha256').update(files.map((f) => f.fingerprint).join('\n')).digest('hex'),
+    fingerprint: createHash('sha256')
+      .update(files.map((f) => f.fingerprint).join('\n'))
+      .digest('hex'),
     notes: [...new Set(corpora.flatMap((c) => c.notes))],
   };
 }

@@ -59,6 +59,9 @@ function compareCodePoints(a: string, b: string): number {
 
 /** Characters quoted for a message, e.g. `"Z" "€"`; past `limit` of them, an ellipsis. */
 export function quoteChars(chars: readonly string[], limit = Infinity): string {
-  const shown = chars.slice(0, limit).map((c) => JSON.stringify(c)).join(' ');
+  const shown = chars
+    .slice(0, limit)
+    .map((c) => JSON.stringify(c))
+    .join(' ');
   return chars.length > limit ? `${shown} …` : shown;
 }

@@ -23,7 +23,9 @@ export const EXPORT_MODEL_FILES = ['model.json', WEIGHTS_FILE, 'vocab.json'];
 export async function writeLayersModel(checkpoint: LoadedCheckpoint, outDir: string): Promise<string[]> {
   const { model, meta, dir } = checkpoint;
   if (model.config.learnedInit) {
-    throw new UserError(`${dir} was trained with --learned-init: a Keras/tfjs Sequential model always starts from zero state, so it cannot hold the learned one; export a model trained without it`);
+    throw new UserError(
+      `${dir} was trained with --learned-init: a Keras/tfjs Sequential model always starts from zero state, so it cannot hold the learned one; export a model trained without it`,
+    );
   }
   const weights = model.weights;
   const bytes = await float32LE(weights.map((w) => w.tensor.data() as Promise<Float32Array>));
@@ -33,7 +35,9 @@ export async function writeLayersModel(checkpoint: LoadedCheckpoint, outDir: str
     generatedBy: 'charrnn',
     convertedBy: null,
     modelTopology: kerasTopology(model.config),
-    weightsManifest: [{ paths: [WEIGHTS_FILE], weights: weights.map(({ name, tensor }) => ({ name, shape: tensor.shape, dtype: 'float32' })) }],
+    weightsManifest: [
+      { paths: [WEIGHTS_FILE], weights: weights.map(({ name, tensor }) => ({ name, shape: tensor.shape, dtype: 'float32' })) },
+    ],
     charrnn: { ...kept, weightsSha256: createHash('sha256').update(bytes).digest('hex') },
   };
   mkdirSync(outDir, { recursive: true });

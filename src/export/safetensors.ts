@@ -85,7 +85,11 @@ export function readSafetensors(path: string): SafetensorsContents {
     if (!isPlainObject(header)) return fail('header is not a JSON object');
     const dataStart = 8 + headerLength;
     const entries = checkEntries(header, fileSize - dataStart, fail);
-    const tensors = entries.map(({ name, shape, begin }) => ({ name, shape, data: readFloat32LE(readExactly(fd, dataStart + begin, 4 * sizeOf(shape))) }));
+    const tensors = entries.map(({ name, shape, begin }) => ({
+      name,
+      shape,
+      data: readFloat32LE(readExactly(fd, dataStart + begin, 4 * sizeOf(shape))),
+    }));
     return { tensors, metadata: checkMetadata(header[METADATA_KEY], fail) };
   } finally {
     closeSync(fd);
@@ -107,10 +111,12 @@ function checkEntries(header: Record<string, unknown>, dataLength: number, fail:
     const { dtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
     if (dtype !== 'F32') fail(`tensor ${name} has dtype ${JSON.stringify(dtype)}; charrnn reads only F32 (in PyTorch: tensor.float())`);
     if (!Array.isArray(shape) || !shape.every(isCount)) fail(`tensor ${name}: shape ${JSON.stringify(shape)} is not a list of sizes`);
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) fail(`tensor ${name}: data_offsets ${JSON.stringify(offsets)} is not [begin, end]`);
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount))
+      fail(`tensor ${name}: data_offsets ${JSON.stringify(offsets)} is not [begin, end]`);
     const [begin, end] = offsets as number[];
     const needed = 4 * sizeOf(shape as number[]);
-    if (end - begin !== needed) fail(`tensor ${name}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes, shape [${shape}] needs ${needed}`);
+    if (end - begin !== needed)
+      fail(`tensor ${name}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes, shape [${shape}] needs ${needed}`);
     if (end > dataLength) fail(`tensor ${name} ends at byte ${end} of the data, which has ${dataLength}: truncated file`);
     entries.push({ name, shape: shape as number[], begin, end });
   }
@@ -126,7 +132,8 @@ function checkEntries(header: Record<string, unknown>, dataLength: number, fail:
 
 function checkMetadata(metadata: unknown, fail: (why: string) => never): Record<string, string> {
   if (metadata === undefined) return {};
-  if (!isPlainObject(metadata) || !Object.values(metadata).every((v) => typeof v === 'string')) fail(`${METADATA_KEY} must map names to strings`);
+  if (!isPlainObject(metadata) || !Object.values(metadata).every((v) => typeof v === 'string'))
+    fail(`${METADATA_KEY} must map names to strings`);
   return metadata as Record<string, string>;
 }
 

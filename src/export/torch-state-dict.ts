@@ -41,8 +41,12 @@ export interface ImportedModel {
 export function torchStateDict({ model, meta, dir }: LoadedCheckpoint): SafetensorsContents {
   const config = model.config;
   const torch = CELLS[config.cell].torch;
-  if ('unsupported' in torch) throw new UserError(`${dir} is a ${config.cell.toUpperCase()} model: ${torch.unsupported}; export it with --format tfjs`);
-  if (config.learnedInit) throw new UserError(`${dir} was trained with --learned-init: torch.nn.${torch.module} has no learned initial state to hold it; export a model trained without it`);
+  if ('unsupported' in torch)
+    throw new UserError(`${dir} is a ${config.cell.toUpperCase()} model: ${torch.unsupported}; export it with --format tfjs`);
+  if (config.learnedInit)
+    throw new UserError(
+      `${dir} was trained with --learned-init: torch.nn.${torch.module} has no learned initial state to hold it; export a model trained without it`,
+    );
   const ours = model.weights.map(({ tensor }) => ({ shape: tensor.shape, data: tensor.dataSync() as Float32Array }));
   const tensors: NamedArray[] = [];
   for (let k = 0; k < config.layers; k++) {
@@ -75,8 +79,10 @@ export function fromTorchStateDict({ tensors, metadata }: SafetensorsContents, s
     throw new CheckpointError(`${source}: ${why}`);
   };
   const version = Number(metadata.format_version);
-  if (metadata.format !== 'charrnn' || !Number.isInteger(version)) fail('no charrnn metadata (format, format_version): not written by charrnn export or scale-out/train_ddp.py');
-  if (version > TORCH_FORMAT_VERSION) fail(`format_version ${version} is newer than this charrnn reads (${TORCH_FORMAT_VERSION}); upgrade charrnn`);
+  if (metadata.format !== 'charrnn' || !Number.isInteger(version))
+    fail('no charrnn metadata (format, format_version): not written by charrnn export or scale-out/train_ddp.py');
+  if (version > TORCH_FORMAT_VERSION)
+    fail(`format_version ${version} is newer than this charrnn reads (${TORCH_FORMAT_VERSION}); upgrade charrnn`);
   const config = modelConfig(parseJson(metadata.model, 'model', fail), fail);
   const vocab = vocabulary(parseJson(metadata.vocabulary, 'vocabulary', fail), config.vocabSize, fail);
   const training = trainingRecord(parseJson(metadata.training, 'training', fail), config, fail);
@@ -137,9 +143,16 @@ function parseJson(text: string | undefined, key: string, fail: (why: string) =>
 function modelConfig(value: unknown, fail: (why: string) => never): ModelConfig {
   const m = value as Partial<ModelConfig> | null;
   const valid =
-    typeof m === 'object' && m !== null && [m.vocabSize, m.hidden, m.layers].every((n) => Number.isInteger(n) && n! > 0) &&
-    typeof m.dropout === 'number' && m.dropout >= 0 && m.dropout < 1 && isCellType(m.cell) && typeof m.learnedInit === 'boolean';
-  if (!valid) fail('metadata "model" needs vocabSize, hidden, layers (positive integers), dropout in [0, 1), cell (lstm or rnn) and learnedInit');
+    typeof m === 'object' &&
+    m !== null &&
+    [m.vocabSize, m.hidden, m.layers].every((n) => Number.isInteger(n) && n! > 0) &&
+    typeof m.dropout === 'number' &&
+    m.dropout >= 0 &&
+    m.dropout < 1 &&
+    isCellType(m.cell) &&
+    typeof m.learnedInit === 'boolean';
+  if (!valid)
+    fail('metadata "model" needs vocabSize, hidden, layers (positive integers), dropout in [0, 1), cell (lstm or rnn) and learnedInit');
   const config = m as ModelConfig;
   const torch = CELLS[config.cell].torch;
   if ('unsupported' in torch) fail(`a ${config.cell.toUpperCase()} model cannot come from PyTorch: ${torch.unsupported}`);
@@ -160,9 +173,16 @@ function vocabulary(value: unknown, size: number, fail: (why: string) => never):
 function trainingRecord(value: unknown, model: ModelConfig, fail: (why: string) => never): TrainingRecord {
   const t = value as Partial<TrainingRecord> | null;
   const valid =
-    typeof t === 'object' && t !== null && typeof t.config === 'object' && t.config !== null &&
-    [t.config.batch, t.config.seq].every((n) => Number.isInteger(n) && n > 0) && typeof t.config.valFrac === 'number' &&
-    typeof t.corpus === 'object' && t.corpus !== null && typeof t.corpus.path === 'string' && typeof t.corpus.fingerprint === 'string';
+    typeof t === 'object' &&
+    t !== null &&
+    typeof t.config === 'object' &&
+    t.config !== null &&
+    [t.config.batch, t.config.seq].every((n) => Number.isInteger(n) && n > 0) &&
+    typeof t.config.valFrac === 'number' &&
+    typeof t.corpus === 'object' &&
+    t.corpus !== null &&
+    typeof t.corpus.path === 'string' &&
+    typeof t.corpus.fingerprint === 'string';
   if (!valid) fail('metadata "training" needs config (batch, seq, valFrac) and corpus (path, fingerprint)');
   const { vocabSize: _v, ...shape } = model;
   const record = t as TrainingRecord;
@@ -170,7 +190,10 @@ function trainingRecord(value: unknown, model: ModelConfig, fail: (why: string) 
   return {
     ...record,
     // Written before corpora could be several files (or by scale-out/train_ddp.py): the one file it names.
-    corpus: { ...record.corpus, files: Array.isArray(files) ? files : [{ path, bytes: typeof bytes === 'number' ? bytes : 0, fingerprint }] },
+    corpus: {
+      ...record.corpus,
+      files: Array.isArray(files) ? files : [{ path, bytes: typeof bytes === 'number' ? bytes : 0, fingerprint }],
+    },
     config: { ...TRAIN_DEFAULTS, ...record.config, ...shape },
     step: Number.isInteger(record.step) ? record.step : 0,
     epoch: typeof record.epoch === 'number' ? record.epoch : 0,

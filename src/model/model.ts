@@ -143,12 +143,7 @@ export class CharModel {
   }
 
   get variables(): tf.Variable[] {
-    return [
-      ...this.layers.flatMap((l) => [l.kernel, l.recurrentKernel, l.bias]),
-      this.outKernel,
-      this.outBias,
-      ...this.initial.flat(),
-    ];
+    return [...this.layers.flatMap((l) => [l.kernel, l.recurrentKernel, l.bias]), this.outKernel, this.outBias, ...this.initial.flat()];
   }
 
   get cell(): RecurrentCell {
@@ -165,7 +160,9 @@ export class CharModel {
    */
   initialState(batch: number): RecurrentState[] {
     if (this.initial.length === 0) return this.layers.map(() => zeroState(this.cell, batch, this.config.hidden));
-    return tf.tidy(() => this.initial.map((vectors) => vectors.map((v) => detached(tf.tile(tf.expandDims(v, 0), [batch, 1]) as tf.Tensor2D))));
+    return tf.tidy(() =>
+      this.initial.map((vectors) => vectors.map((v) => detached(tf.tile(tf.expandDims(v, 0), [batch, 1]) as tf.Tensor2D))),
+    );
   }
 
   /**
@@ -174,7 +171,11 @@ export class CharModel {
    */
   forward(inputs: tf.Tensor1D, state: RecurrentState[], options: ForwardOptions = {}): { logits: tf.Tensor2D; final: RecurrentState[] } {
     const training = options.dropoutSeed !== undefined;
-    const run = options.autodiff ? this.cell.reference.forward : training ? cellKernels(this.cell).sequence : cellKernels(this.cell).forward;
+    const run = options.autodiff
+      ? this.cell.reference.forward
+      : training
+        ? cellKernels(this.cell).sequence
+        : cellKernels(this.cell).forward;
     const final: RecurrentState[] = [];
     let x: tf.Tensor2D | null = null; // the previous layer's output, (T*B, H)
     this.layers.forEach((layer, l) => {
@@ -183,7 +184,10 @@ export class CharModel {
       // No gradient needs zIn's values, but a gradient tape would keep it (T·B·G·H floats) to the end.
       zIn.dispose();
       final.push(layerFinal.map((t) => tf.keep(t)));
-      x = training && this.config.dropout > 0 ? (tf.dropout(hs, this.config.dropout, undefined, options.dropoutSeed! + l) as tf.Tensor2D) : hs;
+      x =
+        training && this.config.dropout > 0
+          ? (tf.dropout(hs, this.config.dropout, undefined, options.dropoutSeed! + l) as tf.Tensor2D)
+          : hs;
     });
     const logits = tf.add(tf.matMul(x!, this.outKernel), this.outBias) as tf.Tensor2D;
     return { logits, final };
@@ -196,7 +200,12 @@ export class CharModel {
   }
 
   /** Mean cross-entropy in nats per character of predicting `targets` (T*B) from `inputs`. */
-  loss(inputs: tf.Tensor1D, targets: tf.Tensor1D, state: RecurrentState[], options: ForwardOptions = {}): { loss: tf.Scalar; final: RecurrentState[] } {
+  loss(
+    inputs: tf.Tensor1D,
+    targets: tf.Tensor1D,
+    state: RecurrentState[],
+    options: ForwardOptions = {},
+  ): { loss: tf.Scalar; final: RecurrentState[] } {
     const { logits, final } = this.forward(inputs, state, options);
     const labels = tf.oneHot(targets, this.config.vocabSize);
     return { loss: tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar, final };

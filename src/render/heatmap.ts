@@ -12,7 +12,18 @@ import type { ChalkInstance } from 'chalk';
 import type { CharSurprisal } from '../scoring/surprisal.js';
 
 /** Background of each bucket, pale (expected) to dark red (surprising); bucket 0 is left plain. */
-export const BUCKET_COLOURS = ['#ffffff', '#ffffcc', '#ffeda0', '#fed976', '#feb24c', '#fd8d3c', '#fc4e2a', '#e31a1c', '#bd0026', '#800026'];
+export const BUCKET_COLOURS = [
+  '#ffffff',
+  '#ffffcc',
+  '#ffeda0',
+  '#fed976',
+  '#feb24c',
+  '#fd8d3c',
+  '#fc4e2a',
+  '#e31a1c',
+  '#bd0026',
+  '#800026',
+];
 const DARK_FROM = 7; // buckets from here on get white text
 
 export function bucket(bits: number): number {
@@ -110,7 +121,8 @@ function displayChar(char: string): string {
   return char;
 }
 
-const WIDE = /[\u1100-\u115F\u2E80-\u303E\u3041-\u33FF\u3400-\u4DBF\u4E00-\u9FFF\uA000-\uA4CF\uAC00-\uD7A3\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFF60\uFFE0-\uFFE6\u{1F300}-\u{1F64F}\u{1F900}-\u{1F9FF}\u{20000}-\u{3FFFD}]/u;
+const WIDE =
+  /[\u1100-\u115F\u2E80-\u303E\u3041-\u33FF\u3400-\u4DBF\u4E00-\u9FFF\uA000-\uA4CF\uAC00-\uD7A3\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFF60\uFFE0-\uFFE6\u{1F300}-\u{1F64F}\u{1F900}-\u{1F9FF}\u{20000}-\u{3FFFD}]/u;
 
 function isWide(char: string): boolean {
   return WIDE.test(char);
@@ -155,7 +167,14 @@ export function renderExtremes(chars: readonly CharSurprisal[], chalk: ChalkInst
     const bits = `${e.bits.toFixed(2).padStart(6)} bits`;
     return `${bits}  ${quotedContext(e.context)} → ${paintBucket(chalk, bucket(e.bits), quoted(e.char))} (p ${formatPercent(p)}; expected ${expected})`;
   };
-  return [`most surprising (bits, the ${CONTEXT} characters before → the character):`, ...most.map(line), '', 'least surprising:', ...least.map(line), ''].join('\n');
+  return [
+    `most surprising (bits, the ${CONTEXT} characters before → the character):`,
+    ...most.map(line),
+    '',
+    'least surprising:',
+    ...least.map(line),
+    '',
+  ].join('\n');
 }
 
 function formatPercent(p: number): string {

@@ -149,7 +149,9 @@ export function lossChartSvg(curves: LossCurves, title: string): string {
 export async function svgToPng(svg: string): Promise<Uint8Array> {
   const font = findFont();
   if (font === null) {
-    throw new UserError('--png needs a TrueType font for the labels and found none (on Debian or Ubuntu: apt-get install fonts-dejavu-core); --svg needs none');
+    throw new UserError(
+      '--png needs a TrueType font for the labels and found none (on Debian or Ubuntu: apt-get install fonts-dejavu-core); --svg needs none',
+    );
   }
   const { initWasm, Resvg } = await import('@resvg/resvg-wasm');
   const require = createRequire(import.meta.url);
@@ -168,8 +170,24 @@ export async function svgToPng(svg: string): Promise<Uint8Array> {
   }
 }
 
-const FONT_DIRS = ['/usr/share/fonts', '/usr/local/share/fonts', join(homedir(), '.local/share/fonts'), join(homedir(), '.fonts'), '/Library/Fonts', '/System/Library/Fonts', 'C:\\Windows\\Fonts'];
-const PREFERRED = ['DejaVuSans.ttf', 'LiberationSans-Regular.ttf', 'Arial.ttf', 'arial.ttf', 'NotoSans-Regular.ttf', 'FreeSans.ttf', 'Helvetica.ttc'];
+const FONT_DIRS = [
+  '/usr/share/fonts',
+  '/usr/local/share/fonts',
+  join(homedir(), '.local/share/fonts'),
+  join(homedir(), '.fonts'),
+  '/Library/Fonts',
+  '/System/Library/Fonts',
+  'C:\\Windows\\Fonts',
+];
+const PREFERRED = [
+  'DejaVuSans.ttf',
+  'LiberationSans-Regular.ttf',
+  'Arial.ttf',
+  'arial.ttf',
+  'NotoSans-Regular.ttf',
+  'FreeSans.ttf',
+  'Helvetica.ttc',
+];
 
 /** A sans-serif TrueType font file: a well-known one if present, else the first .ttf/.otf found. */
 function findFont(): string | null {

@@ -48,7 +48,9 @@ export function lineChartSvg(options: ChartOptions): string {
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`);
   out.push(`<title>${escapeXml(options.title)}</title>`);
   out.push(`<rect width="100%" height="100%" fill="#ffffff"/>`);
-  out.push(`<text x="${width / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold" ${FONT} fill="#222">${escapeXml(options.title)}</text>`);
+  out.push(
+    `<text x="${width / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold" ${FONT} fill="#222">${escapeXml(options.title)}</text>`,
+  );
 
   // Grid and ticks.
   out.push('<g class="grid" stroke="#e6e6e6" stroke-width="1">');
@@ -61,7 +63,9 @@ export function lineChartSvg(options: ChartOptions): string {
     out.push(`<line x1="${f(sx(t))}" y1="${plot.y0}" x2="${f(sx(t))}" y2="${plot.y0 + 5}" stroke="#333"/>`);
     out.push(`<text class="tick-label" x="${f(sx(t))}" y="${plot.y0 + 19}" text-anchor="middle">${formatTick(t, xTicks)}</text>`);
   }
-  out.push(`<text class="axis-title" x="${(plot.x0 + plot.x1) / 2}" y="${height - 14}" text-anchor="middle" font-size="13">${escapeXml(options.xTitle)}</text>`);
+  out.push(
+    `<text class="axis-title" x="${(plot.x0 + plot.x1) / 2}" y="${height - 14}" text-anchor="middle" font-size="13">${escapeXml(options.xTitle)}</text>`,
+  );
   out.push('</g>');
   out.push(`<g class="y-axis" ${FONT} font-size="12" fill="#333">`);
   out.push(`<line x1="${plot.x0}" y1="${plot.y0}" x2="${plot.x0}" y2="${plot.y1}" stroke="#333"/>`);
@@ -70,7 +74,9 @@ export function lineChartSvg(options: ChartOptions): string {
     out.push(`<text class="tick-label" x="${plot.x0 - 8}" y="${f(sy(t) + 4)}" text-anchor="end">${formatTick(t, yTicks)}</text>`);
   }
   const yMid = (plot.y0 + plot.y1) / 2;
-  out.push(`<text class="axis-title" x="18" y="${yMid}" text-anchor="middle" font-size="13" transform="rotate(-90 18 ${yMid})">${escapeXml(options.yTitle)}</text>`);
+  out.push(
+    `<text class="axis-title" x="18" y="${yMid}" text-anchor="middle" font-size="13" transform="rotate(-90 18 ${yMid})">${escapeXml(options.yTitle)}</text>`,
+  );
   out.push('</g>');
 
   // Series.
@@ -90,7 +96,9 @@ export function lineChartSvg(options: ChartOptions): string {
   const lx = plot.x1 - legendWidth - 8;
   const ly = plot.y1 + 8;
   out.push(`<g class="legend" ${FONT} font-size="12" fill="#222">`);
-  out.push(`<rect x="${f(lx)}" y="${ly}" width="${f(legendWidth)}" height="${options.series.length * rowHeight + 10}" fill="#ffffff" fill-opacity="0.9" stroke="#bbbbbb"/>`);
+  out.push(
+    `<rect x="${f(lx)}" y="${ly}" width="${f(legendWidth)}" height="${options.series.length * rowHeight + 10}" fill="#ffffff" fill-opacity="0.9" stroke="#bbbbbb"/>`,
+  );
   options.series.forEach((s, k) => {
     const y = ly + 14 + k * rowHeight;
     out.push(`<line x1="${f(lx + 8)}" y1="${y - 4}" x2="${f(lx + 26)}" y2="${y - 4}" stroke="${s.colour}" stroke-width="3"/>`);

@@ -4,7 +4,16 @@
  * it is handed against it.
  */
 import {
-  above, atLeast, atMost, defaultsOf, integer, real, repeatableEscapedText, text, validateValues, type OptionSpec,
+  above,
+  atLeast,
+  atMost,
+  defaultsOf,
+  integer,
+  real,
+  repeatableEscapedText,
+  text,
+  validateValues,
+  type OptionSpec,
 } from '../options/option.js';
 
 /** How the next character is drawn from the model's logits (distribution.ts). */
@@ -37,30 +46,53 @@ type SampleTable = { [K in Exclude<keyof SampleSettings, 'seed'>]: OptionSpec<Sa
 export const SAMPLE_OPTIONS: SampleTable = {
   length: integer({ flag: '--length', short: '-n', group: 'output', min: 0, default: 500, help: 'characters to generate per sample' }),
   prime: text({
-    flag: '--prime', placeholder: 'text', group: 'output', default: '',
+    flag: '--prime',
+    placeholder: 'text',
+    group: 'output',
+    default: '',
     defaultText: 'a newline, read but not printed',
     help: 'text the model reads first; printed before the generated text. Without it the sample starts as a line of the training text does (a vocabulary without newlines: after its most frequent character)',
     example: '--prime "The "',
   }),
   stop: repeatableEscapedText({
-    flag: '--stop', placeholder: 'text', group: 'output', example: "--stop '\\n\\n'",
+    flag: '--stop',
+    placeholder: 'text',
+    group: 'output',
+    example: "--stop '\\n\\n'",
     help: 'end a sample when its generated text ends with this (kept in the output; \\n, \\t understood; repeatable)',
   }),
   temperature: real({
-    flag: '--temperature', short: '-t', placeholder: 't', group: 'distribution', range: { min: atLeast(0) }, default: 1,
+    flag: '--temperature',
+    short: '-t',
+    placeholder: 't',
+    group: 'distribution',
+    range: { min: atLeast(0) },
+    default: 1,
     help: 'softmax temperature: lower is safer, higher is wilder; 0 = always the likeliest',
   }),
   topK: integer({
-    flag: '--top-k', group: 'distribution', min: 1, default: null,
-    help: 'draw only from the n likeliest characters', example: '--top-k 5',
+    flag: '--top-k',
+    group: 'distribution',
+    min: 1,
+    default: null,
+    help: 'draw only from the n likeliest characters',
+    example: '--top-k 5',
   }),
   topP: real({
-    flag: '--top-p', placeholder: 'p', group: 'distribution', range: { min: above(0), max: atMost(1) }, default: null,
+    flag: '--top-p',
+    placeholder: 'p',
+    group: 'distribution',
+    range: { min: above(0), max: atMost(1) },
+    default: null,
     example: '--top-p 0.9',
     help: 'nucleus sampling: draw only from the likeliest characters that together have probability ≥ p',
   }),
   seed: integer({
-    flag: '--seed', group: 'distribution', min: -(2 ** 31), default: undefined, defaultText: 'random, printed on stderr',
+    flag: '--seed',
+    group: 'distribution',
+    min: -(2 ** 31),
+    default: undefined,
+    defaultText: 'random, printed on stderr',
     help: 'random seed: the same seed and checkpoint give the same text; sample k uses seed + k - 1',
   }),
 };

@@ -117,7 +117,10 @@ export type StreamSettings = Pick<SampleSettings, 'temperature' | 'seed'>;
  * Samples that share everything but their streams' settings; left-out settings take the defaults of options.ts. B = streams.length.
  * `counts`: how often each vocabulary character occurs in the training text (a checkpoint's `training.corpus.counts`), for `startingContext`.
  */
-export type BatchSampleRequest = Partial<Omit<SampleSettings, keyof StreamSettings>> & { streams: readonly StreamSettings[]; counts?: readonly number[] };
+export type BatchSampleRequest = Partial<Omit<SampleSettings, keyof StreamSettings>> & {
+  streams: readonly StreamSettings[];
+  counts?: readonly number[];
+};
 
 /** A finished stream. */
 export interface Sample {
@@ -157,7 +160,15 @@ export function* sampleStreams(model: CharModel, vocab: Vocabulary, request: Bat
   const rngs = streams.map((s) => new Rng(s.seed));
   const random = rngs.map((rng) => () => rng.next());
   const distributions: Distribution[] = streams.map((s) => ({ temperature: s.temperature, topK, topP }));
-  const samples: Sample[] = streams.map((s, b) => ({ stream: b, prime, text: '', logprobs: [], stop: null, temperature: s.temperature, seed: s.seed }));
+  const samples: Sample[] = streams.map((s, b) => ({
+    stream: b,
+    prime,
+    text: '',
+    logprobs: [],
+    stop: null,
+    temperature: s.temperature,
+    seed: s.seed,
+  }));
 
   const stepper = new BatchStepper(model, B);
   try {

@@ -36,7 +36,14 @@ const YIELD_EVERY_MS = 100;
  * comparable with the best ones that runs written before recorded (resume picks the best by them).
  * Aborting `signal` stops scoring between windows and rejects with its reason.
  */
-export async function evaluate(model: CharModel, ids: Int32Array, batch: number, seq: number, signal?: AbortSignal, { scoreTail = true } = {}): Promise<Score> {
+export async function evaluate(
+  model: CharModel,
+  ids: Int32Array,
+  batch: number,
+  seq: number,
+  signal?: AbortSignal,
+  { scoreTail = true } = {},
+): Promise<Score> {
   if (ids.length < 2) throw new RangeError('need at least two characters to score');
   const streams = Math.max(1, Math.min(batch, Math.floor((ids.length - 1) / seq)));
   const batcher = new StreamBatcher(ids, streams, Math.min(seq, Math.floor((ids.length - 1) / streams)));
@@ -76,7 +83,12 @@ export async function evaluate(model: CharModel, ids: Int32Array, batch: number,
 }
 
 /** Total nats of predicting `targets` from `inputs` (T*B, time-major) from `state`, and the state after them. */
-function windowNats(model: CharModel, inputs: Int32Array, targets: Int32Array, state: RecurrentState[]): { nats: number; final: RecurrentState[] } {
+function windowNats(
+  model: CharModel,
+  inputs: Int32Array,
+  targets: Int32Array,
+  state: RecurrentState[],
+): { nats: number; final: RecurrentState[] } {
   let final: RecurrentState[] = [];
   const loss = tf.tidy(() => {
     const result = model.loss(tf.tensor1d(inputs, 'int32'), tf.tensor1d(targets, 'int32'), state);

@@ -29,7 +29,10 @@ const threadsItself = (backend: string) => backend === 'tensorflow';
  */
 export function trainerThreads(requested: number | undefined, streams: number): { threads: number; note: string | null } {
   if (threadsItself(tf.getBackend())) {
-    const note = requested !== undefined && requested > 1 ? `--threads ${requested} ignored: native TensorFlow threads by itself, so training runs on one thread` : null;
+    const note =
+      requested !== undefined && requested > 1
+        ? `--threads ${requested} ignored: native TensorFlow threads by itself, so training runs on one thread`
+        : null;
     return { threads: 1, note };
   }
   // Never more threads than streams (a thread needs one) or cores (one beyond them only
@@ -120,7 +123,13 @@ export class GradientPool {
     // Shard 0 here, while the workers compute theirs.
     const [from0, to0] = ranges[0];
     const local = state.map((layer) => layer.map((t) => t.slice([from0, 0], [to0 - from0, -1])));
-    const mine = computeGradients(this.model, local, shardStreams(batch.inputs, B, from0, to0), shardStreams(batch.targets, B, from0, to0), dropoutSeed);
+    const mine = computeGradients(
+      this.model,
+      local,
+      shardStreams(batch.inputs, B, from0, to0),
+      shardStreams(batch.targets, B, from0, to0),
+      dropoutSeed,
+    );
     tf.dispose(local.flat());
     const theirs = await Promise.all(replies);
     return this.combine(mine, theirs, ranges, B);
@@ -163,7 +172,9 @@ export class GradientPool {
         const start = (perLayer * l + k) * n * H;
         return tf.tensor2d(theirs[w].final.subarray(start, start + n * H), [n, H]);
       };
-      return mine.final.map((layer, l) => layer.map((mineK, k) => tf.concat([mineK, ...theirs.map((_, w) => rows(w, l, k))], 0) as tf.Tensor2D));
+      return mine.final.map((layer, l) =>
+        layer.map((mineK, k) => tf.concat([mineK, ...theirs.map((_, w) => rows(w, l, k))], 0) as tf.Tensor2D),
+      );
     });
     tf.dispose(mine.final.flat());
     return { loss, grads, final };

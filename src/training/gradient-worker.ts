@@ -13,7 +13,10 @@ const setup = workerData as WorkerSetup;
 await selectBackend(setup.backend as BackendChoice);
 const weights = new Float32Array(setup.weights);
 const grads = new Float32Array(setup.grads);
-const model = CharModel.fromTensors(setup.modelConfig, setup.shapes.map((shape) => tf.zeros(shape)));
+const model = CharModel.fromTensors(
+  setup.modelConfig,
+  setup.shapes.map((shape) => tf.zeros(shape)),
+);
 const H = setup.modelConfig.hidden;
 const perLayer = model.cell.state.length;
 
@@ -29,7 +32,9 @@ function handle(request: ShardRequest): ShardReply {
   loadWeights();
   const n = request.streams;
   const rows = (k: number) => tf.tensor2d(request.state.subarray(k * n * H, (k + 1) * n * H), [n, H]);
-  const state = Array.from({ length: setup.modelConfig.layers }, (_, l) => Array.from({ length: perLayer }, (_, k) => rows(perLayer * l + k)));
+  const state = Array.from({ length: setup.modelConfig.layers }, (_, l) =>
+    Array.from({ length: perLayer }, (_, k) => rows(perLayer * l + k)),
+  );
   const result = computeGradients(model, state, request.inputs, request.targets, request.dropoutSeed);
   let offset = 0;
   for (const g of result.grads) {

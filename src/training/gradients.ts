@@ -17,7 +17,13 @@ export interface Gradients {
 }
 
 /** inputs, targets (T*B) time-major ids; state: the cell's (B, H) tensors per layer. */
-export function computeGradients(model: CharModel, state: RecurrentState[], inputs: Int32Array, targets: Int32Array, dropoutSeed: number): Gradients {
+export function computeGradients(
+  model: CharModel,
+  state: RecurrentState[],
+  inputs: Int32Array,
+  targets: Int32Array,
+  dropoutSeed: number,
+): Gradients {
   let final: RecurrentState[] = [];
   const variables = model.variables;
   const { value, grads } = tf.variableGrads(() => {

@@ -90,14 +90,20 @@ export function estimateSamplingMemory(model: ModelConfig, streams: number, leng
 export function assertMemoryFits(estimate: MemoryEstimate, what: string, hint: string, backend = tf.getBackend()): void {
   const machine = totalmem();
   if (backend === 'wasm' && estimate.perThreadBytes > WASM_TENSOR_LIMIT) {
-    throw new UserError(`${what} needs about ${gigabytes(estimate.perThreadBytes)} on one thread, more than the ${gigabytes(WASM_TENSOR_LIMIT)} of WebAssembly's 4 GB heap it can use; ${hint}`);
+    throw new UserError(
+      `${what} needs about ${gigabytes(estimate.perThreadBytes)} on one thread, more than the ${gigabytes(WASM_TENSOR_LIMIT)} of WebAssembly's 4 GB heap it can use; ${hint}`,
+    );
   }
   const jsHeap = getHeapStatistics().heap_size_limit;
   if (estimate.jsHeapBytes > jsHeap) {
-    throw new UserError(`${what} needs about ${gigabytes(estimate.jsHeapBytes)} of JavaScript heap, more than Node's ${gigabytes(jsHeap)}; ${hint}`);
+    throw new UserError(
+      `${what} needs about ${gigabytes(estimate.jsHeapBytes)} of JavaScript heap, more than Node's ${gigabytes(jsHeap)}; ${hint}`,
+    );
   }
   if (estimate.totalBytes > machine) {
-    throw new UserError(`${what} needs about ${gigabytes(estimate.totalBytes)}, more than this machine's ${gigabytes(machine)} of memory; ${hint}`);
+    throw new UserError(
+      `${what} needs about ${gigabytes(estimate.totalBytes)}, more than this machine's ${gigabytes(machine)} of memory; ${hint}`,
+    );
   }
 }
 

@@ -24,7 +24,9 @@ export function refuseFixedChanges(changes: Partial<TrainConfig>): void {
   const fixed = Object.keys(definedOnly(changes)).filter((key) => !RESUMABLE.includes(key as keyof TrainConfig));
   if (fixed.length > 0) {
     const may = RESUMABLE.map(trainFlag).join(', ');
-    throw new UserError(`${trainFlag(fixed[0] as keyof TrainConfig)} cannot change when resuming; a resumed run keeps its settings (only ${may} may)`);
+    throw new UserError(
+      `${trainFlag(fixed[0] as keyof TrainConfig)} cannot change when resuming; a resumed run keeps its settings (only ${may} may)`,
+    );
   }
 }
 

@@ -58,7 +58,10 @@ export type FitCheck = (model: ModelConfig) => void;
 export function startFresh(corpus: Corpus, config: TrainConfig, assertFits: FitCheck = () => {}): StartingPoint {
   const vocab = Vocabulary.fromText(corpus.text);
   // Predicting the next character needs two to choose from; with one there is nothing to learn.
-  if (vocab.size < 2) throw new CorpusError(`${corpus.path} has only one distinct character (${quoteChars(vocab.chars)}): there is nothing to learn; give a text with at least two`);
+  if (vocab.size < 2)
+    throw new CorpusError(
+      `${corpus.path} has only one distinct character (${quoteChars(vocab.chars)}): there is nothing to learn; give a text with at least two`,
+    );
   const { hidden, layers, dropout, cell, learnedInit } = config;
   const shape = { vocabSize: vocab.size, hidden, layers, dropout, cell, learnedInit };
   assertFits(shape);
@@ -71,13 +74,18 @@ export function startFromResume(corpus: Corpus, checkpoint: LoadedCheckpoint): S
   const { meta, model, vocab, resume } = checkpoint;
   if (!resume) throw new Error('checkpoint was not loaded for resuming');
   if (corpus.fingerprint !== meta.training.corpus.fingerprint) {
-    throw new CorpusError(`${corpus.path} is not the text ${checkpoint.dir} was trained on (its SHA-256 differs); resuming needs the same corpus, --init-from takes a new one`);
+    throw new CorpusError(
+      `${corpus.path} is not the text ${checkpoint.dir} was trained on (its SHA-256 differs); resuming needs the same corpus, --init-from takes a new one`,
+    );
   }
   const weights = model.variables.length;
   const moments = resume.tensors.slice(0, 2 * weights);
   const states = resume.tensors.slice(2 * weights);
   const perLayer = model.cell.state.length;
-  const carried = Array.from({ length: states.length / perLayer }, (_, l) => states.slice(perLayer * l, perLayer * (l + 1)) as tf.Tensor2D[]);
+  const carried = Array.from(
+    { length: states.length / perLayer },
+    (_, l) => states.slice(perLayer * l, perLayer * (l + 1)) as tf.Tensor2D[],
+  );
   const t = meta.training;
   return {
     vocab,
@@ -105,13 +113,21 @@ export function startFromResume(corpus: Corpus, checkpoint: LoadedCheckpoint): S
  * corpus that the checkpoint's vocabulary lacks stop the run, unless `extendVocab`
  * appends them (their weights start as a fresh model's).
  */
-export function startFromWeights(corpus: Corpus, config: TrainConfig, checkpoint: LoadedCheckpoint, extendVocab: boolean, assertFits: FitCheck = () => {}): StartingPoint {
+export function startFromWeights(
+  corpus: Corpus,
+  config: TrainConfig,
+  checkpoint: LoadedCheckpoint,
+  extendVocab: boolean,
+  assertFits: FitCheck = () => {},
+): StartingPoint {
   const unknown = checkpoint.vocab.unknownChars(corpus.text);
   let { model, vocab } = checkpoint;
   assertFits({ ...model.config, vocabSize: vocab.size + (extendVocab ? unknown.length : 0) });
   if (unknown.length > 0) {
     if (!extendVocab) {
-      throw new UserError(`${corpus.path} has ${unknown.length} characters ${checkpoint.dir} never saw: ${quoteChars(unknown, 10)}; pass --extend-vocab to add them`);
+      throw new UserError(
+        `${corpus.path} has ${unknown.length} characters ${checkpoint.dir} never saw: ${quoteChars(unknown, 10)}; pass --extend-vocab to add them`,
+      );
     }
     vocab = new Vocabulary([...vocab.chars, ...unknown]);
     const extended = model.withExtraCharacters(unknown.length, config.seed);

@@ -151,7 +151,12 @@ export async function fineTune(options: FineTuneOptions): Promise<TrainResult> {
   const { checkpoint, corpus } = options;
   const config = fineTuneSettings(checkpoint.meta.model, checkpoint.dir, options.config ?? {});
   const { threads } = trainerThreads(options.threads, config.batch);
-  return runTraining(corpus, config, startFromWeights(corpus, config, checkpoint, options.extendVocab ?? false, fitCheck(config, threads)), options);
+  return runTraining(
+    corpus,
+    config,
+    startFromWeights(corpus, config, checkpoint, options.extendVocab ?? false, fitCheck(config, threads)),
+    options,
+  );
 }
 
 /** The loop, from `start` until a stop condition; the model and optimiser are disposed at the end. */
@@ -180,8 +185,25 @@ async function runTraining(corpus: Corpus, config: TrainConfig, start: StartingP
 
   const save = (kind: 'latest' | 'best') => {
     const { lossSinceEval, minLoss, lrScale, rollbacks, staleValidations } = progress;
-    const resume = { adamStep: adam.step, rngState: rng.savedState, lossSinceEval, minLoss, lrScale, rollbacks, staleValidations, tensors: [...adam.moments, ...carried.flat()] };
-    const record = trainingRecord(config, progress, batcher.stepsPerEpoch, options.backend ?? tf.getBackend(), seconds(), corpus, data.counts);
+    const resume = {
+      adamStep: adam.step,
+      rngState: rng.savedState,
+      lossSinceEval,
+      minLoss,
+      lrScale,
+      rollbacks,
+      staleValidations,
+      tensors: [...adam.moments, ...carried.flat()],
+    };
+    const record = trainingRecord(
+      config,
+      progress,
+      batcher.stepsPerEpoch,
+      options.backend ?? tf.getBackend(),
+      seconds(),
+      corpus,
+      data.counts,
+    );
     saveCheckpoint(dirs[kind], model, vocab, record, resume);
     observer.onCheckpoint?.(kind, dirs[kind]);
   };
@@ -217,7 +239,15 @@ async function runTraining(corpus: Corpus, config: TrainConfig, start: StartingP
       progress.minLoss = Math.min(progress.minLoss, loss);
       progress.lossSinceEval.sum += loss;
       progress.lossSinceEval.count++;
-      observer.onStep?.({ step: progress.step, epoch: progress.step / batcher.stepsPerEpoch, loss, lr, gradNorm, charsPerSecond: throughput.rate, seconds: seconds() });
+      observer.onStep?.({
+        step: progress.step,
+        epoch: progress.step / batcher.stepsPerEpoch,
+        loss,
+        lr,
+        gradNorm,
+        charsPerSecond: throughput.rate,
+        seconds: seconds(),
+      });
 
       const { step } = progress;
       stoppedBy = stopReason(step, plan, config, secondsHere(), signal);
@@ -261,7 +291,12 @@ async function runTraining(corpus: Corpus, config: TrainConfig, start: StartingP
 }
 
 /** What the run will do, for the observer; refuses a run that is already done. */
-function planRun(config: TrainConfig, start: StartingPoint, data: ReturnType<typeof trainingData>, threads: ReturnType<typeof trainerThreads>): TrainingPlan {
+function planRun(
+  config: TrainConfig,
+  start: StartingPoint,
+  data: ReturnType<typeof trainingData>,
+  threads: ReturnType<typeof trainerThreads>,
+): TrainingPlan {
   const { batcher } = data;
   const totalSteps = Math.min(config.maxSteps ?? Infinity, config.epochs * batcher.stepsPerEpoch);
   const firstStep = start.progress.step;
@@ -287,12 +322,22 @@ function fitCheck(config: TrainConfig, threads: number): FitCheck {
   return (shape) => {
     const { vocabSize: V, layers, hidden, cell } = shape;
     const what = `a ${layers}×${hidden} ${cell.toUpperCase()} over ${V} characters at seq ${config.seq}, batch ${config.batch} on ${threads} thread${threads > 1 ? 's' : ''}`;
-    assertMemoryFits(estimateTrainingMemory(shape, { seq: config.seq, batch: config.batch, threads }), what, 'make --hidden, --layers, --seq or --batch smaller');
+    assertMemoryFits(
+      estimateTrainingMemory(shape, { seq: config.seq, batch: config.batch, threads }),
+      what,
+      'make --hidden, --layers, --seq or --batch smaller',
+    );
   };
 }
 
 /** Why the run stops after `step`, if it does: its length, its time (`secondsHere`, this process's), or an abort. */
-function stopReason(step: number, plan: TrainingPlan, config: TrainConfig, secondsHere: number, signal: AbortSignal | undefined): StopReason | null {
+function stopReason(
+  step: number,
+  plan: TrainingPlan,
+  config: TrainConfig,
+  secondsHere: number,
+  signal: AbortSignal | undefined,
+): StopReason | null {
   if (step >= plan.totalSteps) return step >= config.epochs * plan.stepsPerEpoch ? 'epochs' : 'max-steps';
   if (config.maxSeconds !== null && secondsHere >= config.maxSeconds) return 'max-time';
   return signal?.aborted ? 'interrupted' : null;
@@ -307,7 +352,15 @@ function trainingData(corpus: Corpus, vocab: Vocabulary, config: TrainConfig) {
   return { ids, counts, trainIds, valIds, batcher: makeBatcher(trainIds, valIds, config) };
 }
 
-function trainingRecord(config: TrainConfig, progress: Progress, stepsPerEpoch: number, backend: string, seconds: number, corpus: Corpus, counts: number[]): TrainingRecord {
+function trainingRecord(
+  config: TrainConfig,
+  progress: Progress,
+  stepsPerEpoch: number,
+  backend: string,
+  seconds: number,
+  corpus: Corpus,
+  counts: number[],
+): TrainingRecord {
   const { path, files, encoding, bytes, fingerprint } = corpus;
   return {
     config,
@@ -339,7 +392,8 @@ async function validate(
 ): Promise<{ valLoss: number; isBest: boolean } | null> {
   let valLoss: number;
   try {
-    valLoss = (await evaluate(model, valIds.subarray(0, VALIDATION_MAX_CHARS), config.batch, config.seq, signal, { scoreTail: false })).nats;
+    valLoss = (await evaluate(model, valIds.subarray(0, VALIDATION_MAX_CHARS), config.batch, config.seq, signal, { scoreTail: false }))
+      .nats;
   } catch (err) {
     if (signal?.aborted) return null;
     throw err;
@@ -359,7 +413,13 @@ async function validate(
  * The loss diverged at `progress.step`: the state of the last rollback point, with half the
  * learning rate (disposes `carried`). After `MAX_ROLLBACKS` the run gives up, saying which checkpoints are still good.
  */
-function rollBack(rollback: RollbackPoint, carried: RecurrentState[], progress: Progress, loss: number, outDir: string): { carried: RecurrentState[]; rng: Rng; progress: Progress } {
+function rollBack(
+  rollback: RollbackPoint,
+  carried: RecurrentState[],
+  progress: Progress,
+  loss: number,
+  outDir: string,
+): { carried: RecurrentState[]; rng: Rng; progress: Progress } {
   if (progress.rollbacks >= MAX_ROLLBACKS) {
     const kept = rollback.step > 0 ? `the checkpoints in ${outDir} are from step ${rollback.step} or before` : 'no checkpoint was written';
     throw new TrainingDivergedError(
@@ -396,13 +456,16 @@ function makeBatcher(trainIds: Int32Array, valIds: Int32Array, config: TrainConf
   const needed = StreamBatcher.minimumLength(config.batch, config.seq);
   if (trainIds.length < needed) {
     const fitBatch = Math.floor((trainIds.length - 1) / config.seq);
-    const hint = fitBatch >= 1 ? `--batch ${fitBatch} or less would fit` : `try --seq ${Math.max(1, Math.floor((trainIds.length - 1) / 2))} --batch 1`;
+    const hint =
+      fitBatch >= 1 ? `--batch ${fitBatch} or less would fit` : `try --seq ${Math.max(1, Math.floor((trainIds.length - 1) / 2))} --batch 1`;
     throw new CorpusError(
       `corpus too small: the training split has ${trainIds.length} characters but --batch ${config.batch} × --seq ${config.seq} needs at least ${needed}; ${hint}`,
     );
   }
   if (valIds.length < 2) {
-    throw new CorpusError(`corpus too small for validation: --val-frac ${config.valFrac} leaves ${valIds.length} characters; raise --val-frac or give more text`);
+    throw new CorpusError(
+      `corpus too small for validation: --val-frac ${config.valFrac} leaves ${valIds.length} characters; raise --val-frac or give more text`,
+    );
   }
   return new StreamBatcher(trainIds, config.batch, config.seq);
 }

@@ -57,8 +57,10 @@ export function byteOffset(backend: WasmBackend, x: tf.TensorInfo): number {
  */
 export function heapCopy(
   backend: WasmBackend,
-  src: tf.TensorInfo, srcStart: number,
-  dst: tf.TensorInfo, dstStart: number,
+  src: tf.TensorInfo,
+  srcStart: number,
+  dst: tf.TensorInfo,
+  dstStart: number,
   count: number,
 ): void {
   const bpe = tf.util.bytesPerElement(src.dtype);
@@ -79,7 +81,8 @@ export function copyRange(backend: WasmBackend, x: tf.TensorInfo, start: number,
  */
 export function heapMemory(backend: WasmBackend): WebAssembly.Memory {
   const memory = (backend.wasm as unknown as { asm?: { memory?: unknown } }).asm?.memory;
-  if (!(memory instanceof WebAssembly.Memory)) throw new Error('tfjs-backend-wasm does not expose its WebAssembly.Memory as wasm.asm.memory');
+  if (!(memory instanceof WebAssembly.Memory))
+    throw new Error('tfjs-backend-wasm does not expose its WebAssembly.Memory as wasm.asm.memory');
   return memory;
 }
 

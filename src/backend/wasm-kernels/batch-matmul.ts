@@ -11,7 +11,18 @@
 // into rows when b is not batched, and otherwise each batch is one XNNPACK
 // call, so the original kernel only ever sees its fast case.
 import * as tf from '../../tf.js';
-import { asWasm, byteOffset, input, copyRange, dispose, heapCopy, runWasmKernel, view, type KernelArgs, type WasmBackend } from './backend.js';
+import {
+  asWasm,
+  byteOffset,
+  input,
+  copyRange,
+  dispose,
+  heapCopy,
+  runWasmKernel,
+  view,
+  type KernelArgs,
+  type WasmBackend,
+} from './backend.js';
 import { ownKernels, withScratch } from './own-module.js';
 
 const OWN_GEMM_ROWS = 32;
@@ -30,8 +41,12 @@ function matMulDims(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, tra
   const [bRows, bCols] = b.shape.slice(-2);
   const [m, k] = transposeA ? [aCols, aRows] : [aRows, aCols];
   const [k2, n] = transposeB ? [bCols, bRows] : [bRows, bCols];
-  tf.util.assert(k === k2, () => `Error in matMul: inner shapes (${k}) and (${k2}) of Tensors with shapes ` +
-    `${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`);
+  tf.util.assert(
+    k === k2,
+    () =>
+      `Error in matMul: inner shapes (${k}) and (${k2}) of Tensors with shapes ` +
+      `${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`,
+  );
   return { aRows, aCols, bRows, bCols, m, k, n };
 }
 
@@ -40,8 +55,12 @@ function matMulDims(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, tra
  * tfjs batch broadcasting, computed only through `run` (the fast case).
  */
 export function matMulViaFastPath(
-  backend: WasmBackend, a: tf.TensorInfo, b: tf.TensorInfo,
-  transposeA: boolean, transposeB: boolean, run: FastMatMul3d,
+  backend: WasmBackend,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+  run: FastMatMul3d,
 ): tf.TensorInfo {
   const { aRows, aCols, bRows, bCols, m, k, n } = matMulDims(a, b, transposeA, transposeB);
   const batchShape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
@@ -54,8 +73,8 @@ export function matMulViaFastPath(
   const temps: tf.TensorInfo[] = [];
   let a3 = view(a, [batchA, aRows, aCols]);
   let b3 = view(b, [batchB, bRows, bCols]);
-  if (transposeA) temps.push(a3 = transpose3d(backend, a3));
-  if (transposeB) temps.push(b3 = transpose3d(backend, b3));
+  if (transposeA) temps.push((a3 = transpose3d(backend, a3)));
+  if (transposeB) temps.push((b3 = transpose3d(backend, b3)));
 
   let out: tf.TensorInfo;
   if (batchB === 1) {
@@ -103,9 +122,12 @@ export function makeBatchMatMulConfig(original: tf.KernelConfig): tf.KernelConfi
     if (single && rows >= OWN_GEMM_ROWS) {
       return ownMatMul(asWasm(backend), a, b, transposeA, transposeB);
     }
-    const run: FastMatMul3d = (a3, b3) => original.kernelFunc({
-      inputs: { a: a3, b: b3 }, backend, attrs: { transposeA: false, transposeB: false },
-    }) as tf.TensorInfo;
+    const run: FastMatMul3d = (a3, b3) =>
+      original.kernelFunc({
+        inputs: { a: a3, b: b3 },
+        backend,
+        attrs: { transposeA: false, transposeB: false },
+      }) as tf.TensorInfo;
     return matMulViaFastPath(asWasm(backend), a, b, transposeA, transposeB, run);
   };
   return { ...original, kernelFunc };

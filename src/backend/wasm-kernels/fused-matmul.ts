@@ -15,12 +15,14 @@ import { asWasm, input, dispose, runWasmKernel, type KernelArgs, type WasmBacken
 const FUSABLE = new Set<string>(['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu']);
 
 const ACTIVATION_KERNELS: Record<string, string> = {
-  relu: tf.Relu, relu6: tf.Relu6, elu: tf.Elu, sigmoid: tf.Sigmoid, tanh: tf.Tanh,
+  relu: tf.Relu,
+  relu6: tf.Relu6,
+  elu: tf.Elu,
+  sigmoid: tf.Sigmoid,
+  tanh: tf.Tanh,
 };
 
-function applyActivation(
-  backend: WasmBackend, x: tf.TensorInfo, attrs: tf._FusedMatMulAttrs, preluWeights?: tf.TensorInfo,
-): tf.TensorInfo {
+function applyActivation(backend: WasmBackend, x: tf.TensorInfo, attrs: tf._FusedMatMulAttrs, preluWeights?: tf.TensorInfo): tf.TensorInfo {
   const { activation, leakyreluAlpha } = attrs;
   if (activation === 'linear') return x;
   let y: tf.TensorInfo;
@@ -52,11 +54,19 @@ export function makeFusedMatMulConfig(original: tf.KernelConfig): tf.KernelConfi
     const biasFusable = bias == null || (bias.shape.length === 1 && bias.shape[0] === n);
     if (biasFusable && FUSABLE.has(activation)) {
       const fusedInputs: tf.NamedTensorInfoMap = bias == null ? {} : { bias };
-      return matMulViaFastPath(wasm, a, b, transposeA, transposeB, (a3, b3) => original.kernelFunc({
-        inputs: { ...fusedInputs, a: a3, b: b3 },
-        backend,
-        attrs: { ...attrs, transposeA: false, transposeB: false },
-      }) as tf.TensorInfo);
+      return matMulViaFastPath(
+        wasm,
+        a,
+        b,
+        transposeA,
+        transposeB,
+        (a3, b3) =>
+          original.kernelFunc({
+            inputs: { ...fusedInputs, a: a3, b: b3 },
+            backend,
+            attrs: { ...attrs, transposeA: false, transposeB: false },
+          }) as tf.TensorInfo,
+      );
     }
     // Unfused: (fixed) BatchMatMul, then broadcasting Add, then the activation.
     let out = runWasmKernel(tf.BatchMatMul, wasm, { a, b }, { transposeA, transposeB });

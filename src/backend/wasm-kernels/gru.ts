@@ -25,7 +25,19 @@ function forward({ inputs, backend: anyBackend, attrs }: KernelArgs): tf.TensorI
   const stepBytes = keepAll ? [0, 0] : [B * 3 * H * 4, B * H * 4];
   withScratch(backend, [kernels.gruPackedBytes(H), ...stepBytes], (packed, gateScratch, rhScratch) => {
     const at = (x: tf.TensorInfo) => byteOffset(backend, x);
-    kernels.gruForward(T, B, H, at(zIn), at(U), at(h0), at(hs), gates ? at(gates) : gateScratch, rhs ? at(rhs) : rhScratch, keepAll, packed);
+    kernels.gruForward(
+      T,
+      B,
+      H,
+      at(zIn),
+      at(U),
+      at(h0),
+      at(hs),
+      gates ? at(gates) : gateScratch,
+      rhs ? at(rhs) : rhScratch,
+      keepAll,
+      packed,
+    );
   });
   return gates && rhs ? [hs, gates, rhs] : [hs];
 }

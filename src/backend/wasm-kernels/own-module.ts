@@ -15,15 +15,105 @@ import { free, heapMemory, malloc, type WasmBackend } from './backend.js';
 export interface OwnKernels {
   packedBytes(K: number, N: number): number;
   pack(src: number, K: number, N: number, sk: number, sn: number, dst: number): void;
-  matMul(M: number, N: number, K: number, a: number, sam: number, sak: number, b: number, sbk: number, sbn: number, c: number, packed: number): void;
-  lstmForward(T: number, B: number, H: number, zIn: number, U: number, h0: number, c0: number, hs: number, cs: number, gates: number, keepAll: boolean, packed: number): void;
-  lstmBackward(T: number, B: number, H: number, dHs: number, gates: number, cs: number, c0: number, U: number, dZ: number, dh0: number, dc0: number, packed: number, dh: number, dc: number): void;
+  matMul(
+    M: number,
+    N: number,
+    K: number,
+    a: number,
+    sam: number,
+    sak: number,
+    b: number,
+    sbk: number,
+    sbn: number,
+    c: number,
+    packed: number,
+  ): void;
+  lstmForward(
+    T: number,
+    B: number,
+    H: number,
+    zIn: number,
+    U: number,
+    h0: number,
+    c0: number,
+    hs: number,
+    cs: number,
+    gates: number,
+    keepAll: boolean,
+    packed: number,
+  ): void;
+  lstmBackward(
+    T: number,
+    B: number,
+    H: number,
+    dHs: number,
+    gates: number,
+    cs: number,
+    c0: number,
+    U: number,
+    dZ: number,
+    dh0: number,
+    dc0: number,
+    packed: number,
+    dh: number,
+    dc: number,
+  ): void;
   lstmCell(B: number, H: number, z: number, cPrev: number, gates: number, h: number, c: number): void;
   gruPackedBytes(H: number): number;
-  gruForward(T: number, B: number, H: number, zIn: number, U: number, h0: number, hs: number, gates: number, rhs: number, keepAll: boolean, packed: number): void;
-  gruBackward(T: number, B: number, H: number, dHs: number, gates: number, hs: number, h0: number, U: number, dZ: number, dh0: number, packed: number, dh: number, dRh: number): void;
-  gruCell(B: number, H: number, szr: number, xh: number, Uh: number, hPrev: number, h: number, gates: number, rh: number, packed: number): void;
-  projectStep(B: number, N: number, table: number, ids: number, bias: number, x: number, K: number, packedW: number, h: number, Kh: number, packedU: number, z: number): void;
+  gruForward(
+    T: number,
+    B: number,
+    H: number,
+    zIn: number,
+    U: number,
+    h0: number,
+    hs: number,
+    gates: number,
+    rhs: number,
+    keepAll: boolean,
+    packed: number,
+  ): void;
+  gruBackward(
+    T: number,
+    B: number,
+    H: number,
+    dHs: number,
+    gates: number,
+    hs: number,
+    h0: number,
+    U: number,
+    dZ: number,
+    dh0: number,
+    packed: number,
+    dh: number,
+    dRh: number,
+  ): void;
+  gruCell(
+    B: number,
+    H: number,
+    szr: number,
+    xh: number,
+    Uh: number,
+    hPrev: number,
+    h: number,
+    gates: number,
+    rh: number,
+    packed: number,
+  ): void;
+  projectStep(
+    B: number,
+    N: number,
+    table: number,
+    ids: number,
+    bias: number,
+    x: number,
+    K: number,
+    packedW: number,
+    h: number,
+    Kh: number,
+    packedU: number,
+    z: number,
+  ): void;
   rnnForward(T: number, B: number, H: number, zIn: number, U: number, h0: number, hs: number, packed: number): void;
   rnnBackward(T: number, B: number, H: number, dHs: number, hs: number, U: number, dZ: number, dh0: number, packed: number): void;
 }
@@ -67,7 +157,7 @@ export function ownKernels(backend: WasmBackend): OwnKernels {
   let kernels = instances.get(backend);
   if (kernels) return kernels;
   const instance = new WebAssembly.Instance(compile().module, { env: { memory: heapMemory(backend) } });
-  const exports = instance.exports as unknown as OwnKernels & { setTable(ptr: number): void; TABLE_BYTES: WebAssembly.Global<"i32"> };
+  const exports = instance.exports as unknown as OwnKernels & { setTable(ptr: number): void; TABLE_BYTES: WebAssembly.Global<'i32'> };
   exports.setTable(malloc(backend, exports.TABLE_BYTES.value)); // lives as long as the backend
   kernels = exports;
   instances.set(backend, kernels);

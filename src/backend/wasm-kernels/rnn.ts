@@ -32,7 +32,17 @@ function backward({ inputs, backend: anyBackend, attrs }: KernelArgs): tf.Tensor
   const dZ = backend.makeOutput([T * B, H], 'float32');
   const dh0 = backend.makeOutput([B, H], 'float32');
   withScratch(backend, [kernels.packedBytes(H, H)], (packed) => {
-    kernels.rnnBackward(T, B, H, byteOffset(backend, dHs), byteOffset(backend, hs), byteOffset(backend, U), byteOffset(backend, dZ), byteOffset(backend, dh0), packed);
+    kernels.rnnBackward(
+      T,
+      B,
+      H,
+      byteOffset(backend, dHs),
+      byteOffset(backend, hs),
+      byteOffset(backend, U),
+      byteOffset(backend, dZ),
+      byteOffset(backend, dh0),
+      packed,
+    );
   });
   return [dZ, dh0];
 }

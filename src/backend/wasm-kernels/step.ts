@@ -30,9 +30,18 @@ function project({ inputs, backend: anyBackend, attrs }: KernelArgs): tf.TensorI
   const h = inputs.h;
   const z = backend.makeOutput([B, N], 'float32');
   ownKernels(backend).projectStep(
-    B, N, at('table'), lookup ? at('x') : 0, at('b'),
-    lookup ? 0 : at('x'), lookup ? 0 : x.shape[1], at('packedW'),
-    at('h'), h ? h.shape[1] : 0, at('packedU'), byteOffset(backend, z),
+    B,
+    N,
+    at('table'),
+    lookup ? at('x') : 0,
+    at('b'),
+    lookup ? 0 : at('x'),
+    lookup ? 0 : x.shape[1],
+    at('packedW'),
+    at('h'),
+    h ? h.shape[1] : 0,
+    at('packedU'),
+    byteOffset(backend, z),
   );
   return z;
 }

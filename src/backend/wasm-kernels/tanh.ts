@@ -23,7 +23,8 @@ function scalar(backend: WasmBackend, value: number): tf.TensorInfo {
 export function makeTanhConfig(original: tf.KernelConfig): tf.KernelConfig {
   const kernelFunc = ({ inputs, backend: anyBackend, attrs }: KernelArgs): tf.TensorInfo => {
     const x = input(inputs, 'x');
-    if (x.dtype !== 'float32' || tf.util.sizeFromShape(x.shape) < SMALL) return original.kernelFunc({ inputs, backend: anyBackend, attrs }) as tf.TensorInfo;
+    if (x.dtype !== 'float32' || tf.util.sizeFromShape(x.shape) < SMALL)
+      return original.kernelFunc({ inputs, backend: anyBackend, attrs }) as tf.TensorInfo;
     const backend = asWasm(anyBackend);
     const two = scalar(backend, 2);
     const one = scalar(backend, 1);

@@ -14,8 +14,10 @@ function unsortedSegmentSum({ inputs, backend, attrs }: KernelArgs): tf.TensorIn
     throw new Error(`UnsortedSegmentSum on wasm supports float32 and int32, got ${x.dtype}`);
   }
   const idsRank = segmentIds.shape.length;
-  tf.util.assert(segmentIds.shape.every((dim, i) => dim === x.shape[i]),
-    () => `segmentIds shape ${segmentIds.shape} must be a prefix of x shape ${x.shape}`);
+  tf.util.assert(
+    segmentIds.shape.every((dim, i) => dim === x.shape[i]),
+    () => `segmentIds shape ${segmentIds.shape} must be a prefix of x shape ${x.shape}`,
+  );
   const wasm = asWasm(backend);
   const out = wasm.makeOutput([numSegments, ...x.shape.slice(idsRank)], x.dtype);
   // Views taken after makeOutput: an allocation may have replaced the heap.
