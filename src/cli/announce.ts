@@ -1,8 +1,11 @@
 import type { BackendInfo } from '../backend/select.js';
 import { info, paint } from './output.js';
 
-/** The start-up line that says where the tensors live, and why a faster backend was not used. */
+/**
+ * The start-up lines that say where the tensors live and, one line each, why a faster
+ * backend was not used (all on one line, they ran past an 80-column terminal).
+ */
 export function announceBackend(backend: BackendInfo): void {
-  const why = backend.fallbacks.length ? paint.dim(` (skipped ${backend.fallbacks.join('; ')})`) : '';
-  info(`backend: ${paint.bold(backend.description)}${why}`);
+  info(`backend: ${paint.bold(backend.description)}`);
+  for (const fallback of backend.fallbacks) info(paint.dim(`  skipped ${fallback}`));
 }
