@@ -34,7 +34,7 @@ function refused(exitCode, pattern) {
 
 /** The CLI's one error line (besides the backend line), after checking the exit code and that nothing else was printed. */
 function oneLine(r, code) {
-  const lines = r.stderr.split('\n').filter((l) => l.trim() && !l.startsWith('backend:'));
+  const lines = r.stderr.split('\n').filter((l) => l.trim() && !/^(backend:|  skipped )/.test(l));
   assert.equal(r.code, code, r.stderr);
   assert.equal(lines.length, 1, r.stderr);
   assert.match(lines[0], /^charrnn: /);

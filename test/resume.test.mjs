@@ -41,7 +41,7 @@ function errorLine(r) {
   const lines = r.stderr
     .trim()
     .split('\n')
-    .filter((l) => !l.startsWith('backend:'));
+    .filter((l) => !/^(backend:|  skipped )/.test(l));
   assert.equal(lines.length, 1, r.stderr);
   assert.ok(!r.stderr.includes('    at '), r.stderr);
   return lines[0];
