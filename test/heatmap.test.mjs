@@ -6,31 +6,12 @@ import { test } from 'node:test';
 import { loadCheckpoint } from '../dist/checkpoint/checkpoint.js';
 import { evaluate } from '../dist/scoring/evaluate.js';
 import { meanBits, surprisal } from '../dist/scoring/surprisal.js';
-import { runCli, TINY_CORPUS, tinyText, useBackend, workDir } from './helpers.mjs';
+import { runCli, TINY_CORPUS, tinyText, useBackend, workDir, TINY_MODEL } from './helpers.mjs';
 
 const WORK = workDir('heatmap');
 const cli = (args) => runCli(args, { cwd: WORK });
 const RUN = path.join(WORK, 'run');
-const trained = await cli([
-  'train',
-  TINY_CORPUS,
-  '-o',
-  RUN,
-  '--hidden',
-  '8',
-  '--layers',
-  '1',
-  '--seq',
-  '8',
-  '--batch',
-  '4',
-  '--max-steps',
-  '15',
-  '--eval-every',
-  '15',
-  '--backend',
-  'wasm',
-]);
+const trained = await cli(['train', TINY_CORPUS, '-o', RUN, ...TINY_MODEL, '--max-steps', '15', '--eval-every', '15', '--backend', 'wasm']);
 assert.equal(trained.code, 0, trained.stderr);
 
 test('surprisal: one entry per character, bits = −log2 p, top-5 sorted; the mean matches evaluate', async () => {

@@ -41,6 +41,9 @@ export function runProcess(command, args, { cwd, env = process.env }) {
 export const TINY_CORPUS = fileURLToPath(new URL('../corpora/tiny.txt', import.meta.url));
 export const tinyText = () => readFileSync(TINY_CORPUS, 'utf8');
 
+/** Train flags for the smallest model the CLI tests need: fast, and enough to check behaviour. */
+export const TINY_MODEL = ['--hidden', '8', '--layers', '1', '--seq', '8', '--batch', '4'];
+
 /** 'wasm', 'cpu', or 'fake-tensorflow': the cpu kernels under the native backend's name (fake-native.mjs). */
 export async function useBackend(name = 'wasm') {
   if (name === 'fake-tensorflow') await selectBackend('tensorflow', { loadNative: fakeNativeLoader({ gpu: true }) });

@@ -5,33 +5,14 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { visibleChar } from '../dist/cli/info.js';
 import { sparkline } from '../dist/render/sparkline.js';
-import { runCli, TINY_CORPUS, workDir } from './helpers.mjs';
+import { runCli, TINY_CORPUS, workDir, TINY_MODEL } from './helpers.mjs';
 
 const WORK = workDir('info');
 
 const cli = (args) => runCli(args, { cwd: WORK });
 
 const RUN = path.join(WORK, 'run');
-const trained = await cli([
-  'train',
-  TINY_CORPUS,
-  '-o',
-  RUN,
-  '--hidden',
-  '8',
-  '--layers',
-  '1',
-  '--seq',
-  '8',
-  '--batch',
-  '4',
-  '--max-steps',
-  '20',
-  '--eval-every',
-  '5',
-  '--backend',
-  'wasm',
-]);
+const trained = await cli(['train', TINY_CORPUS, '-o', RUN, ...TINY_MODEL, '--max-steps', '20', '--eval-every', '5', '--backend', 'wasm']);
 assert.equal(trained.code, 0, trained.stderr);
 const meta = JSON.parse(fs.readFileSync(path.join(RUN, 'best', 'model.json'), 'utf8')).charrnn;
 

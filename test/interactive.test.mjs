@@ -5,31 +5,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
 import { buildProgram } from '../dist/cli/main.js';
-import { BIN, runCli, TINY_CORPUS, workDir } from './helpers.mjs';
+import { BIN, runCli, TINY_CORPUS, workDir, TINY_MODEL } from './helpers.mjs';
 
 const WORK = workDir('interactive');
 const cli = (args) => runCli(args, { cwd: WORK });
 const RUN = path.join(WORK, 'run');
-const trained = await cli([
-  'train',
-  TINY_CORPUS,
-  '-o',
-  RUN,
-  '--hidden',
-  '8',
-  '--layers',
-  '1',
-  '--seq',
-  '8',
-  '--batch',
-  '4',
-  '--max-steps',
-  '10',
-  '--eval-every',
-  '10',
-  '--backend',
-  'wasm',
-]);
+const trained = await cli(['train', TINY_CORPUS, '-o', RUN, ...TINY_MODEL, '--max-steps', '10', '--eval-every', '10', '--backend', 'wasm']);
 assert.equal(trained.code, 0, trained.stderr);
 
 /** Runs the CLI with `lines` written to its stdin, which then ends (Ctrl-D). */

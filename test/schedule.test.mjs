@@ -11,7 +11,7 @@ import { TRAIN_DEFAULTS } from '../dist/training/config.js';
 import { readCorpus } from '../dist/data/corpus.js';
 import { checkInterval } from '../dist/training/schedule.js';
 import { resume, train } from '../dist/training/trainer.js';
-import { runCli, TINY_CORPUS, useBackend } from './helpers.mjs';
+import { runCli, TINY_CORPUS, useBackend, TINY_MODEL } from './helpers.mjs';
 
 const tf = await useBackend('wasm');
 const tmp = () => mkdtempSync(join(tmpdir(), 'charrnn-schedule-'));
@@ -121,29 +121,9 @@ test('a time budget resumes exactly: stopped at step 4 and resumed with the 6 s 
 
 test("under --max-time the progress lines count the budget's time, not steps out of the epochs", async () => {
   const out = join(tmp(), 'cli');
-  const r = await runCli(
-    [
-      'train',
-      TINY_CORPUS,
-      '-o',
-      out,
-      '--hidden',
-      '8',
-      '--layers',
-      '1',
-      '--seq',
-      '8',
-      '--batch',
-      '4',
-      '--max-time',
-      '2s',
-      '--threads',
-      '1',
-      '--backend',
-      'wasm',
-    ],
-    { cwd: tmp() },
-  );
+  const r = await runCli(['train', TINY_CORPUS, '-o', out, ...TINY_MODEL, '--max-time', '2s', '--threads', '1', '--backend', 'wasm'], {
+    cwd: tmp(),
+  });
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stderr.split('\n').filter((l) => l.startsWith('step '));
   assert.ok(lines.length >= 1, r.stderr);

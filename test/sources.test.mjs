@@ -8,26 +8,11 @@ import { test } from 'node:test';
 import { createHash } from 'node:crypto';
 import { readCorpusFrom, reopenCorpus, STDIN_LIMIT_BYTES } from '../dist/data/sources.js';
 import { readCheckpointMeta } from '../dist/checkpoint/checkpoint.js';
-import { BIN, runCli, tinyText, workDir } from './helpers.mjs';
+import { BIN, runCli, tinyText, workDir, TINY_MODEL } from './helpers.mjs';
 
 const WORK = workDir('sources');
 const cli = (args) => runCli(args, { cwd: WORK });
-const SMALL = [
-  '--hidden',
-  '8',
-  '--layers',
-  '1',
-  '--seq',
-  '8',
-  '--batch',
-  '4',
-  '--max-steps',
-  '3',
-  '--eval-every',
-  '3',
-  '--backend',
-  'wasm',
-];
+const SMALL = [...TINY_MODEL, '--max-steps', '3', '--eval-every', '3', '--backend', 'wasm'];
 const sha256 = (data) => createHash('sha256').update(data).digest('hex');
 
 // A folder: two text files (one in a subfolder, one without a final newline), a binary file, a hidden folder.
