@@ -1,4 +1,5 @@
 // Shared test setup: the backends (wasm is what users without tfjs-node run) and small fixtures.
+import assert from 'node:assert/strict';
 import * as tf from '../dist/tf.js';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -107,4 +108,15 @@ async function layersModelProbabilities(exportDir, ids, V) {
   );
   layers.dispose();
   return probs;
+}
+
+/** The one line a failed command prints after the backend lines; fails if there are more, or a stack trace. */
+export function errorLine(r) {
+  const lines = r.stderr
+    .trim()
+    .split('\n')
+    .filter((l) => !/^(backend:|  skipped )/.test(l));
+  assert.equal(lines.length, 1, r.stderr);
+  assert.ok(!r.stderr.includes('    at '), r.stderr);
+  return lines[0];
 }

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { loadCheckpoint } from '../dist/checkpoint/checkpoint.js';
-import { BIN, runCli, useBackend, workDir, TINY_CORPUS as TINY } from './helpers.mjs';
+import { BIN, runCli, useBackend, workDir, TINY_CORPUS as TINY, errorLine } from './helpers.mjs';
 
 const WORK = workDir('resume');
 const tf = await useBackend('wasm');
@@ -36,16 +36,6 @@ const weightsOf = (dir) => {
   const name = fs.readdirSync(dir).find((f) => /^weights-.*\.bin$/.test(f));
   return fs.readFileSync(path.join(dir, name));
 };
-
-function errorLine(r) {
-  const lines = r.stderr
-    .trim()
-    .split('\n')
-    .filter((l) => !/^(backend:|  skipped )/.test(l));
-  assert.equal(lines.length, 1, r.stderr);
-  assert.ok(!r.stderr.includes('    at '), r.stderr);
-  return lines[0];
-}
 
 describe('resume', { concurrency: 1 }, () => {
   test('40 steps in one go equal 20 + 20 with a resume between, across an epoch boundary, with dropout', async () => {

@@ -12,7 +12,7 @@ import { CheckpointError } from '../dist/errors.js';
 import { readSafetensors, writeSafetensors } from '../dist/export/safetensors.js';
 import { fromTorchStateDict } from '../dist/export/torch-state-dict.js';
 import { train } from '../dist/training/trainer.js';
-import { logProbabilities, maxAbsDiff2d, runCli, TINY_CORPUS, tinyText, useBackend, workDir } from './helpers.mjs';
+import { logProbabilities, maxAbsDiff2d, runCli, TINY_CORPUS, tinyText, useBackend, workDir, errorLine } from './helpers.mjs';
 
 await useBackend('wasm');
 const dir = workDir('safetensors');
@@ -36,16 +36,6 @@ async function trainTiny(name, overrides) {
   };
   await train({ corpus, config, outDir, backend: 'wasm', threads: 1 });
   return outDir;
-}
-
-function oneLine(r) {
-  const lines = r.stderr
-    .trim()
-    .split('\n')
-    .filter((l) => !/^(backend:|  skipped )/.test(l));
-  assert.equal(lines.length, 1, r.stderr);
-  assert.ok(!r.stderr.includes('    at '), r.stderr);
-  return lines[0];
 }
 
 const runs = {};
@@ -122,7 +112,7 @@ test('export refuses GRU and --learned-init models as safetensors, in one line (
     const run = await trainTiny(name, overrides);
     const r = await cli(['export', run, join(dir, `${name}.safetensors`), '--format', 'safetensors']);
     assert.equal(r.code, 2, r.stderr);
-    assert.match(oneLine(r), why);
+    assert.match(errorLine(r), why);
   }
 });
 
@@ -214,6 +204,6 @@ test('import refuses malformed files in one line with exit 4, and never allocate
   writeFileSync(join(dir, 'bad.safetensors'), hugeLength);
   const r = await cli(['import', 'bad.safetensors', '-o', 'never']);
   assert.equal(r.code, 4);
-  assert.match(oneLine(r), /^charrnn: bad\.safetensors: header length .* does not fit/);
+  assert.match(errorLine(r), /^charrnn: bad\.safetensors: header length .* does not fit/);
   assert.equal((await cli(['import', 'missing.safetensors', '-o', 'never'])).code, 4);
 });
