@@ -30,7 +30,7 @@ import type { CorpusFile, TextEncoding } from '../data/corpus.js';
 import { CheckpointError, writeFailure } from '../errors.js';
 import { readRegularFile } from '../read-file.js';
 import { array, checkpointMetaSchema, FieldError, integer, object, string, where } from './schema.js';
-import { kerasTopology } from './keras-topology.js';
+import { layersModelJson } from './keras-topology.js';
 import { upgradeMeta, upgradeResumeTensors } from './upgrade.js';
 import { CharModel, weightSpecs, type ModelConfig } from '../model/model.js';
 import { Vocabulary } from '../data/vocab.js';
@@ -136,16 +136,7 @@ export function saveCheckpoint(dir: string, model: CharModel, vocab: Vocabulary,
       meta.resume = { ...scalars, file: state.file, sha256: state.sha256, shapes: tensors.map((t) => t.shape) };
       files.push(state.file);
     }
-    const modelJson = {
-      format: 'layers-model',
-      generatedBy: 'charrnn',
-      convertedBy: null,
-      modelTopology: kerasTopology(model.config),
-      weightsManifest: [
-        { paths: [weights.file], weights: model.weights.map(({ name, tensor }) => ({ name, shape: tensor.shape, dtype: 'float32' })) },
-      ],
-      charrnn: meta,
-    };
+    const modelJson = { ...layersModelJson(model, weights.file), charrnn: meta };
     // model.json last: until its rename, the old one still names complete files.
     writeFileAtomic(join(dir, MODEL_FILE), Buffer.from(JSON.stringify(modelJson, null, 1)));
     syncDirectory(dir);

@@ -6,7 +6,7 @@
  * no place here: a Sequential model's recurrent layers start from zeros.
  */
 import { CELLS } from '../cells/registry.js';
-import type { ModelConfig } from '../model/model.js';
+import type { CharModel, ModelConfig } from '../model/model.js';
 
 export function kerasTopology(config: ModelConfig): object {
   const { cell, layers, hidden, vocabSize } = config;
@@ -39,5 +39,21 @@ export function kerasTopology(config: ModelConfig): object {
     config: { name: 'charrnn', layers: [...recurrentLayers, output] },
     keras_version: 'tfjs-layers 4.22.0',
     backend: 'tensor_flow.js',
+  };
+}
+
+/**
+ * The tfjs layers-model part of a model.json whose weights are one float32 file,
+ * `weightsFile`, in `model.weights` order: what a checkpoint and an export share.
+ */
+export function layersModelJson(model: CharModel, weightsFile: string) {
+  return {
+    format: 'layers-model',
+    generatedBy: 'charrnn',
+    convertedBy: null,
+    modelTopology: kerasTopology(model.config),
+    weightsManifest: [
+      { paths: [weightsFile], weights: model.weights.map(({ name, tensor }) => ({ name, shape: tensor.shape, dtype: 'float32' })) },
+    ],
   };
 }

@@ -14,7 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoadedCheckpoint } from '../checkpoint/checkpoint.js';
 import { UserError } from '../errors.js';
-import { kerasTopology } from '../checkpoint/keras-topology.js';
+import { layersModelJson } from '../checkpoint/keras-topology.js';
 
 export const WEIGHTS_FILE = 'weights.bin';
 export const EXPORT_MODEL_FILES = ['model.json', WEIGHTS_FILE, 'vocab.json'];
@@ -31,13 +31,7 @@ export async function writeLayersModel(checkpoint: LoadedCheckpoint, outDir: str
   const bytes = await float32LE(weights.map((w) => w.tensor.data() as Promise<Float32Array>));
   const { resume: _resume, ...kept } = meta;
   const modelJson = {
-    format: 'layers-model',
-    generatedBy: 'charrnn',
-    convertedBy: null,
-    modelTopology: kerasTopology(model.config),
-    weightsManifest: [
-      { paths: [WEIGHTS_FILE], weights: weights.map(({ name, tensor }) => ({ name, shape: tensor.shape, dtype: 'float32' })) },
-    ],
+    ...layersModelJson(model, WEIGHTS_FILE),
     charrnn: { ...kept, weightsSha256: createHash('sha256').update(bytes).digest('hex') },
   };
   mkdirSync(outDir, { recursive: true });
