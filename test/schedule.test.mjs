@@ -121,9 +121,13 @@ test('a time budget resumes exactly: stopped at step 4 and resumed with the 6 s 
 
 test("under --max-time the progress lines count the budget's time, not steps out of the epochs", async () => {
   const out = join(tmp(), 'cli');
-  const r = await runCli(['train', TINY_CORPUS, '-o', out, ...TINY_MODEL, '--max-time', '2s', '--threads', '1', '--backend', 'wasm'], {
-    cwd: tmp(),
-  });
+  // Epochs enough that only the time budget can end it, however fast the machine.
+  const r = await runCli(
+    ['train', TINY_CORPUS, '-o', out, ...TINY_MODEL, '--epochs', '100000', '--max-time', '2s', '--threads', '1', '--backend', 'wasm'],
+    {
+      cwd: tmp(),
+    },
+  );
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stderr.split('\n').filter((l) => l.startsWith('step '));
   assert.ok(lines.length >= 1, r.stderr);
