@@ -40,10 +40,8 @@ export { meanBits, surprisal, type CharSurprisal } from './scoring/surprisal.js'
 export { TRAIN_DEFAULTS, TRAIN_OPTIONS, type TrainConfig } from './training/config.js';
 export { assertMemoryFits, estimateSamplingMemory, estimateTrainingMemory, type MemoryEstimate } from './training/memory.js';
 export { RESUMABLE } from './training/settings.js';
+export { fineTune, resume, train } from './training/claimed-run.js';
 export {
-  fineTune,
-  resume,
-  train,
   type FineTuneOptions,
   type ResumeOptions,
   type StepProgress,

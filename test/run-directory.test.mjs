@@ -1,13 +1,14 @@
 // Two runs, one directory: a run directory is claimed with a lock that names its holder,
 // and nothing that belongs to another run or to the user is overwritten without --force.
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { claimNewRunDirectory, claimRunDirectory, LOCK_FILE } from '../dist/checkpoint/run-directory.js';
-import { runCli, workDir, TINY_CORPUS as TINY } from './helpers.mjs';
+import * as library from '../dist/index.js';
+import { runCli, useBackend, workDir, TINY_CORPUS as TINY } from './helpers.mjs';
 
 const WORK = workDir('rundir');
 const ONE_STEP = ['--hidden', '8', '--layers', '1', '--seq', '4', '--batch', '2', '--max-steps', '1', '--backend', 'wasm'];
@@ -38,6 +39,9 @@ function writeLock(dir, holder) {
 const RUN = path.join(WORK, 'run');
 const trained = await cli(['train', TINY, '-o', RUN, ...ONE_STEP, '--max-steps', '2', '--save-every', '1']);
 assert.equal(trained.code, 0, show(trained));
+const TORCH_FILE = path.join(WORK, 'run.safetensors');
+const exported = await cli(['export', RUN, TORCH_FILE, '--format', 'safetensors']);
+assert.equal(exported.code, 0, show(exported));
 const copyRun = (name) => {
   const dir = fresh(name);
   fs.cpSync(RUN, dir, { recursive: true });
@@ -128,6 +132,59 @@ describe('claiming a run directory (library)', () => {
   });
 });
 
+describe("the library's train, resume and fineTune hold the run directory's lock", () => {
+  const SMALL = { hidden: 8, layers: 1, seq: 4, batch: 2, maxSteps: 1 };
+  const corpus = library.readCorpus(TINY);
+  before(() => useBackend('wasm'));
+  const writers = {
+    train: (outDir) => library.train({ corpus, config: SMALL, outDir, threads: 1 }),
+    resume: (outDir) =>
+      library.resume({ checkpoint: library.loadCheckpoint(outDir, { resume: true }), changes: { maxSteps: 3 }, threads: 1 }),
+    fineTune: (outDir) => library.fineTune({ checkpoint: library.loadCheckpoint(RUN), corpus, config: SMALL, outDir, threads: 1 }),
+  };
+  for (const [name, write] of Object.entries(writers)) {
+    test(`${name} into a directory a live run holds: OutputError (exit 6), and nothing there changes`, async () => {
+      const dir = copyRun(name);
+      writeLock(dir, { pid: sleeper.pid, host: hostname() });
+      const before = snapshot(dir);
+      await assert.rejects(write(dir), (err) => {
+        assert.ok(err instanceof library.OutputError, `${err.name}: ${err.message}`);
+        assert.equal(err.exitCode, 6);
+        assert.match(err.message, new RegExp(`in use by another run: pid ${sleeper.pid}`));
+        return true;
+      });
+      assert.deepEqual(snapshot(dir), before);
+    });
+  }
+
+  test('a second train into the directory while the first runs is refused; the lock names this process and goes at the end', async () => {
+    const dir = fresh('library');
+    let second;
+    let holder;
+    const first = await library.train({
+      corpus,
+      config: SMALL,
+      outDir: dir,
+      threads: 1,
+      observer: {
+        onStart: () => {
+          holder = JSON.parse(fs.readFileSync(path.join(dir, LOCK_FILE), 'utf8'));
+          second = writers.train(dir).then(
+            () => assert.fail('the second train ran'),
+            (err) => err,
+          );
+        },
+      },
+    });
+    assert.equal(first.steps, 1);
+    assert.equal(holder.pid, process.pid);
+    assert.match(holder.command, /^train\(\)/);
+    const refusal = await second;
+    assert.ok(refusal instanceof library.OutputError && /in use/.test(refusal.message), String(refusal));
+    assert.ok(!fs.existsSync(path.join(dir, LOCK_FILE)), 'released');
+  });
+});
+
 describe('nothing of another run or the user is overwritten (CLI)', { concurrency: 2 }, () => {
   test('two runs on the same corpus started together get different directories', async () => {
     const cwd = fresh('together');
@@ -160,6 +217,13 @@ describe('nothing of another run or the user is overwritten (CLI)', { concurrenc
       copy: true,
       setup: (dir) => writeLock(dir, { pid: sleeper.pid, host: hostname() }),
       args: (dir) => ['train', '--resume', dir, '--max-steps', '3'],
+      code: 6,
+      mentions: () => [`pid ${sleeper.pid}`],
+    },
+    {
+      name: 'import -o into a directory a live run holds',
+      setup: (dir) => writeLock(dir, { pid: sleeper.pid, host: hostname() }),
+      args: (dir) => ['import', TORCH_FILE, '-o', dir, '--force'],
       code: 6,
       mentions: () => [`pid ${sleeper.pid}`],
     },

@@ -7,6 +7,7 @@
 import * as tf from '../tf.js';
 import { selectBackend } from '../backend/select.js';
 import { holdsCheckpoints, saveCheckpoint } from '../checkpoint/checkpoint.js';
+import { claimRunDirectory } from '../checkpoint/run-directory.js';
 import { UserError } from '../errors.js';
 import { readSafetensors } from '../export/safetensors.js';
 import { fromTorchStateDict } from '../export/torch-state-dict.js';
@@ -16,8 +17,18 @@ import type { ImportCommandOptions } from './commands.js';
 
 export async function importCommand(file: string, options: ImportCommandOptions): Promise<void> {
   const { out, force } = options;
-  if (holdsCheckpoints(out) && !force)
-    throw new UserError(`${out} already holds checkpoints; pass --force to overwrite them or choose another directory`);
+  // Claimed as a run directory is: a second import or a training run writing there is refused.
+  const claim = claimRunDirectory(out, `charrnn ${process.argv.slice(2).join(' ')}`);
+  try {
+    if (holdsCheckpoints(out) && !force)
+      throw new UserError(`${out} already holds checkpoints; pass --force to overwrite them or choose another directory`);
+    await importInto(file, out);
+  } finally {
+    claim.release();
+  }
+}
+
+async function importInto(file: string, out: string): Promise<void> {
   await selectBackend('cpu'); // the weights are only read and written again
   const imported = fromTorchStateDict(readSafetensors(file), file);
   const model = CharModel.fromTensors(
