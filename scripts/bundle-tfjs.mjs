@@ -1,5 +1,6 @@
-// Builds what `npm run build` ships of TensorFlow.js (see src/tf.ts for why):
-//   dist/tf.js             src/tf.ts's packages as one ES module for Node
+// Builds what `npm run build` ships of TensorFlow.js (see src/tf.d.ts for why):
+//   dist/tf.js             src/tf.js's packages as one ES module for Node (tsc never writes it)
+//   dist/tf.d.ts           its types, src/tf.d.ts (tsc does not copy declaration files)
 //   dist/*.wasm            tfjs-backend-wasm's binaries, where its loader in dist/tf.js looks
 //   dist/export/tf.min.js  core, cpu backend and layers for the exported web page (global `tf`)
 import { build } from 'esbuild';
@@ -24,7 +25,7 @@ const nodeGlobals = [
 ].join('\n');
 
 await build({
-  entryPoints: [join(root, 'src/tf.ts')],
+  entryPoints: [join(root, 'src/tf.js')],
   outfile: join(dist, 'tf.js'),
   bundle: true,
   platform: 'node',
@@ -34,6 +35,8 @@ await build({
   banner: { js: nodeGlobals },
   logLevel: 'warning',
 });
+
+copyFileSync(join(root, 'src/tf.d.ts'), join(dist, 'tf.d.ts'));
 
 const wasmDir = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
 for (const file of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm']) copyFileSync(join(wasmDir, file), join(dist, file));

@@ -3,7 +3,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 
 const root = new URL('..', import.meta.url);
 const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'));
@@ -51,4 +54,13 @@ test('no TensorFlow.js package is needed at run time: the build bundles it', () 
   assert.deepEqual(Object.keys(pkg.optionalDependencies), ['@tensorflow/tfjs-node-gpu']); // the CUDA path, loaded only if present
   const bundle = readFileSync(new URL('dist/tf.js', root), 'utf8');
   assert.doesNotMatch(bundle, /(from |require\()['"]@tensorflow\//, 'dist/tf.js loads a TensorFlow.js package');
+});
+
+test('tsc, run alone too, never writes dist/tf.js: the bundle there is what Node runs', () => {
+  const rootDir = fileURLToPath(root);
+  const config = ts.getParsedCommandLineOfConfigFile(join(rootDir, 'tsconfig.json'), {}, ts.sys);
+  assert.deepEqual(config.errors, []);
+  const emitted = config.fileNames.flatMap((file) => ts.getOutputFileNames(config, file, false));
+  assert.ok(emitted.includes(join(rootDir, 'dist/index.js')), 'tsc emits the library');
+  assert.ok(!emitted.includes(join(rootDir, 'dist/tf.js')), 'tsc emits dist/tf.js');
 });
