@@ -16,6 +16,7 @@ import { TRAIN_DEFAULTS } from '../dist/training/config.js';
 import { readCorpus } from '../dist/data/corpus.js';
 import { writeLayersModel } from '../dist/export/layers-model.js';
 import { writeWebPage } from '../dist/export/web-page.js';
+import { startingContext } from '../dist/sampling/sampler.js';
 import { train } from '../dist/training/trainer.js';
 import { TINY_CORPUS, useBackend, workDir } from './helpers.mjs';
 
@@ -58,26 +59,39 @@ test(
       assert.match(status, /^ready \(tfjs 4\.22\.0/);
 
       // The page's tfjs gives our engine's next-character probabilities.
+      /** Our engine's next-character probabilities (V) after reading `text` from zero state. */
+      const engineProbabilities = (text) =>
+        tf.tidy(() => {
+          const { logits, final } = checkpoint.model.forward(
+            tf.tensor1d(checkpoint.vocab.encode(text), 'int32'),
+            checkpoint.model.initialState(1),
+          );
+          tf.dispose(final.flat());
+          return Array.from(
+            tf
+              .softmax(logits)
+              .slice([[...text].length - 1, 0], [1, -1])
+              .dataSync(),
+          );
+        });
       const probe = corpus.text.slice(300, 340);
       const theirs = await page.evaluate(`window.charrnn.probabilities(${JSON.stringify(probe)})`);
-      const ours = tf.tidy(() => {
-        const { logits, final } = checkpoint.model.forward(
-          tf.tensor1d(checkpoint.vocab.encode(probe), 'int32'),
-          checkpoint.model.initialState(1),
-        );
-        tf.dispose(final.flat());
-        return Array.from(
-          tf
-            .softmax(logits)
-            .slice([probe.length - 1, 0], [1, -1])
-            .dataSync(),
-        );
-      });
+      const ours = engineProbabilities(probe);
       const diff = Math.max(...ours.map((p, k) => Math.abs(p - theirs[k])));
       assert.ok(diff < 1e-5, `browser vs engine: max |Δp| = ${diff}`);
       const stepped = await page.evaluate(`window.charrnn.steppedProbabilities(${JSON.stringify(probe)})`); // Generate's stateful path
       const steppedDiff = Math.max(...ours.map((p, k) => Math.abs(p - stepped[k])));
       assert.ok(steppedDiff < 1e-5, `browser one step at a time vs engine: max |Δp| = ${steppedDiff}`);
+
+      // Without a prime the page reads, unshown, what charrnn sample reads without --prime: a newline here.
+      assert.equal(startingContext(checkpoint.vocab, checkpoint.meta.training.corpus.counts), '\n');
+      const unprimed = await page.evaluate('window.charrnn.primedProbabilities("")');
+      const afterNewline = engineProbabilities('\n');
+      const unprimedDiff = Math.max(...afterNewline.map((p, k) => Math.abs(p - unprimed[k])));
+      assert.ok(unprimedDiff < 1e-5, `browser without a prime vs engine after a newline: max |Δp| = ${unprimedDiff}`);
+      const primed = await page.evaluate('window.charrnn.primedProbabilities("The ")');
+      const primedDiff = Math.max(...engineProbabilities('The ').map((p, k) => Math.abs(p - primed[k])));
+      assert.ok(primedDiff < 1e-5, `browser after its prime vs engine: max |Δp| = ${primedDiff}`);
 
       await page.evaluate('document.getElementById("length").value = "160"');
       await page.click('#generate');
@@ -99,6 +113,13 @@ test(
       const png = await page.screenshot();
       assert.deepEqual([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'a PNG screenshot');
       writeFileSync(screenshot, png);
+
+      // Generate without a prime: only the generated characters are shown.
+      await page.evaluate('document.getElementById("prime").value = ""; document.getElementById("length").value = "20"');
+      await page.click('#generate');
+      await page.waitFor('document.getElementById("status").textContent.startsWith("done: 20 ")', 30_000);
+      const unprimedOutput = await page.evaluate('document.getElementById("output").textContent');
+      assert.equal([...unprimedOutput].length, 20, unprimedOutput);
     } finally {
       await browser.close();
       checkpoint.model.dispose();

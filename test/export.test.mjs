@@ -1,7 +1,7 @@
 // Every cell trains, scores and exports: `charrnn export` writes a tfjs layers model that
 // plain tf.loadLayersModel opens and that predicts what our engine predicts.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadCheckpoint } from '../dist/checkpoint/checkpoint.js';
@@ -9,6 +9,7 @@ import { TRAIN_DEFAULTS } from '../dist/training/config.js';
 import { readCorpus } from '../dist/data/corpus.js';
 import { evaluate } from '../dist/scoring/evaluate.js';
 import { writeLayersModel } from '../dist/export/layers-model.js';
+import { writeWebPage } from '../dist/export/web-page.js';
 import { train } from '../dist/training/trainer.js';
 import { exportGap, runCli, TINY_CORPUS, tinyText, useBackend, workDir } from './helpers.mjs';
 
@@ -99,4 +100,29 @@ test('charrnn export writes the model, vocabulary, web page and a local tf.min.j
   const again = await runCli(['export', join(dir, 'rnn'), out], { cwd: dir });
   assert.equal(again.code, 2);
   assert.match(again.stderr, /--force/);
+});
+
+test('the web page starts an unprimed sample where charrnn sample does: after a newline, else the most frequent character', async () => {
+  /** What model.js tells the page to read before an unprimed sample. */
+  const startOf = async (run, site) => {
+    const checkpoint = loadCheckpoint(run);
+    await writeLayersModel(checkpoint, site);
+    checkpoint.model.dispose();
+    writeWebPage(site, 'test');
+    const window = {};
+    new Function('window', readFileSync(join(site, 'model.js'), 'utf8'))(window);
+    return window.charrnnExport.start;
+  };
+  assert.equal(await startOf(join(dir, 'rnn'), join(dir, 'rnn-page')), '\n');
+
+  const text = tinyText().replace(/\s/g, ''); // no newline, and no space to fall back on
+  const file = join(dir, 'no-whitespace.txt');
+  writeFileSync(file, text);
+  const counts = new Map();
+  for (const ch of text) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  const [[commonest]] = [...counts].sort((a, b) => b[1] - a[1]);
+  const config = { ...TRAIN_DEFAULTS, hidden: 8, layers: 1, seq: 8, batch: 4, maxSteps: 1, evalEvery: 1, saveEvery: 1 };
+  const run = join(dir, 'no-whitespace');
+  await train({ corpus: readCorpus(file), config, outDir: run, backend: 'wasm', threads: 1 });
+  assert.equal(await startOf(run, join(dir, 'no-whitespace-page')), commonest);
 });

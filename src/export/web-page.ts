@@ -17,10 +17,16 @@
  * It runs on tfjs's cpu backend: a character model's steps are small matMuls, where
  * WebGL's upload/readback per character would cost more than it saves.
  *
- * For tests, the page exposes `window.charrnn = { ready, probabilities(text), steppedProbabilities(text) }`.
+ * Without a prime text the model first reads, unshown, what `charrnn sample` reads without
+ * a --prime (sampler.ts's `startingContext`), which model.js carries as `start`.
+ *
+ * For tests, the page exposes `window.charrnn = { ready, probabilities(text), steppedProbabilities(text), primedProbabilities(prime) }`.
  */
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { CheckpointMeta } from '../checkpoint/checkpoint.js';
+import { Vocabulary } from '../data/vocab.js';
+import { startingContext } from '../sampling/sampler.js';
 import { WEIGHTS_FILE } from './layers-model.js';
 
 export const PAGE_FILE = 'index.html';
@@ -37,7 +43,12 @@ export function writeWebPage(outDir: string, title: string): string[] {
   const model = readFileSync(join(outDir, 'model.json'), 'utf8');
   const weights = readFileSync(join(outDir, WEIGHTS_FILE)).toString('base64');
   const vocab = readFileSync(join(outDir, 'vocab.json'), 'utf8');
-  writeFileSync(join(outDir, MODEL_SCRIPT), `window.charrnnExport = { model: ${model}, weights: '${weights}', vocab: ${vocab} };\n`);
+  const { charrnn: meta } = JSON.parse(model) as { charrnn: CheckpointMeta };
+  const start = JSON.stringify(startingContext(new Vocabulary(meta.vocab), meta.training.corpus.counts));
+  writeFileSync(
+    join(outDir, MODEL_SCRIPT),
+    `window.charrnnExport = { model: ${model}, weights: '${weights}', vocab: ${vocab}, start: ${start} };\n`,
+  );
   writeFileSync(join(outDir, PAGE_FILE), PAGE.replaceAll('{{TITLE}}', escapeHtml(title)));
   return [...PAGE_FILES];
 }
@@ -86,14 +97,14 @@ const PAGE = `<!doctype html>
 <script>
 'use strict';
 const $ = (id) => document.getElementById(id);
-let model, stepper, vocab, index;
+let model, stepper, vocab, index, start;
 
 const ready = (async () => {
   await tf.setBackend('cpu');
-  const { model: meta, weights, vocab: chars } = window.charrnnExport;
+  const { model: meta, weights, vocab: chars, start: context } = window.charrnnExport;
   const weightData = Uint8Array.from(atob(weights), (ch) => ch.charCodeAt(0)).buffer;
   const loaded = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: meta.modelTopology, weightSpecs: meta.weightsManifest[0].weights, weightData }));
-  [model, vocab] = [loaded, chars];
+  [model, vocab, start] = [loaded, chars, context];
   index = new Map(vocab.map((ch, k) => [ch, k]));
   // The stateful copy: state carried from call to call, for one batch row.
   const topology = JSON.parse(JSON.stringify(meta.modelTopology));
@@ -123,6 +134,12 @@ async function nextProbabilities(net, ids) {
   return values;
 }
 
+/** The first character's probabilities (V), from the stepper's zero state after reading the prime, or without one the export's starting context (not shown). */
+async function readPrime(prime) {
+  stepper.resetStates();
+  return nextProbabilities(stepper, [...(prime || start)].map((ch) => index.get(ch)));
+}
+
 /** Draws an index from p^(1/T), renormalised. */
 function draw(probs, temperature) {
   const logits = Array.from(probs, (p) => Math.log(Math.max(p, 1e-30)) / temperature);
@@ -146,16 +163,13 @@ $('generate').addEventListener('click', async () => {
   await ready;
   $('generate').disabled = true;
   const typed = [...$('prime').value];
-  let prime = typed.filter((ch) => index.has(ch)).join('');
+  const prime = typed.filter((ch) => index.has(ch)).join('');
   const skipped = typed.length - [...prime].length;
-  if (prime === '') prime = vocab[Math.floor(Math.random() * vocab.length)];
-  const ids = [...prime].map((ch) => index.get(ch));
   const length = Math.max(1, Math.min(2000, Number($('length').value) || 200));
   const temperature = Number($('temperature').value);
   let generated = '';
   const started = performance.now();
-  stepper.resetStates();
-  let probs = await nextProbabilities(stepper, ids); // the prime, once
+  let probs = await readPrime(prime); // once
   for (let k = 0; k < length; k++) {
     const id = draw(probs, temperature);
     generated += vocab[id];
@@ -182,6 +196,8 @@ window.charrnn = {
     for (const ch of text) probs = await nextProbabilities(stepper, [index.get(ch)]);
     return Array.from(probs);
   },
+  /** What Generate draws its first character from. */
+  primedProbabilities: async (prime) => { await ready; return Array.from(await readPrime(prime)); },
 };
 </script>
 </body>
