@@ -10,17 +10,19 @@
  *   main thread   7P + 4·L·B·H   weights, Adam's two moments, the rollback copy of all
  *                                three, the gradients; carried state and its rollback copy
  *                 + the largest of
- *                   a step's activations (b streams)   L·N·H·(k + 4 + 2G) + 12·N·V
- *                     k·N·H the cell's backward keeps (k = 6 LSTM, 7 GRU, 1 RNN: cells/),
- *                     outputs, dropout masks, gate pre-activations and their gradients;
- *                     logits, one-hot targets, softmax and their gradients
+ *                   a step's activations (b streams)   L·N·H·a + 13·N·V
+ *                     a = 14.5 LSTM, 13.5 GRU, 5.5 RNN: what the fused layers keep for
+ *                     their backward, outputs, dropout masks and gradients; logits,
+ *                     one-hot targets, softmax and their gradients
  *                   a validation (B streams, forward only)   L·N·H·e + 8·N·V + V·G·H
- *                   Adam's temporaries for one weight   13·W
+ *                     e = 4 LSTM, 3 GRU, 2 RNN
+ *                   Adam's temporaries for one weight   12·W
  *   each worker   2P + a step's activations (its copy of the weights, its gradients)
  *   shared        2P per worker (weights, gradients)
- * The coefficients were measured with tf.profile's peakBytes on the wasm backend, and
- * `node scripts/memory-estimate.mjs` holds the estimate to the measured peak on eight
- * shapes (LSTM, GRU, RNN; 1×1024; 1×32 and 2×128 over 41,056 characters): within 8%.
+ * The coefficients were fitted to tf.profile's peaks on the wasm backend, of the steps and
+ * of the validation apart (`node scripts/memory-estimate.mjs` prints both), and the script
+ * holds the estimate to the measured peak on eleven shapes (LSTM, GRU, RNN; 1×1024; 1×32
+ * and 2×128 over 41,056 characters): between 0.3% under and 5% over.
  * tfjs-backend-wasm gives each thread one heap of at most
  * 4 GB, and the heap fragments (it was 1.1–1.2× the peak): 3 GB of tensors is the most
  * we let one thread plan for. All threads together must fit in the machine's memory.
@@ -36,9 +38,9 @@ import { weightSpecs, type ModelConfig } from '../model/model.js';
 export const WASM_TENSOR_LIMIT = 3 * 2 ** 30;
 
 const FLOAT = 4;
-/** Floats per character per hidden unit a layer holds while training (k + 4 + 2G above) and while validating (e). */
-const TRAIN_PER_UNIT: Record<CellType, number> = { lstm: 18, gru: 17, rnn: 7 };
-const EVAL_PER_UNIT: Record<CellType, number> = { lstm: 7, gru: 22, rnn: 5 };
+/** Floats per character per hidden unit a layer holds while training (a above) and while validating (e). */
+const TRAIN_PER_UNIT: Record<CellType, number> = { lstm: 14.5, gru: 13.5, rnn: 5.5 };
+const EVAL_PER_UNIT: Record<CellType, number> = { lstm: 4, gru: 3, rnn: 2 };
 
 export interface MemoryEstimate {
   /** The busiest thread's tensors: what one wasm heap must hold. */
@@ -60,10 +62,10 @@ export function estimateTrainingMemory(model: ModelConfig, { seq, batch, threads
   const G = CELLS[cell].gates;
   const sizes = weightSpecs(model).map(({ shape }) => shape.reduce((a, b) => a * b, 1));
   const P = sizes.reduce((a, b) => a + b, 0);
-  const step = (streams: number) => L * seq * streams * H * TRAIN_PER_UNIT[cell] + 12 * seq * streams * V;
+  const step = (streams: number) => L * seq * streams * H * TRAIN_PER_UNIT[cell] + 13 * seq * streams * V;
   const validation = L * seq * batch * H * EVAL_PER_UNIT[cell] + 8 * seq * batch * V + V * G * H;
   const shard = Math.ceil(batch / threads);
-  const main = 7 * P + 4 * L * batch * H + Math.max(step(shard), validation, 13 * Math.max(...sizes));
+  const main = 7 * P + 4 * L * batch * H + Math.max(step(shard), validation, 12 * Math.max(...sizes));
   const worker = 2 * P + step(shard);
   return { perThreadBytes: main * FLOAT, totalBytes: (main + (threads - 1) * (worker + 2 * P)) * FLOAT, jsHeapBytes: 0 };
 }
