@@ -47,6 +47,21 @@ export interface CellKernels {
   sequence: LayerRun;
   /** layer l's stepper from its W (D, G·H), U (H, G·H), b (G·H). */
   stepper(layer: number, W: tf.Tensor2D, U: tf.Tensor2D, b: tf.Tensor1D): LayerStepper;
+  /**
+   * Sampling's whole model step (every layer and the output layer) in one call, where a
+   * backend has one: from the model's weights in checkpoint order and the state B streams
+   * start from (copied: later changes to either are not seen).
+   */
+  modelStep?(weights: tf.Tensor[], initial: RecurrentState[]): ModelStepper;
+}
+
+/** B streams of a whole model stepped one character each at a time. */
+export interface ModelStepper {
+  readonly batch: number;
+  readonly vocabSize: number;
+  /** Feeds one character id per stream, ids (B), and returns the next-character logits (B·V, row b for stream b). */
+  step(ids: Int32Array): Float32Array;
+  dispose(): void;
 }
 
 export interface RecurrentCell {

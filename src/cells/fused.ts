@@ -18,7 +18,16 @@ import { GRU_BACKWARD, GRU_CELL, GRU_FORWARD } from '../backend/wasm-kernels/gru
 import { PACK, STEP_PROJECTION } from '../backend/wasm-kernels/step.js';
 import { LSTM_BACKWARD, LSTM_CELL, LSTM_FORWARD } from '../backend/wasm-kernels/lstm.js';
 import { RNN_BACKWARD, RNN_FORWARD } from '../backend/wasm-kernels/rnn.js';
-import { stepProjection, type LayerOutput, type RecurrentState, type StepProjector, type StepProjectorFactory } from './cell.js';
+import { WasmModelStep, type WholeStepCell } from '../backend/wasm-kernels/model-step.js';
+import { asWasm } from '../backend/wasm-kernels/backend.js';
+import {
+  stepProjection,
+  type LayerOutput,
+  type ModelStepper,
+  type RecurrentState,
+  type StepProjector,
+  type StepProjectorFactory,
+} from './cell.js';
 import { recurrentKernelGradient } from './lstm.js';
 
 let enabled = true;
@@ -194,4 +203,9 @@ class FusedStepProjection implements StepProjector {
 /** The step projections sampling uses on the current backend: one kernel call each where the fused layers run. */
 export function stepProjectorFactory(): StepProjectorFactory {
   return fusedLayersActive(tf.getBackend()) ? (layer, W, U, b) => new FusedStepProjection(layer, W, U, b) : stepProjection;
+}
+
+/** Sampling's whole step on wasm (wasm/sample.ts): one call into our module per character, for the model's `cell`. */
+export function fusedModelStep(cell: WholeStepCell): (weights: tf.Tensor[], initial: RecurrentState[]) => ModelStepper {
+  return (weights, initial) => new WasmModelStep(asWasm(tf.backend()), cell, weights, initial);
 }

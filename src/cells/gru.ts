@@ -37,7 +37,7 @@ import {
   type RecurrentState,
   type StepProjectorFactory,
 } from './cell.js';
-import { fusedGruCell, fusedGruForward, fusedGruSequence, fusedLayersActive, stepProjectorFactory } from './fused.js';
+import { fusedGruCell, fusedGruForward, fusedGruSequence, fusedLayersActive, stepProjectorFactory, fusedModelStep } from './fused.js';
 
 interface StepResult {
   /** σ of the update and reset pre-activations, (B, 2H), and its two halves. */
@@ -231,6 +231,7 @@ export const gru: RecurrentCell = {
           forward: fusedGruForward,
           sequence: fusedGruSequence,
           stepper: (layer, W, U, b) => gruStepper(layer, W, U, b, fusedGruCell, stepProjectorFactory()),
+          modelStep: fusedModelStep('gru'),
         }
       : undefined,
   keras: {

@@ -17,7 +17,7 @@
  */
 import * as tf from '../tf.js';
 import { projectedStepper, type LayerOutput, type RecurrentCell, type RecurrentState } from './cell.js';
-import { fusedLayersActive, fusedLstmCell, fusedLstmForward, fusedLstmSequence, stepProjectorFactory } from './fused.js';
+import { fusedLayersActive, fusedLstmCell, fusedLstmForward, fusedLstmSequence, stepProjectorFactory, fusedModelStep } from './fused.js';
 
 interface StepResult {
   i: tf.Tensor;
@@ -205,6 +205,7 @@ export const lstm: RecurrentCell = {
           forward: fusedLstmForward,
           sequence: fusedLstmSequence,
           stepper: (layer, W, U, b) => projectedStepper(layer, W, U, b, (z, [, c]) => fusedLstmCell(z, c), stepProjectorFactory()),
+          modelStep: fusedModelStep('lstm'),
         }
       : undefined,
   keras: {

@@ -17,7 +17,7 @@
  */
 import * as tf from '../tf.js';
 import { projectedStepper, type LayerOutput, type RecurrentCell, type RecurrentState } from './cell.js';
-import { fusedLayersActive, fusedRnnForward, fusedRnnSequence } from './fused.js';
+import { fusedLayersActive, fusedModelStep, fusedRnnForward, fusedRnnSequence } from './fused.js';
 import { recurrentKernelGradient } from './lstm.js';
 
 /** One time step given the step's input projection zx (B, H). */
@@ -101,7 +101,8 @@ export const rnn: RecurrentCell = {
     sequence: rnnSequence,
     stepper: (layer, W, U, b) => projectedStepper(layer, W, U, b, (z) => [tf.tanh(z) as tf.Tensor2D]),
   },
-  fused: (backend) => (fusedLayersActive(backend) ? { forward: fusedRnnForward, sequence: fusedRnnSequence } : undefined), // fused.ts
+  fused: (backend) =>
+    fusedLayersActive(backend) ? { forward: fusedRnnForward, sequence: fusedRnnSequence, modelStep: fusedModelStep('rnn') } : undefined, // fused.ts
   keras: { className: 'SimpleRNN', prefix: 'simple_rnn', config: { activation: 'tanh' } },
   torch: { module: 'RNN' }, // nonlinearity='tanh', its default
 };

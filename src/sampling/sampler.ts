@@ -13,7 +13,7 @@
  * Temperature, top-k, top-p and the draw then run in plain JS (`distribution.ts`).
  */
 import * as tf from '../tf.js';
-import { cellKernels, disposeState, type LayerStepper, type RecurrentState, type StepProjector } from '../cells/cell.js';
+import { cellKernels, disposeState, type LayerStepper, type ModelStepper, type RecurrentState, type StepProjector } from '../cells/cell.js';
 import { stepProjectorFactory } from '../cells/fused.js';
 import type { CharModel } from '../model/model.js';
 import { Rng } from '../rng.js';
@@ -25,10 +25,30 @@ import { quoteChars, type Vocabulary } from '../data/vocab.js';
 import { UserError } from '../errors.js';
 
 /**
- * B streams of the model, stepped one character each at a time. The weights are copied
- * (and combined) when it is made: later changes to the model's weights are not seen.
+ * B streams of the model stepped together: the cell's whole model step where the backend
+ * has one (on wasm, one call per character: wasm/sample.ts), else `BatchStepper`. The
+ * weights are copied when it is made: later changes to the model's weights are not seen.
  */
-export class BatchStepper {
+export function modelStepper(model: CharModel, batch: number): ModelStepper {
+  const { modelStep } = cellKernels(model.cell);
+  if (!modelStep) return new BatchStepper(model, batch);
+  const initial = model.initialState(batch);
+  try {
+    return modelStep(
+      model.weights.map((named) => named.tensor),
+      initial,
+    );
+  } finally {
+    disposeState(initial);
+  }
+}
+
+/**
+ * B streams of the model, stepped one character each at a time, op by op (a few tfjs ops
+ * or kernel calls per layer). The weights are copied (and combined) when it is made: later
+ * changes to the model's weights are not seen.
+ */
+export class BatchStepper implements ModelStepper {
   private readonly layers: LayerStepper[];
   private readonly output: StepProjector; // h (B, H) -> logits h·Wy + by (B, V)
   private state: RecurrentState[];
@@ -83,7 +103,7 @@ export class BatchStepper {
 
 /** One stream read text and is asked for probabilities: for probing a model. */
 export class Sampler {
-  private readonly stepper: BatchStepper;
+  private readonly stepper: ModelStepper;
   /** Next-character logits after the text fed so far (V). */
   private logits: Float32Array | null = null;
 
@@ -91,7 +111,7 @@ export class Sampler {
     model: CharModel,
     private readonly vocab: Vocabulary,
   ) {
-    this.stepper = new BatchStepper(model, 1);
+    this.stepper = modelStepper(model, 1);
   }
 
   /** Runs the model over `text` (all characters must be in the vocabulary), state carried. */
@@ -170,7 +190,7 @@ export function* sampleStreams(model: CharModel, vocab: Vocabulary, request: Bat
     seed: s.seed,
   }));
 
-  const stepper = new BatchStepper(model, B);
+  const stepper = modelStepper(model, B);
   try {
     // Every stream reads the same text first: the prime, or the starting context.
     let logits: Float32Array = new Float32Array(0);

@@ -114,6 +114,11 @@ export interface OwnKernels {
     packedU: number,
     z: number,
   ): void;
+  /** The sampler's whole step over the model a plan describes (wasm/sample.ts; model-step.ts writes the plan). */
+  sampleStep(plan: number): void;
+  /** i32 words of the plan's header, and of each layer's entry. */
+  HEADER_WORDS: WebAssembly.Global<'i32'>;
+  LAYER_WORDS: WebAssembly.Global<'i32'>;
   rnnForward(T: number, B: number, H: number, zIn: number, U: number, h0: number, hs: number, packed: number): void;
   rnnBackward(T: number, B: number, H: number, dHs: number, hs: number, U: number, dZ: number, dh0: number, packed: number): void;
 }
