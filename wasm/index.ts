@@ -9,6 +9,6 @@ export { matMul, pack, packedBytes } from './gemm';
 export { gruBackward, gruCell, gruForward, gruPackedBytes } from './gru';
 export { lstmBackward, lstmCell, lstmForward } from './lstm';
 export { rnnBackward, rnnForward } from './rnn';
-export { HEADER_WORDS, LAYER_WORDS, sampleStep } from './sample';
+export { HEADER_WORDS, LAYER_WORDS, packedWideBytes, packWide, sampleStep } from './sample';
 export { projectStep } from './step';
 export { setTable, TABLE_BYTES } from './simd';

@@ -114,6 +114,8 @@ export interface OwnKernels {
     packedU: number,
     z: number,
   ): void;
+  packedWideBytes(K: number, N: number): number;
+  packWide(src: number, K: number, N: number, sk: number, sn: number, dst: number): void;
   /** The sampler's whole step over the model a plan describes (wasm/sample.ts; model-step.ts writes the plan). */
   sampleStep(plan: number): void;
   /** i32 words of the plan's header, and of each layer's entry. */
