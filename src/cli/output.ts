@@ -88,6 +88,31 @@ export function out(text: string): void {
   }
 }
 
+/**
+ * Many small pieces of stdout (a sample's characters) written together: one write per
+ * character cost more than the model's step. A piece waits at most FLUSH_MS (text still
+ * streams to a terminal, and a reader that has gone stops the command within that time)
+ * and at most FLUSH_CHARS pile up; `flush` writes the rest.
+ */
+export class StdoutBuffer {
+  private static readonly FLUSH_MS = 50;
+  private static readonly FLUSH_CHARS = 1 << 14;
+  private text = '';
+  private since = 0;
+
+  write(piece: string): void {
+    if (this.text === '') this.since = performance.now();
+    this.text += piece;
+    if (this.text.length >= StdoutBuffer.FLUSH_CHARS || performance.now() - this.since >= StdoutBuffer.FLUSH_MS) this.flush();
+  }
+
+  flush(): void {
+    const text = this.text;
+    this.text = '';
+    if (text !== '') out(text);
+  }
+}
+
 /** Writes a file the user asked for (an image, a page); a failure is one line and exit 6. */
 export function writeOutputFile(path: string, data: string | Uint8Array): void {
   try {

@@ -11,7 +11,7 @@ import { UserError } from '../errors.js';
 import { refuseUnknownChars, sampleStreams, type Sample, type StreamSettings } from '../sampling/sampler.js';
 import { announceBackend } from './announce.js';
 import { interactiveSession } from './interactive.js';
-import { info, out, paint, paintStdout } from './output.js';
+import { info, out, paint, paintStdout, StdoutBuffer } from './output.js';
 import type { SampleCommandOptions } from './commands.js';
 
 export async function sampleCommand(checkpointPath: string, options: SampleCommandOptions): Promise<void> {
@@ -37,7 +37,7 @@ export async function sampleCommand(checkpointPath: string, options: SampleComma
     // A sample worth keeping can be made again: say which seed made it.
     if (options.seed === undefined)
       info(`seed ${seed} (pass --seed ${seed} to repeat ${streams.length > 1 ? 'these samples' : 'this sample'})`);
-    const events = sampleStreams(model, vocab, { length, prime, counts, topK, topP, stop, streams });
+    const request = { length, prime, counts, topK, topP, stop, streams };
 
     const print = (sample: Sample): void => {
       if (options.json) {
@@ -64,18 +64,20 @@ export async function sampleCommand(checkpointPath: string, options: SampleComma
     };
 
     if (streams.length === 1 && !options.json) {
-      // One sample: each character as it is produced.
-      for (const event of events) {
-        if (event.type === 'prime') out(paintStdout.dim(event.text));
-        else if (event.type === 'char') out(event.char);
-        else out('\n');
+      // One sample: each character as it is produced, nothing kept.
+      const stdout = new StdoutBuffer();
+      for (const event of sampleStreams(model, vocab, { ...request, keep: false })) {
+        if (event.type === 'prime') stdout.write(paintStdout.dim(event.text));
+        else if (event.type === 'char') stdout.write(event.char);
+        else stdout.write('\n');
       }
+      stdout.flush();
       return;
     }
     // Several: each when it is done, in order.
     const done = new Map<number, Sample>();
     let next = 0;
-    for (const event of events) {
+    for (const event of sampleStreams(model, vocab, request)) {
       if (event.type !== 'done') continue;
       done.set(event.sample.stream, event.sample);
       for (let sample = done.get(next); sample; sample = done.get(next)) {

@@ -140,6 +140,12 @@ export type StreamSettings = Pick<SampleSettings, 'temperature' | 'seed'>;
 export type BatchSampleRequest = Partial<Omit<SampleSettings, keyof StreamSettings>> & {
   streams: readonly StreamSettings[];
   counts?: readonly number[];
+  /**
+   * false: keep nothing of the generated text (for a caller that takes it from the `char`
+   * events): `done`'s sample has empty text and logprobs, and memory stays the same however
+   * long the samples are. Default true.
+   */
+  keep?: boolean;
 };
 
 /** A finished stream. */
@@ -167,7 +173,7 @@ export type SampleEvent =
  * within a step), and `done` with the whole sample when a stream ends.
  */
 export function* sampleStreams(model: CharModel, vocab: Vocabulary, request: BatchSampleRequest): Generator<SampleEvent> {
-  const { streams, counts, ...shared } = request;
+  const { streams, counts, keep = true, ...shared } = request;
   const B = streams.length;
   const V = vocab.size;
   if (B < 1) throw new RangeError('need at least one stream');
@@ -175,7 +181,7 @@ export function* sampleStreams(model: CharModel, vocab: Vocabulary, request: Bat
   for (const stream of streams) validateSampleSettings(stream);
   const { length, prime, topK, topP, stop: stops } = { ...SAMPLE_DEFAULTS, ...definedOnly(shared) };
   const what = `sampling ${B.toLocaleString('en-US')} stream${B > 1 ? 's' : ''} of ${length.toLocaleString('en-US')} characters at once`;
-  assertMemoryFits(estimateSamplingMemory(model.config, B, length), what, 'ask for fewer samples or shorter ones');
+  assertMemoryFits(estimateSamplingMemory(model.config, B, keep ? length : 0), what, 'ask for fewer samples or shorter ones');
   refuseUnknownChars(vocab, { prime, stop: stops });
   const rngs = streams.map((s) => new Rng(s.seed));
   const random = rngs.map((rng) => () => rng.next());
@@ -198,6 +204,9 @@ export function* sampleStreams(model: CharModel, vocab: Vocabulary, request: Bat
     for (let b = 0; b < B; b++) yield { type: 'prime', stream: b, text: prime };
 
     const active = new Array<boolean>(B).fill(true);
+    // The last characters of each stream, as many as the longest stop string has, for finding stops when the text is not kept.
+    const longestStop = Math.max(0, ...stops.map((s) => s.length));
+    const tails = new Array<string>(B).fill('');
     const ids = new Int32Array(B);
     for (let k = 0; k < length; k++) {
       const finished: Sample[] = [];
@@ -208,11 +217,17 @@ export function* sampleStreams(model: CharModel, vocab: Vocabulary, request: Bat
         const char = vocab.chars[id];
         const logprob = logProbability(row, id);
         const sample = samples[b];
-        sample.text += char;
-        sample.logprobs.push(logprob);
+        if (keep) {
+          sample.text += char;
+          sample.logprobs.push(logprob);
+        }
         ids[b] = id;
         yield { type: 'char', stream: b, char, logprob };
-        sample.stop = stops.find((s) => sample.text.endsWith(s)) ?? null;
+        if (longestStop > 0) {
+          const tail = (tails[b] + char).slice(-longestStop);
+          tails[b] = tail;
+          sample.stop = stops.find((s) => tail.endsWith(s)) ?? null;
+        }
         if (sample.stop !== null || k === length - 1) {
           active[b] = false;
           finished.push(sample);
