@@ -9,7 +9,8 @@ import { BatchStepper, generate, Sampler, sampleStreams, startingContext } from 
 import { Vocabulary } from '../dist/data/vocab.js';
 import { drawIndex, keepTopK, keepTopP, logProbability, nextCharDistribution, softmax } from '../dist/sampling/distribution.js';
 import { Rng } from '../dist/rng.js';
-import { runCli, TINY_CORPUS, tinyText, useBackend, workDir } from './helpers.mjs';
+import { spawn } from 'node:child_process';
+import { BIN, runCli, TINY_CORPUS, tinyText, useBackend, workDir } from './helpers.mjs';
 
 const tf = await useBackend('wasm');
 
@@ -215,6 +216,42 @@ test('a stop string ends a stream at its first occurrence; the others go on', ()
     done.some((s) => s.stop !== null),
     'a common pair of characters ends at least one stream',
   );
+});
+
+test('keep: false yields the same characters and stops, keeps no text, and is not refused a billion characters', () => {
+  const streams = Array.from({ length: 3 }, (_, k) => ({ temperature: 1, seed: 200 + k }));
+  const request = { length: 300, prime: 'a', stop: ['e '], streams };
+  const chars = (events) => events.filter((e) => e.type === 'char').map((e) => `${e.stream}${e.char}`);
+  const kept = [...sampleStreams(model, vocab, request)];
+  const streamed = [...sampleStreams(model, vocab, { ...request, keep: false })];
+  assert.deepEqual(chars(streamed), chars(kept));
+  const done = (events) => events.filter((e) => e.type === 'done').map((e) => e.sample);
+  assert.deepEqual(
+    done(streamed).map((s) => s.stop),
+    done(kept).map((s) => s.stop),
+  );
+  assert.ok(done(kept).some((s) => s.stop !== null));
+  for (const s of done(streamed)) assert.deepEqual([s.text, s.logprobs], ['', []]);
+  const long = { length: 1e9, streams: [{ temperature: 1, seed: 1 }] };
+  assert.throws(() => sampleStreams(model, vocab, long).next(), { name: 'UserError', message: /needs about/ });
+  let count = 0;
+  for (const event of sampleStreams(model, vocab, { ...long, keep: false })) if (event.type === 'char' && ++count === 1000) break;
+  assert.equal(count, 1000);
+});
+
+test('charrnn sample streams a billion characters to a pipe until its reader goes', async () => {
+  const child = spawn(process.execPath, [BIN, ...SAMPLE, '-n', '1000000000', '--seed', '3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+  child.stdout.setEncoding('utf8').on('data', (d) => {
+    stdout += d;
+    if (stdout.length >= 5000) child.stdout.destroy(); // as `| head` does
+  });
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  assert.equal(code, 0, stderr);
+  assert.ok(stdout.length >= 5000);
+  assert.ok(!stderr.includes('needs about'), stderr);
 });
 
 test('Sampler.feed/probabilities agree with the logprobs reported while sampling', () => {

@@ -72,6 +72,20 @@ test('the whole step starts from a learned initial state', () => {
   [reference, whole, model].forEach((x) => x.dispose());
 });
 
+test('seeded samples are the same text through the whole step as op by op', () => {
+  const vocab = new Vocabulary([...'abcdefghij \n']);
+  const model = randomModel({ vocabSize: vocab.size, hidden: 30, layers: 2, cell: 'lstm' }, 6);
+  const streams = [0.5, 1, 1.5].map((temperature, k) => ({ temperature, seed: 40 + k }));
+  const texts = [false, true].map((fused) => {
+    useFusedLayers(fused);
+    const events = [...sampleStreams(model, vocab, { length: 400, prime: 'ab', streams })];
+    return events.filter((e) => e.type === 'done').map((e) => e.sample.text);
+  });
+  useFusedLayers(true);
+  assert.deepEqual(texts[1], texts[0]);
+  model.dispose();
+});
+
 test('sampling on wasm takes the whole step, one call per character, and leaves no tensors or heap behind', () => {
   const vocab = new Vocabulary([...'abcdefg\n']);
   const model = randomModel({ vocabSize: vocab.size, hidden: 12, layers: 2, cell: 'gru' }, 3);
