@@ -51,6 +51,8 @@ export interface Ratios {
   train: number | null;
   /** Our batch-1 sampling chars/s over the peer's (the peer samples at batch 1 only). */
   sampleBatch1: number | null;
+  /** `charrnn sample` to a pipe, from its first byte, over the peer's batch-1 sampling. */
+  sampleCli: number | null;
   /** Our peak RSS over the peer's. */
   peakRss: number | null;
 }
@@ -81,6 +83,7 @@ export function ratios(outcome: ConfigOutcome): Ratios {
   return {
     train: ratio(ours?.train.summary.perSecond, peer?.train.summary.perSecond),
     sampleBatch1: ratio(ours?.sample['1']?.summary.perSecond, peer?.sample.summary.perSecond),
+    sampleCli: ratio(ours?.cliSample?.fromFirstByte, peer?.sample.summary.perSecond),
     peakRss: ratio(ours?.peakRssMb, peer?.peakRssMb),
   };
 }
@@ -125,6 +128,7 @@ export function buildJson(run: RunInfo, machine: MachineInfo, outcomes: readonly
           lastLoss: r.train.lastLoss,
         },
         sample: Object.fromEntries(Object.entries(r.sample).map(([b, m]) => [b, figure(m.summary, m.windows)])),
+        cliSample: r.cliSample,
         peakRssMb: r.peakRssMb,
         parameters: r.parameters,
         busy: r.train.summary.busy || Object.values(r.sample).some((m) => m.summary.busy),
@@ -270,6 +274,16 @@ export function formatReport(run: RunInfo, machine: MachineInfo, outcomes: reado
       ratioCell(r.sampleBatch1),
       loads(s1, peer?.sample.summary),
     ]);
+    const cli = ours?.cliSample;
+    rows.push([
+      '',
+      '  charrnn sample | pipe, from 1st byte',
+      formatCount(cli?.fromFirstByte),
+      peerCol(peer?.sample.summary.perSecond, peer?.sample.summary),
+      ratioCell(r.sampleCli),
+      '',
+    ]);
+    rows.push(['', '  … with process start', formatCount(cli?.withStart), '', '', '']);
     rows.push(['', 'sample chars/s, batch 16', cell(s16?.perSecond, s16), '', '', load(s16)]);
     rows.push(['', 'peak RSS MB', formatCount(ours?.peakRssMb), peerCol(peer?.peakRssMb), ratioCell(r.peakRss), '']);
     if (!ours) failures.push(`${name} ours failed: ${(o.ours as { error: string }).error}`);
@@ -280,6 +294,9 @@ export function formatReport(run: RunInfo, machine: MachineInfo, outcomes: reado
   lines.push('');
   lines.push(
     `Medians over windows (training: ${run.timing.trainWindows} of ~${(run.timing.trainSeconds / run.timing.trainWindows).toFixed(1)} s after warm-up; sampling: ${run.timing.sampleWindows} each).`,
+  );
+  lines.push(
+    `charrnn sample | pipe: the built command on the run's checkpoint, batch 1, medians of ${run.timing.sampleWindows} runs of -n ≈ 3 windows' characters.`,
   );
   const busy = busyMeasurements(outcomes);
   if (busy.length === 0) lines.push(`The machine was quiet: other processes used at most ${BUSY_CORES} cores in every window.`);

@@ -9,7 +9,7 @@
  * of reach; the observer's per-step callbacks cut the steady state into windows, and an
  * abort ends the run after the last window. Sampling runs `sampleStreams` (the path
  * `charrnn sample` takes) with a fresh model of the same shape: speed does not depend on
- * the weights' values.
+ * the weights' values; then the built `charrnn sample` itself, on the run's checkpoint, to a pipe.
  */
 import * as tf from '../dist/tf.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,6 +25,7 @@ import { train } from '../dist/training/trainer.js';
 import { Vocabulary } from '../dist/data/vocab.js';
 import { summarise, WindowRecorder, type Summary, type Window } from './measure.js';
 import { SAMPLE_BATCHES, type BenchConfig, type Timing } from './options.js';
+import { measureCliSampling, type CliSampling } from './cli-sample.js';
 
 export interface WorkerTask {
   config: BenchConfig;
@@ -46,6 +47,8 @@ export interface WorkerResult {
   train: Measured & { warmupSteps: number; warmupSeconds: number; steps: number; lastLoss: number };
   /** By batch size. */
   sample: Record<string, Measured>;
+  /** The real command at batch 1 (its own process's RSS is not in peakRssMb). */
+  cliSample: CliSampling;
   peakRssMb: number;
 }
 
@@ -53,7 +56,8 @@ const NEVER = 1_000_000_000; // steps: validation and checkpoints never come due
 /** Characters per stream asked of the sampler: far more than a window draws, and few enough for its memory check (a sample keeps its text). */
 const SAMPLE_LENGTH = 1_000_000;
 
-async function measureTraining(corpus: Corpus, task: WorkerTask): Promise<WorkerResult['train'] & { parameters: number }> {
+/** Trains into `outDir`, which ends holding the run's `latest` checkpoint. */
+async function measureTraining(corpus: Corpus, task: WorkerTask, outDir: string): Promise<WorkerResult['train'] & { parameters: number }> {
   const { config: c, timing } = task;
   const config: TrainConfig = {
     ...TRAIN_DEFAULTS,
@@ -65,7 +69,6 @@ async function measureTraining(corpus: Corpus, task: WorkerTask): Promise<Worker
     evalEvery: NEVER,
     saveEvery: NEVER,
   };
-  const outDir = mkdtempSync(join(tmpdir(), 'charrnn-bench-'));
   const stop = new AbortController();
   const recorder = new WindowRecorder();
   const windowSeconds = timing.trainSeconds / timing.trainWindows;
@@ -75,37 +78,33 @@ async function measureTraining(corpus: Corpus, task: WorkerTask): Promise<Worker
   let windowSteps = 0;
   let lastLoss = NaN;
   let parameters = 0;
-  try {
-    await train({
-      corpus,
-      config,
-      outDir,
-      backend: 'bench',
-      signal: stop.signal, // an aborted run skips validation and writes only `latest`, after the timed steps
-      observer: {
-        onStart: (plan) => (parameters = plan.parameterCount),
-        onStep: (p) => {
-          steps++;
-          lastLoss = p.loss;
-          if (warmup === null) {
-            if (steps >= timing.warmupSteps && p.seconds >= timing.warmupSeconds) {
-              warmup = { steps, seconds: p.seconds };
-              recorder.restart();
-            }
-            return;
+  await train({
+    corpus,
+    config,
+    outDir,
+    backend: 'bench',
+    signal: stop.signal, // an aborted run skips validation and writes only `latest`, after the timed steps
+    observer: {
+      onStart: (plan) => (parameters = plan.parameterCount),
+      onStep: (p) => {
+        steps++;
+        lastLoss = p.loss;
+        if (warmup === null) {
+          if (steps >= timing.warmupSteps && p.seconds >= timing.warmupSeconds) {
+            warmup = { steps, seconds: p.seconds };
+            recorder.restart();
           }
-          windowSteps++;
-          if (recorder.elapsed >= windowSeconds) {
-            recorder.close(windowSteps * charsPerStep);
-            windowSteps = 0;
-            if (recorder.windows.length >= timing.trainWindows) stop.abort();
-          }
-        },
+          return;
+        }
+        windowSteps++;
+        if (recorder.elapsed >= windowSeconds) {
+          recorder.close(windowSteps * charsPerStep);
+          windowSteps = 0;
+          if (recorder.windows.length >= timing.trainWindows) stop.abort();
+        }
       },
-    });
-  } finally {
-    rmSync(outDir, { recursive: true, force: true });
-  }
+    },
+  });
   const w = warmup ?? { steps, seconds: NaN };
   return {
     summary: summarise(recorder.windows),
@@ -144,34 +143,44 @@ export async function runWorker(task: WorkerTask): Promise<WorkerResult> {
   const backend = await selectBackend(task.backend);
   const corpus = readCorpus(task.corpusPath);
   const log = (line: string) => process.stderr.write(`  ${task.config.name} ours: ${line}\n`);
-  log(
-    `training (warm-up ≥ ${task.timing.warmupSteps} steps and ${task.timing.warmupSeconds} s, then ${task.timing.trainWindows} windows over ${task.timing.trainSeconds} s)`,
-  );
-  const { parameters, ...trained } = await measureTraining(corpus, task);
-  log(
-    `sampling at batch ${SAMPLE_BATCHES.join(' and ')} (${task.timing.sampleWindows} windows of ${task.timing.sampleWindowSeconds} s each)`,
-  );
-  const vocab = Vocabulary.fromText(corpus.text);
-  const { layers, hidden } = task.config;
-  const model = CharModel.create({ vocabSize: vocab.size, hidden, layers, dropout: 0, cell: 'lstm', learnedInit: false }, 1234);
-  const sample: Record<string, Measured> = {};
+  const outDir = mkdtempSync(join(tmpdir(), 'charrnn-bench-'));
   try {
-    for (const batch of SAMPLE_BATCHES) sample[batch] = measureSampling(model, vocab, batch, task.timing);
+    log(
+      `training (warm-up ≥ ${task.timing.warmupSteps} steps and ${task.timing.warmupSeconds} s, then ${task.timing.trainWindows} windows over ${task.timing.trainSeconds} s)`,
+    );
+    const { parameters, ...trained } = await measureTraining(corpus, task, outDir);
+    log(
+      `sampling at batch ${SAMPLE_BATCHES.join(' and ')} (${task.timing.sampleWindows} windows of ${task.timing.sampleWindowSeconds} s each)`,
+    );
+    const vocab = Vocabulary.fromText(corpus.text);
+    const { layers, hidden } = task.config;
+    const model = CharModel.create({ vocabSize: vocab.size, hidden, layers, dropout: 0, cell: 'lstm', learnedInit: false }, 1234);
+    const sample: Record<string, Measured> = {};
+    try {
+      for (const batch of SAMPLE_BATCHES) sample[batch] = measureSampling(model, vocab, batch, task.timing);
+    } finally {
+      model.dispose();
+    }
+    // As many characters as the in-process batch 1 draws in 3 windows: process start is then a part of the run, not all of it.
+    const chars = Math.max(2000, Math.round(sample['1'].summary.perSecond * task.timing.sampleWindowSeconds * 3));
+    log(`charrnn sample -n ${chars} | pipe, ${task.timing.sampleWindows} runs, on the run's checkpoint`);
+    const cliSample = await measureCliSampling(outDir, chars, task.timing.sampleWindows, task.backend);
+    return {
+      config: task.config.name,
+      backend: {
+        name: backend.name,
+        description: `${backend.description}, ${trainerThreads(undefined, task.config.batch).threads} training threads`,
+      },
+      tfjs: tf.version_core,
+      parameters,
+      train: trained,
+      sample,
+      cliSample,
+      peakRssMb: process.resourceUsage().maxRSS / 1024, // KiB → MiB, as the peer reports ru_maxrss
+    };
   } finally {
-    model.dispose();
+    rmSync(outDir, { recursive: true, force: true });
   }
-  return {
-    config: task.config.name,
-    backend: {
-      name: backend.name,
-      description: `${backend.description}, ${trainerThreads(undefined, task.config.batch).threads} training threads`,
-    },
-    tfjs: tf.version_core,
-    parameters,
-    train: trained,
-    sample,
-    peakRssMb: process.resourceUsage().maxRSS / 1024, // KiB → MiB, as the peer reports ru_maxrss
-  };
 }
 
 const task = JSON.parse(process.argv[2] ?? 'null') as WorkerTask | null;

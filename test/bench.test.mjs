@@ -196,6 +196,7 @@ describe('the report', () => {
     const ours = {
       train: { summary: quiet, windows: [] },
       sample: { 1: { summary: quiet, windows: [] }, 16: { summary: busy, windows: [] } },
+      cliSample: { chars: 2000, runs: 3, withStart: 60, fromFirstByte: 75 },
       peakRssMb: 300,
     };
     const peer = {
@@ -204,8 +205,13 @@ describe('the report', () => {
       peakRssMb: 400,
     };
     const outcome = { config: parseConfigs('2x128')[0], ours, peer };
-    assert.deepEqual(ratios(outcome), { train: 0.25, sampleBatch1: 2, peakRss: 0.75 });
-    assert.deepEqual(ratios({ ...outcome, peer: { error: 'no torch' } }), { train: null, sampleBatch1: null, peakRss: null });
+    assert.deepEqual(ratios(outcome), { train: 0.25, sampleBatch1: 2, sampleCli: 1.5, peakRss: 0.75 });
+    assert.deepEqual(ratios({ ...outcome, peer: { error: 'no torch' } }), {
+      train: null,
+      sampleBatch1: null,
+      sampleCli: null,
+      peakRss: null,
+    });
     assert.deepEqual(busyMeasurements([outcome]), ['2x128 ours sample b16: 2/3 windows, up to 0.95 cores']);
   });
 });
