@@ -1,8 +1,10 @@
 /**
- * Where one sampling step's time goes, on the wasm backend: the model step (time inside each
- * kernel, and the rest: tfjs engine and JS around them), the logits' read-back (dataSync) and
- * the distribution in JS (draw and log-probability per stream). Kernel times come from
- * wrapping the registered wasm kernels with timers (a few hundred ns each).
+ * Where one sampling step's time goes, on the wasm backend, for the step with per-layer kernels
+ * (BatchStepper: time inside each kernel, and the rest: tfjs engine and JS around them, the
+ * logits' read-back by dataSync) and for the whole step (modelStepper: its one wasm call and the
+ * JS around it), each followed by the distribution in JS (draw and log-probability per stream).
+ * Kernel times come from wrapping the registered wasm kernels with timers (a few hundred ns
+ * each). Medians over steps, so that steps another process interrupted drop out.
  *
  *   npm run build && tsc -p bench && node dist-bench/sample-profile.js [steps] [configs] [batches]
  *   (configs: cell:LxH comma-separated, default lstm:2x128,lstm:2x256,lstm:3x512; batches default 1,16)
@@ -11,7 +13,8 @@ import * as tf from '../dist/tf.js';
 import { selectBackend } from '../dist/backend/select.js';
 import { CharModel } from '../dist/model/model.js';
 import type { CellType } from '../dist/cells/registry.js';
-import { BatchStepper } from '../dist/sampling/sampler.js';
+import { BatchStepper, modelStepper } from '../dist/sampling/sampler.js';
+import { ownKernels } from '../dist/backend/wasm-kernels/own-module.js';
 import { logProbability, pickIndex } from '../dist/sampling/distribution.js';
 import { Rng } from '../dist/rng.js';
 import { median } from './measure.js';
@@ -95,6 +98,56 @@ function profile(cell: CellType, layers: number, hidden: number, batch: number, 
   model.dispose();
 }
 
+/** Multiply-adds of one stream's step: every layer's products and the output layer's (LSTM/RNN: G·H columns of x·W and h·U; GRU likewise). */
+function multiplyAdds(cell: CellType, layers: number, H: number): number {
+  const G = { lstm: 4, gru: 3, rnn: 1 }[cell];
+  return G * H * H + (layers - 1) * 2 * G * H * H + H * VOCAB;
+}
+
+/**
+ * The whole step (modelStepper): time inside the one wasm call, the JS around it (ids in,
+ * logits out), and the distribution; GMAC/s and the rate the weights are read at (each step
+ * reads every weight once: at batch 1 the step is matrix-vector products, bound by that rate).
+ */
+function profileWhole(cell: CellType, layers: number, hidden: number, batch: number, steps: number): void {
+  const model = CharModel.create({ vocabSize: VOCAB, hidden, layers, dropout: 0, cell, learnedInit: false }, 1);
+  const stepper = modelStepper(model, batch);
+  // The one call, on the plan the stepper wrote (private to it: read here only to time the call alone).
+  const plan = (stepper as unknown as { plan: number }).plan;
+  const kernels = ownKernels(tf.backend() as unknown as Parameters<typeof ownKernels>[0]);
+  const rngs = Array.from({ length: batch }, (_, b) => new Rng(b));
+  const distribution = { temperature: 1, topK: null, topP: null };
+  const ids = new Int32Array(batch).fill(3);
+  for (let k = 0; k < 50; k++) stepper.step(ids); // warm-up
+  const rows = { step: [] as number[], call: [] as number[], draw: [] as number[] };
+  for (let k = 0; k < steps; k++) {
+    let start = performance.now();
+    kernels.sampleStep(plan);
+    rows.call.push(performance.now() - start);
+    start = performance.now();
+    const logits = stepper.step(ids);
+    rows.step.push(performance.now() - start);
+    start = performance.now();
+    for (let b = 0; b < batch; b++) {
+      const row = logits.subarray(b * VOCAB, (b + 1) * VOCAB);
+      ids[b] = pickIndex(row, distribution, () => rngs[b].next());
+      logProbability(row, ids[b]);
+    }
+    rows.draw.push(performance.now() - start);
+  }
+  const us = (ms: number[]) => (median(ms) * 1000).toFixed(1);
+  const call = median(rows.call) / 1000;
+  const macs = multiplyAdds(cell, layers, hidden);
+  const total = median(rows.step) + median(rows.draw);
+  console.log(
+    `${cell} ${layers}x${hidden} batch ${batch}, whole step: ${(total * 1000).toFixed(1)} µs/step (${((batch / total) * 1000).toFixed(0)} chars/s); ` +
+      `model step ${us(rows.step)} µs = wasm call ${us(rows.call)} (${((macs * batch) / call / 1e9).toFixed(1)} GMAC/s, weights read at ${((macs * 4) / call / 1e9).toFixed(1)} GB/s) ` +
+      `+ JS ${(median(rows.step) * 1000 - median(rows.call) * 1000).toFixed(1)}; distribution in JS ${us(rows.draw)} µs`,
+  );
+  stepper.dispose();
+  model.dispose();
+}
+
 const steps = Number(process.argv[2] ?? 300);
 const configs = (process.argv[3] ?? 'lstm:2x128,lstm:2x256,lstm:3x512').split(',').map((c) => {
   const [cell, size] = c.split(':');
@@ -105,4 +158,8 @@ const batches = (process.argv[4] ?? '1,16').split(',').map(Number);
 const backend = await selectBackend('wasm');
 console.log(`backend: ${backend.description}; ${steps} steps each`);
 timeKernels();
-for (const { cell, layers, hidden } of configs) for (const batch of batches) profile(cell, layers, hidden, batch, steps);
+for (const { cell, layers, hidden } of configs)
+  for (const batch of batches) {
+    profile(cell, layers, hidden, batch, steps);
+    profileWhole(cell, layers, hidden, batch, steps);
+  }
