@@ -45,11 +45,21 @@ function timeKernels(): void {
   }
 }
 
+/** What sampleStreams does with a step's logits (B·V): each stream's draw at temperature 1 into ids (B), and its log-probability. Milliseconds. */
+function draw(logits: Float32Array, ids: Int32Array, rngs: Rng[]): number {
+  const start = performance.now();
+  for (let b = 0; b < ids.length; b++) {
+    const row = logits.subarray(b * VOCAB, (b + 1) * VOCAB);
+    ids[b] = pickIndex(row, { temperature: 1, topK: null, topP: null }, () => rngs[b].next());
+    logProbability(row, ids[b]);
+  }
+  return performance.now() - start;
+}
+
 function profile(cell: CellType, layers: number, hidden: number, batch: number, steps: number): void {
   const model = CharModel.create({ vocabSize: VOCAB, hidden, layers, dropout: 0, cell, learnedInit: false }, 1);
   const stepper = new BatchStepper(model, batch);
   const rngs = Array.from({ length: batch }, (_, b) => new Rng(b));
-  const distribution = { temperature: 1, topK: null, topP: null };
   const ids = new Int32Array(batch).fill(3);
   for (let k = 0; k < 50; k++) stepper.step(ids); // warm-up
   kernelTime.clear();
@@ -66,16 +76,10 @@ function profile(cell: CellType, layers: number, hidden: number, batch: number, 
   for (let k = 0; k < steps; k++) {
     readMs = 0;
     for (const entry of kernelTime.values()) entry.ms = 0;
-    let start = performance.now();
+    const start = performance.now();
     const logits = stepper.step(ids);
     rows.step.push(performance.now() - start);
-    start = performance.now();
-    for (let b = 0; b < batch; b++) {
-      const row = logits.subarray(b * VOCAB, (b + 1) * VOCAB);
-      ids[b] = pickIndex(row, distribution, () => rngs[b].next());
-      logProbability(row, ids[b]);
-    }
-    rows.draw.push(performance.now() - start);
+    rows.draw.push(draw(logits, ids, rngs));
     rows.read.push(readMs);
     let inKernels = 0;
     for (const entry of kernelTime.values()) {
@@ -116,7 +120,6 @@ function profileWhole(cell: CellType, layers: number, hidden: number, batch: num
   const plan = (stepper as unknown as { plan: number }).plan;
   const kernels = ownKernels(tf.backend() as unknown as Parameters<typeof ownKernels>[0]);
   const rngs = Array.from({ length: batch }, (_, b) => new Rng(b));
-  const distribution = { temperature: 1, topK: null, topP: null };
   const ids = new Int32Array(batch).fill(3);
   for (let k = 0; k < 50; k++) stepper.step(ids); // warm-up
   const rows = { step: [] as number[], call: [] as number[], draw: [] as number[] };
@@ -127,13 +130,7 @@ function profileWhole(cell: CellType, layers: number, hidden: number, batch: num
     start = performance.now();
     const logits = stepper.step(ids);
     rows.step.push(performance.now() - start);
-    start = performance.now();
-    for (let b = 0; b < batch; b++) {
-      const row = logits.subarray(b * VOCAB, (b + 1) * VOCAB);
-      ids[b] = pickIndex(row, distribution, () => rngs[b].next());
-      logProbability(row, ids[b]);
-    }
-    rows.draw.push(performance.now() - start);
+    rows.draw.push(draw(logits, ids, rngs));
   }
   const us = (ms: number[]) => (median(ms) * 1000).toFixed(1);
   const call = median(rows.call) / 1000;
