@@ -41,13 +41,5 @@ export { TRAIN_DEFAULTS, TRAIN_OPTIONS, type TrainConfig } from './training/conf
 export { assertMemoryFits, estimateSamplingMemory, estimateTrainingMemory, type MemoryEstimate } from './training/memory.js';
 export { RESUMABLE } from './training/settings.js';
 export { fineTune, resume, train } from './training/claimed-run.js';
-export {
-  type FineTuneOptions,
-  type ResumeOptions,
-  type StepProgress,
-  type StopReason,
-  type TrainingObserver,
-  type TrainingPlan,
-  type TrainOptions,
-  type TrainResult,
-} from './training/trainer.js';
+export type { FineTuneOptions, ResumeOptions, TrainOptions } from './training/trainer.js';
+export type { StepProgress, StopReason, TrainingObserver, TrainingPlan, TrainResult } from './training/observer.js';

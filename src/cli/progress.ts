@@ -5,7 +5,7 @@
  * the budget); otherwise the steps, out of --max-steps or the epochs.
  */
 import cliProgress from 'cli-progress';
-import type { StepProgress, TrainingObserver, TrainingPlan } from '../training/trainer.js';
+import type { StepProgress, TrainingObserver, TrainingPlan } from '../training/observer.js';
 import { formatCount, formatDuration, info, paint } from './output.js';
 
 const PLAIN_LINE_SECONDS = 10;

@@ -8,7 +8,8 @@
 import { dirname } from 'node:path';
 import { claimRunDirectory } from '../checkpoint/run-directory.js';
 import * as trainer from './trainer.js';
-import type { FineTuneOptions, ResumeOptions, TrainOptions, TrainResult } from './trainer.js';
+import type { FineTuneOptions, ResumeOptions, TrainOptions } from './trainer.js';
+import type { TrainResult } from './observer.js';
 
 /** A fresh run on `options.corpus` in `options.outDir`. */
 export async function train(options: TrainOptions): Promise<TrainResult> {

@@ -5,9 +5,14 @@
  */
 import * as tf from '../tf.js';
 import type { Adam } from './adam.js';
-import type { RecurrentState } from '../cells/cell.js';
+import { disposeState, type RecurrentState } from '../cells/cell.js';
 import type { CharModel } from '../model/model.js';
-import type { Progress } from './starting-point.js';
+import type { Progress, RunState } from './starting-point.js';
+import { TrainingDivergedError } from '../errors.js';
+import { Rng } from '../rng.js';
+
+/** Rollbacks (each halving the learning rate) before the run gives up. */
+const MAX_ROLLBACKS = 3;
 
 /** A loss above this multiple of the lowest loss so far may be exploding... */
 const EXPLOSION_FACTOR = 3;
@@ -73,6 +78,29 @@ export class RollbackPoint {
     tf.dispose([...this.snapshot.tensors, ...this.snapshot.carried.flat()]);
     this.snapshot = null;
   }
+}
+
+/**
+ * The loss diverged (`loss` at `state.progress.step`): the state of the last rollback
+ * point, with half the learning rate (disposes `state.carried`). After `MAX_ROLLBACKS`
+ * the run gives up, saying which checkpoints in `outDir` are still good.
+ */
+export function rollBack(rollback: RollbackPoint, state: RunState, loss: number, outDir: string): RunState {
+  const { progress } = state;
+  if (progress.rollbacks >= MAX_ROLLBACKS) {
+    const kept = rollback.step > 0 ? `the checkpoints in ${outDir} are from step ${rollback.step} or before` : 'no checkpoint was written';
+    throw new TrainingDivergedError(
+      `training diverged (loss ${loss.toFixed(3)} at step ${progress.step}) ${MAX_ROLLBACKS + 1} times, ` +
+        `the last at 1/${2 ** MAX_ROLLBACKS} of the learning rate; ${kept}; try a lower --lr or --clip`,
+    );
+  }
+  const restored = rollback.restore();
+  disposeState(state.carried);
+  return {
+    carried: restored.carried,
+    rng: new Rng(restored.rngState),
+    progress: { ...restored.progress, rollbacks: progress.rollbacks + 1, lrScale: progress.lrScale / 2 },
+  };
 }
 
 function cloneState(state: RecurrentState[]): RecurrentState[] {

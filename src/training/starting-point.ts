@@ -29,6 +29,15 @@ export interface Progress {
   seconds: number;
 }
 
+/** What a step changes besides the weights and Adam's moments; all of it is saved for an exact resume. */
+export interface RunState {
+  /** The recurrent state carried from one batch to the next. */
+  carried: RecurrentState[];
+  /** Draws each step's dropout seed. */
+  rng: Rng;
+  progress: Progress;
+}
+
 export interface StartingPoint {
   vocab: Vocabulary;
   model: CharModel;
