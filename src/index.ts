@@ -12,12 +12,12 @@ export {
   FORMAT_VERSION,
   loadCheckpoint,
   readCheckpointMeta,
-  saveCheckpoint,
   type CheckpointMeta,
   type LoadedCheckpoint,
   type ResumeState,
   type TrainingRecord,
 } from './checkpoint/checkpoint.js';
+export { saveCheckpoint } from './checkpoint/save.js';
 export { readCorpus, type Corpus, type CorpusFile, type TextEncoding } from './data/corpus.js';
 export { readCorpusFrom, reopenCorpus, STDIN, STDIN_LIMIT_BYTES } from './data/sources.js';
 export { Vocabulary } from './data/vocab.js';

@@ -2,42 +2,29 @@
  * A checkpoint is a directory holding a tfjs layers model, so browsers can load it:
  *   model.json          Keras topology, weights manifest, and our metadata under "charrnn"
  *   weights-<sha>.bin   every weight as little-endian float32, in manifest order
- * Never code, never pickles. Writes are crash-safe: the weights go to a new file named by
- * their hash, then model.json is replaced by an atomic rename, so at every moment
- * model.json names a complete weights file.
+ * Never code, never pickles. This file holds the format and reads it, checking sizes
+ * before reading a byte, checksums, and every field (schema.ts); save.ts writes it,
+ * crash-safely.
  *
  * A run directory holds `latest/` and `best/` checkpoints; passing a run directory
  * where a checkpoint is expected means its best one.
  */
 import * as tf from '../tf.js';
 import { createHash } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TrainConfig } from '../training/config.js';
 import type { CorpusFile, TextEncoding } from '../data/corpus.js';
-import { CheckpointError, writeFailure } from '../errors.js';
+import { CheckpointError } from '../errors.js';
 import { readRegularFile } from '../read-file.js';
 import { array, checkpointMetaSchema, FieldError, integer, object, string, where } from './schema.js';
-import { layersModelJson } from './keras-topology.js';
 import { upgradeMeta, upgradeResumeTensors } from './upgrade.js';
 import { CharModel, weightSpecs, type ModelConfig } from '../model/model.js';
 import { Vocabulary } from '../data/vocab.js';
 
 /** Older formats are upgraded at load: see upgrade.ts. */
 export const FORMAT_VERSION = 3;
-const MODEL_FILE = 'model.json';
+export const MODEL_FILE = 'model.json';
 
 export interface HistoryEntry {
   step: number;
@@ -112,75 +99,6 @@ export interface LoadedCheckpoint {
   meta: CheckpointMeta;
   /** Only when loaded with `{ resume: true }` from a resumable checkpoint. */
   resume?: ResumeState;
-}
-
-export function saveCheckpoint(dir: string, model: CharModel, vocab: Vocabulary, training: TrainingRecord, resume?: ResumeState): void {
-  try {
-    mkdirSync(dir, { recursive: true });
-    const weights = writeFloat32Blob(
-      dir,
-      'weights',
-      model.weights.map((w) => w.tensor),
-    );
-    const meta: CheckpointMeta = {
-      formatVersion: FORMAT_VERSION,
-      model: model.config,
-      vocab: [...vocab.chars],
-      training,
-      weightsSha256: weights.sha256,
-    };
-    const files = [weights.file];
-    if (resume) {
-      const { tensors, ...scalars } = resume;
-      const state = writeFloat32Blob(dir, 'state', tensors);
-      meta.resume = { ...scalars, file: state.file, sha256: state.sha256, shapes: tensors.map((t) => t.shape) };
-      files.push(state.file);
-    }
-    const modelJson = { ...layersModelJson(model, weights.file), charrnn: meta };
-    // model.json last: until its rename, the old one still names complete files.
-    writeFileAtomic(join(dir, MODEL_FILE), Buffer.from(JSON.stringify(modelJson, null, 1)));
-    syncDirectory(dir);
-  } catch (err) {
-    // The checkpoint already there stays whole; what this save wrote goes (a full disk stays usable).
-    removeLeftovers(dir);
-    throw writeFailure(`the checkpoint in ${dir}`, err);
-  }
-  removeLeftovers(dir);
-}
-
-/**
- * Removes what failed or interrupted saves leave in a checkpoint directory: weights and
- * state files that its model.json, as it is on disk now, does not name (so the files of
- * the checkpoint there are never removed, whoever wrote it), and this process's temporary
- * files; every process's with `allTemporary`, for the holder of the run's lock (run-directory.ts).
- */
-export function removeLeftovers(dir: string, options: { allTemporary?: boolean } = {}): void {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return;
-  }
-  const named = namedFiles(dir);
-  const temporary = options.allTemporary ? /\.tmp-\d+$/ : new RegExp(`\\.tmp-${process.pid}$`);
-  for (const name of names) {
-    const orphan = named !== null && /^(weights|state)-.*\.bin$/.test(name) && !named.includes(name);
-    if (orphan || temporary.test(name)) rmSync(join(dir, name), { force: true });
-  }
-}
-
-/** The weights and state files a checkpoint's model.json names: none without one; null when it cannot be read (then nothing counts as unnamed). */
-function namedFiles(dir: string): string[] | null {
-  try {
-    const json = JSON.parse(readFileSync(join(dir, MODEL_FILE), 'utf8')) as {
-      weightsManifest?: { paths?: unknown[] }[];
-      charrnn?: { resume?: { file?: unknown } };
-    };
-    const paths = (json.weightsManifest ?? []).flatMap((group) => group.paths ?? []);
-    return [...paths, json.charrnn?.resume?.file].filter((p): p is string => typeof p === 'string');
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? [] : null;
-  }
 }
 
 /**
@@ -283,8 +201,6 @@ function toTensors(floats: Float32Array, shapes: number[][]): tf.Tensor[] {
 
 const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
-const blobName = (kind: string, sha256: string) => `${kind}-${sha256.slice(0, 16)}.bin`;
-
 /** model.json holds the vocabulary and history, not the weights: far below this even for a large vocabulary and a long run. */
 const MODEL_JSON_MAX_BYTES = 256 * 2 ** 20;
 
@@ -340,64 +256,10 @@ function parseModelJson(dir: string, parsed: unknown): { meta: CheckpointMeta; w
   }
 }
 
-/**
- * Writes tensors as one little-endian float32 file named by its SHA-256, `<kind>-<sha>.bin`,
- * durably and one tensor at a time: a checkpoint never holds a second copy of the whole
- * model (or of Adam's moments, twice its size) in memory.
- */
-function writeFloat32Blob(dir: string, kind: string, tensors: tf.Tensor[]): { file: string; sha256: string } {
-  const tmp = join(dir, `${kind}.bin.tmp-${process.pid}`);
-  const hash = createHash('sha256');
-  writeDurably(tmp, (fd) => {
-    for (const tensor of tensors) {
-      const values = tensor.dataSync() as Float32Array;
-      const bytes = Buffer.alloc(values.length * 4);
-      for (let k = 0; k < values.length; k++) bytes.writeFloatLE(values[k], k * 4);
-      hash.update(bytes);
-      writeSync(fd, bytes);
-    }
-  });
-  const sha256 = hash.digest('hex');
-  const file = blobName(kind, sha256);
-  renameSync(tmp, join(dir, file));
-  return { file, sha256 };
-}
-
 export function readFloat32LE(bytes: Buffer): Float32Array {
   const out = new Float32Array(bytes.length / 4);
   for (let k = 0; k < out.length; k++) out[k] = bytes.readFloatLE(k * 4);
   return out;
-}
-
-/** Write to a temporary name beside the target, flush to disk, then rename over it. */
-export function writeFileAtomic(path: string, data: Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeDurably(tmp, (fd) => writeSync(fd, data));
-  renameSync(tmp, path);
-}
-
-/** Creates `path`, fills it through `write`, and flushes it to disk before closing; a failed write removes it. */
-function writeDurably(path: string, write: (fd: number) => void): void {
-  const fd = openSync(path, 'w');
-  let written = false;
-  try {
-    write(fd);
-    fsyncSync(fd);
-    written = true;
-  } finally {
-    closeSync(fd);
-    if (!written) rmSync(path, { force: true });
-  }
-}
-
-function syncDirectory(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    fsyncSync(fd);
-    closeSync(fd);
-  } catch {
-    // Not every platform can fsync a directory (Windows); the renames are still atomic.
-  }
 }
 
 /** True when `dir` already holds a checkpoint or a run with checkpoints. */

@@ -26,7 +26,8 @@ import {
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { OutputError, writeFailure } from '../errors.js';
-import { holdsCheckpoints, removeLeftovers } from './checkpoint.js';
+import { holdsCheckpoints } from './checkpoint.js';
+import { removeLeftovers } from './save.js';
 import { METRICS_FILE } from './metrics.js';
 
 export const LOCK_FILE = 'run.lock';

@@ -6,8 +6,9 @@
  */
 import * as tf from '../tf.js';
 import { selectBackend } from '../backend/select.js';
-import { holdsCheckpoints, saveCheckpoint } from '../checkpoint/checkpoint.js';
+import { holdsCheckpoints } from '../checkpoint/checkpoint.js';
 import { claimRunDirectory } from '../checkpoint/run-directory.js';
+import { saveCheckpoint } from '../checkpoint/save.js';
 import { UserError } from '../errors.js';
 import { readSafetensors } from '../export/safetensors.js';
 import { fromTorchStateDict } from '../export/torch-state-dict.js';

@@ -13,7 +13,8 @@
  * reader requires). Every failure is one CheckpointError naming the file.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { readFloat32LE, writeFileAtomic } from '../checkpoint/checkpoint.js';
+import { readFloat32LE } from '../checkpoint/checkpoint.js';
+import { writeFileAtomic } from '../write-file.js';
 import { CheckpointError } from '../errors.js';
 
 export interface NamedArray {

@@ -4,7 +4,8 @@
  * resume needs (Adam's moments and step, the RNG, the carried state, the progress).
  */
 import { join } from 'node:path';
-import { saveCheckpoint, type ResumeState, type TrainingRecord } from '../checkpoint/checkpoint.js';
+import type { ResumeState, TrainingRecord } from '../checkpoint/checkpoint.js';
+import { saveCheckpoint } from '../checkpoint/save.js';
 import type { Corpus } from '../data/corpus.js';
 import type { Vocabulary } from '../data/vocab.js';
 import type { CharModel } from '../model/model.js';
