@@ -3,13 +3,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { flagsMarkdown } from '../dist/cli/flags-doc.js';
-import { COMMANDS } from '../dist/cli/commands.js';
+import { COMMANDS, PROGRAM } from '../dist/cli/commands.js';
 import { buildProgram } from '../dist/cli/main.js';
 
 const checkedIn = fs.readFileSync(new URL('../docs/flags.md', import.meta.url), 'utf8');
 
 test('docs/flags.md is what the option tables generate (npm run docs:flags rewrites it)', () => {
   assert.equal(checkedIn, flagsMarkdown(), 'docs/flags.md is out of date: run npm run docs:flags');
+});
+
+test("docs/flags.md lists the program's own options, --color and --no-color", () => {
+  const flags = Object.values(PROGRAM.options).flatMap((option) => [option.flag, ...(option.negation ? [option.negation.flag] : [])]);
+  assert.deepEqual(flags, ['--color', '--no-color']);
+  const section = checkedIn.slice(checkedIn.indexOf('\n## charrnn\n'), checkedIn.indexOf('\n## charrnn train\n'));
+  for (const flag of flags) assert.ok(section.includes(`- \`${flag}\`: `), flag);
 });
 
 test('docs/flags.md lists every command and every flag', () => {

@@ -72,6 +72,8 @@ test('sample --interactive refuses --json and several samples', async () => {
 
 const program = buildProgram();
 const commands = program.commands.map((c) => c.name());
+// The program's own options (--color, --no-color, --version), which commander takes before or after the command.
+const programOptions = program.options.map((o) => o.long);
 
 test('completion bash: every command and every option, valid bash', async () => {
   assert.ok(commands.includes('plot') && commands.includes('completion'));
@@ -101,6 +103,10 @@ test('completion bash: every command and every option, valid bash', async () => 
     assert.equal(complete(['charrnn', 'pl']).stdout.trim(), 'plot');
     assert.equal(complete(['charrnn', 'sample', 'x', '--back']).stdout.trim(), '--backend');
     assert.equal(complete(['charrnn', 'eval', 'x', '--backend', 'w']).stdout.trim(), 'wasm');
+    const beforeCommand = complete(['charrnn', '--']).stdout.trim().split(' ');
+    for (const long of programOptions) assert.ok(beforeCommand.includes(long), `charrnn ${long} before a command`);
+    assert.equal(complete(['charrnn', '--no-color', 'pl']).stdout.trim(), 'plot', 'the command after a program option');
+    assert.equal(complete(['charrnn', 'sample', 'x', '--no-c']).stdout.trim(), '--no-color', 'a program option after the command');
   }
 });
 
@@ -110,9 +116,12 @@ test('completion zsh: a #compdef script with every command and its options', asy
   assert.match(r.stdout, /^#compdef charrnn\n/);
   for (const cmd of program.commands) {
     assert.match(r.stdout, new RegExp(`^    '${cmd.name()}:`, 'm'), `${cmd.name()} in the command list`);
-    assert.match(r.stdout, new RegExp(`^    \\(${cmd.name()}\\)$`, 'm'), `${cmd.name()} case`);
+    assert.match(r.stdout, new RegExp(`^        \\(${cmd.name()}\\)$`, 'm'), `${cmd.name()} case`);
     for (const option of cmd.options) assert.ok(r.stdout.includes(option.long), `${cmd.name()} ${option.long}`);
   }
+  const global = r.stdout.slice(r.stdout.indexOf('_arguments -C'), r.stdout.indexOf("'1: :->command'"));
+  for (const long of programOptions) assert.ok(global.includes(long), `charrnn ${long} before a command`);
+  assert.match(r.stdout, /\(sample\)\n {10}_arguments -s \\\n(.+\\\n)*.*'--no-color\[no colour/, 'a program option after the command');
   assert.match(r.stdout, /--backend\[[^\]]*\]:backend:\(auto tensorflow wasm cpu\)/);
   const zsh = spawnSync('zsh', ['-n'], { input: r.stdout });
   if (!zsh.error) assert.equal(zsh.status, 0, String(zsh.stderr));
@@ -148,6 +157,20 @@ test('completion fish: every command and option, the values of --cell and --back
     'eval --backend values',
   );
   assert.ok(lines.includes("complete -c charrnn -n '__fish_seen_subcommand_from train' -F"), 'train completes corpus files');
+  for (const long of programOptions) {
+    const flag = ` -l ${long.slice(2)} `;
+    assert.ok(
+      lines.some((l) => l.startsWith('complete -c charrnn -n __fish_use_subcommand ') && l.includes(flag)),
+      `charrnn ${long}`,
+    );
+  }
+  for (const long of ['--color', '--no-color']) {
+    const flag = ` -l ${long.slice(2)} `;
+    assert.ok(
+      lines.some((l) => l.startsWith("complete -c charrnn -n '__fish_seen_subcommand_from eval' ") && l.includes(flag)),
+      `eval ${long}`,
+    );
+  }
   // From a file: fish cannot read a script from the socket node gives a child as stdin.
   const script = path.join(WORK, 'charrnn.fish');
   writeFileSync(script, r.stdout);

@@ -1,8 +1,9 @@
 /**
- * Every command's arguments and options, declared once. main.ts turns these into the
- * commander program (and so --help), completion.ts into shell completion, flags-doc.ts
- * into docs/flags.md; the option values reach each command function typed by them.
- * Settings the library also takes (training, sampling) come from its own tables.
+ * The program's own options and every command's arguments and options, declared once.
+ * main.ts turns these into the commander program (and so --help), completion.ts into
+ * shell completion, flags-doc.ts into docs/flags.md; the option values reach each
+ * command function typed by them. Settings the library also takes (training, sampling)
+ * come from its own tables.
  */
 import { BACKEND_CHOICES, type BackendChoice } from '../backend/select.js';
 import type { TextEncoding } from '../data/corpus.js';
@@ -14,6 +15,7 @@ import {
   mandatoryText,
   overrides,
   text,
+  toggle,
   type OptionSpec,
   type OptionTable,
   type OptionValues,
@@ -31,11 +33,18 @@ export interface ArgumentSpec {
   choices?: readonly string[];
 }
 
-export interface CommandSpec<Args extends readonly ArgumentSpec[] = readonly ArgumentSpec[], Table extends OptionTable = OptionTable> {
+/** The program itself: its name, what it does, and the options every command takes. */
+export interface ProgramSpec<Table extends OptionTable = OptionTable> {
   name: string;
   description: string;
-  arguments: Args;
   options: Table;
+}
+
+export interface CommandSpec<
+  Args extends readonly ArgumentSpec[] = readonly ArgumentSpec[],
+  Table extends OptionTable = OptionTable,
+> extends ProgramSpec<Table> {
+  arguments: Args;
   /** Example command lines with what they do, for --help and docs/flags.md. */
   examples: string;
   /** More for --help, after the examples. */
@@ -84,6 +93,23 @@ const checkpoint = {
   completes: 'dirs',
   help: 'a checkpoint directory, or a run directory (uses its best checkpoint)',
 } as const satisfies ArgumentSpec;
+
+/** The program's own options, for every command: given before or after it (`charrnn --no-color eval …`). */
+export const PROGRAM = {
+  name: 'charrnn',
+  description: 'Multi-layer LSTM (or GRU, RNN) character language models: train on a text, sample from it, score it.',
+  options: {
+    color: toggle({
+      flag: '--color',
+      group: 'output',
+      help: 'colour on stdout and stderr even when they are not a terminal (beats FORCE_COLOR and NO_COLOR)',
+      negation: {
+        flag: '--no-color',
+        help: 'no colour (as NO_COLOR=1); without either flag: FORCE_COLOR, then NO_COLOR, then colour on a terminal',
+      },
+    }),
+  },
+} as const satisfies ProgramSpec;
 
 export const TRAIN_COMMAND = {
   name: 'train',

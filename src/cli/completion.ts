@@ -1,11 +1,12 @@
 /**
  * `charrnn completion bash|zsh|fish`: a shell completion script, generated from the command
- * table (commands.ts: commands, their options, option values, arguments), so it cannot go
- * stale. An option or argument with choices completes them; one that names a file or a
+ * table (commands.ts: the program's options, commands, their options, option values,
+ * arguments), so it cannot go stale. The program's options (--color) complete before
+ * the command and after it, where commander accepts them too. An option or argument with choices completes them; one that names a file or a
  * directory completes those; others complete nothing.
  */
 import type { OptionTable } from '../options/option.js';
-import type { ArgumentSpec, CommandSpec, Shell } from './commands.js';
+import type { ArgumentSpec, CommandSpec, ProgramSpec, Shell } from './commands.js';
 
 /** What a shell needs to know about one subcommand. */
 interface CompletionSpec {
@@ -26,20 +27,30 @@ interface OptionCompletion {
 
 type ValueKind = { kind: 'choices'; choices: readonly string[] } | { kind: 'files' } | { kind: 'dirs' } | { kind: 'none' };
 
-export function completionScript(bin: string, commands: readonly CommandSpec[], shell: Shell): string {
-  const specs = completionSpecs(commands);
-  const scripts = { bash: bashScript, zsh: zshScript, fish: fishScript };
-  return scripts[shell](bin, specs);
+/** What a shell needs to know: the options before a command, and the commands. */
+interface Completion {
+  bin: string;
+  /** The program's options, which every command takes too. */
+  global: OptionCompletion[];
+  commands: CompletionSpec[];
 }
 
-/** Commander's implicit -h, --help. */
-const HELP_OPTION: OptionCompletion = { short: '-h', long: '--help', description: 'display help for command', value: null };
+export function completionScript(program: ProgramSpec, commands: readonly CommandSpec[], shell: Shell): string {
+  const global = optionCompletions(program.options);
+  const completion = { bin: program.name, global: [...global, VERSION_OPTION, HELP_OPTION], commands: completionSpecs(commands, global) };
+  const scripts = { bash: bashScript, zsh: zshScript, fish: fishScript };
+  return scripts[shell](completion);
+}
 
-function completionSpecs(commands: readonly CommandSpec[]): CompletionSpec[] {
+/** Commander's implicit -h, --help and the program's -V, --version. */
+const HELP_OPTION: OptionCompletion = { short: '-h', long: '--help', description: 'display help for command', value: null };
+const VERSION_OPTION: OptionCompletion = { short: '-V', long: '--version', description: 'output the version number', value: null };
+
+function completionSpecs(commands: readonly CommandSpec[], global: OptionCompletion[]): CompletionSpec[] {
   const specs = commands.map((command): CompletionSpec => ({
     name: command.name,
     description: command.description,
-    options: [...optionCompletions(command.options), HELP_OPTION],
+    options: [...optionCompletions(command.options), ...global, HELP_OPTION],
     argument: argumentKind(command.arguments[0]),
   }));
   // Commander's implicit `help [command]`.
@@ -49,12 +60,11 @@ function completionSpecs(commands: readonly CommandSpec[]): CompletionSpec[] {
 }
 
 function optionCompletions(options: OptionTable): OptionCompletion[] {
-  return Object.values(options).map((option) => ({
-    short: option.short,
-    long: option.flag,
-    description: option.help,
-    value: option.parse ? valueKind(option) : null,
-  }));
+  return Object.values(options).flatMap((option) => {
+    const completion = { short: option.short, long: option.flag, description: option.help, value: option.parse ? valueKind(option) : null };
+    const { negation } = option;
+    return negation ? [completion, { long: negation.flag, description: negation.help, value: null }] : [completion];
+  });
 }
 
 function argumentKind(argument: ArgumentSpec | undefined): ValueKind {
@@ -68,7 +78,7 @@ function valueKind({ choices, completes }: { choices?: readonly string[]; comple
 
 // ---------------------------------------------------------------- bash
 
-function bashScript(bin: string, specs: CompletionSpec[]): string {
+function bashScript({ bin, global, commands: specs }: Completion): string {
   const fn = `_${bin.replace(/\W/g, '_')}`;
   const reply = (kind: ValueKind): string => {
     switch (kind.kind) {
@@ -87,28 +97,31 @@ function bashScript(bin: string, specs: CompletionSpec[]): string {
     const valueCases = valued
       .map((o) => `        ${[o.short, o.long].filter(Boolean).join('|')}) ${reply(o.value!)}; return ;;`)
       .join('\n');
-    const words = spec.options.flatMap((o) => [o.long, ...(o.short ? [o.short] : [])]).join(' ');
     return [
       `    ${spec.name})`,
       valued.length ? `      case "$prev" in\n${valueCases}\n      esac` : '',
-      `      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W ${shellWord(words)} -- "$cur")); else ${reply(spec.argument)}; fi`,
+      `      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W ${optionWords(spec.options)} -- "$cur")); else ${reply(spec.argument)}; fi`,
       '      ;;',
     ]
       .filter(Boolean)
       .join('\n');
   });
+  const commandReply = `COMPREPLY=($(compgen -W ${shellWord(specs.map((s) => s.name).join(' '))} -- "$cur"))`;
   return `# bash completion for ${bin}, generated by \`${bin} completion bash\`.
 # Load it now:      source <(${bin} completion bash)
 # or for good:      ${bin} completion bash > ~/.local/share/bash-completion/completions/${bin}
 ${fn}() {
-  local cur prev cmd
+  local cur prev cmd="" i
   cur="\${COMP_WORDS[COMP_CWORD]}"
   prev="\${COMP_WORDS[COMP_CWORD-1]}"
-  if [[ $COMP_CWORD -eq 1 ]]; then
-    COMPREPLY=($(compgen -W ${shellWord(specs.map((s) => s.name).join(' '))} -- "$cur"))
+  # The command is the first word that is not an option (the program's own options take no value).
+  for ((i = 1; i < COMP_CWORD; i++)); do
+    if [[ "\${COMP_WORDS[i]}" != -* ]]; then cmd="\${COMP_WORDS[i]}"; break; fi
+  done
+  if [[ -z "$cmd" ]]; then
+    if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W ${optionWords(global)} -- "$cur")); else ${commandReply}; fi
     return
   fi
-  cmd="\${COMP_WORDS[1]}"
   case "$cmd" in
 ${cases.join('\n')}
   esac
@@ -117,9 +130,14 @@ complete -o filenames -F ${fn} ${bin}
 `;
 }
 
+/** The options' names as one shell word, for compgen -W. */
+function optionWords(options: OptionCompletion[]): string {
+  return shellWord(options.flatMap((o) => [o.long, ...(o.short ? [o.short] : [])]).join(' '));
+}
+
 // ---------------------------------------------------------------- zsh
 
-function zshScript(bin: string, specs: CompletionSpec[]): string {
+function zshScript({ bin, global, commands: specs }: Completion): string {
   const fn = `_${bin.replace(/\W/g, '_')}`;
   const action = (kind: ValueKind): string => {
     switch (kind.kind) {
@@ -134,34 +152,44 @@ function zshScript(bin: string, specs: CompletionSpec[]): string {
     }
   };
   const commandList = specs.map((s) => `    ${shellWord(`${s.name.replace(/:/g, '\\:')}:${s.description}`)}`).join('\n');
+  /** One _arguments spec: '--flag[description]:value:action', with its short form. */
+  const optionSpec = (o: OptionCompletion, indent: string): string => {
+    const description = `[${zshEscape(o.description)}]`;
+    const value = o.value === null ? '' : `:${o.long.replace(/^--/, '')}:${action(o.value)}`;
+    if (o.short) return `${indent}'(${o.short} ${o.long})'{${o.short},${o.long}}${shellWord(description + value)}`;
+    return `${indent}${shellWord(o.long + description + value)}`;
+  };
   const cases = specs.map((spec) => {
-    const args = spec.options.map((o) => {
-      const description = `[${zshEscape(o.description)}]`;
-      const value = o.value === null ? '' : `:${o.long.replace(/^--/, '')}:${action(o.value)}`;
-      if (o.short) return `        '(${o.short} ${o.long})'{${o.short},${o.long}}${shellWord(description + value)}`;
-      return `        ${shellWord(o.long + description + value)}`;
-    });
-    if (spec.argument.kind !== 'none') args.push(`        ${shellWord(`*:argument:${action(spec.argument)}`)}`);
-    return `    (${spec.name})\n      _arguments -s \\\n${args.join(' \\\n')}\n      ;;`;
+    const args = spec.options.map((o) => optionSpec(o, '            '));
+    if (spec.argument.kind !== 'none') args.push(`            ${shellWord(`*:argument:${action(spec.argument)}`)}`);
+    return `        (${spec.name})\n          _arguments -s \\\n${args.join(' \\\n')}\n          ;;`;
   });
+  const globalSpecs = global.map((o) => `${optionSpec(o, '    ')} \\`).join('\n');
   return `#compdef ${bin}
 # zsh completion for ${bin}, generated by \`${bin} completion zsh\`.
 # Load it now:      source <(${bin} completion zsh)
 # or for good:      ${bin} completion zsh > "\${fpath[1]}/_${bin}"   (then start a new shell)
 ${fn}() {
+  local curcontext="$curcontext" state line
   local -a commands
   commands=(
 ${commandList}
   )
-  if (( CURRENT == 2 )); then
-    _describe -t commands '${bin} command' commands
-    return
-  fi
-  local cmd=$words[2]
-  shift words
-  (( CURRENT-- ))
-  case $cmd in
+  # The program's options, then the command; from there on the words are the command's
+  # (words[1] is its name).
+  _arguments -C -s \\
+${globalSpecs}
+    '1: :->command' \\
+    '*:: :->argument'
+  case $state in
+    (command)
+      _describe -t commands '${bin} command' commands
+      ;;
+    (argument)
+      case $words[1] in
 ${cases.join('\n')}
+      esac
+      ;;
   esac
 }
 if [[ $zsh_eval_context[-1] == loadautofunc ]]; then
@@ -174,7 +202,7 @@ fi
 
 // ---------------------------------------------------------------- fish
 
-function fishScript(bin: string, specs: CompletionSpec[]): string {
+function fishScript({ bin, global, commands: specs }: Completion): string {
   // -r: takes a value; -f: not files (fish offers files unless told otherwise), -F: files.
   const values = (kind: ValueKind): string => {
     switch (kind.kind) {
@@ -188,19 +216,21 @@ function fishScript(bin: string, specs: CompletionSpec[]): string {
         return '-f';
     }
   };
+  const option = (when: string, o: OptionCompletion): string => {
+    const names = [o.short && `-s ${o.short.replace(/^-/, '')}`, `-l ${o.long.replace(/^--/, '')}`].filter(Boolean).join(' ');
+    const value = o.value === null ? '' : ` -r ${values(o.value)}`;
+    return `complete -c ${bin} ${when} ${names}${value} -d ${shellWord(o.description)}`;
+  };
+  const beforeCommand = '-n __fish_use_subcommand';
   const lines = specs.flatMap((spec) => {
     const when = `-n ${shellWord(`__fish_seen_subcommand_from ${spec.name}`)}`;
-    const options = spec.options.map((o) => {
-      const names = [o.short && `-s ${o.short.replace(/^-/, '')}`, `-l ${o.long.replace(/^--/, '')}`].filter(Boolean).join(' ');
-      const value = o.value === null ? '' : ` -r ${values(o.value)}`;
-      return `complete -c ${bin} ${when} ${names}${value} -d ${shellWord(o.description)}`;
-    });
     return [
-      `complete -c ${bin} -n __fish_use_subcommand -a ${spec.name} -d ${shellWord(spec.description)}`,
+      `complete -c ${bin} ${beforeCommand} -a ${spec.name} -d ${shellWord(spec.description)}`,
       `complete -c ${bin} ${when} ${values(spec.argument)}`,
-      ...options,
+      ...spec.options.map((o) => option(when, o)),
     ];
   });
+  lines.unshift(...global.map((o) => option(beforeCommand, o)));
   return `# fish completion for ${bin}, generated by \`${bin} completion fish\`.
 # Load it now:      ${bin} completion fish | source
 # or for good:      ${bin} completion fish > ~/.config/fish/completions/${bin}.fish

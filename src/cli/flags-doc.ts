@@ -4,10 +4,10 @@
  * --help uses. `npm run docs:flags` writes it; a test fails when the file differs.
  */
 import { shownDefault, type OptionSpec } from '../options/option.js';
-import { argumentUsage, COMMANDS, type CommandSpec } from './commands.js';
+import { argumentUsage, COMMANDS, PROGRAM, type CommandSpec, type ProgramSpec } from './commands.js';
 
-export function flagsMarkdown(commands: readonly CommandSpec[] = COMMANDS): string {
-  const sections = commands.map(commandSection);
+export function flagsMarkdown(program: ProgramSpec = PROGRAM, commands: readonly CommandSpec[] = COMMANDS): string {
+  const sections = [programSection(program), ...commands.map(commandSection)];
   return `# Flags
 
 Every command and flag of \`charrnn\`, with its default and the values it accepts. This
@@ -15,10 +15,17 @@ file is generated from the option tables (\`src/training/config.ts\`, \`src/samp
 \`src/cli/commands.ts\`) by \`npm run docs:flags\`, and a test fails when it is out of date:
 edit the tables, not this file. \`charrnn <command> --help\` shows the same.
 
+- [\`${program.name}\`](#${program.name}): the options every command takes
 ${commands.map((c) => `- [\`charrnn ${c.name}\`](#charrnn-${c.name}): ${c.description}`).join('\n')}
 
 ${sections.join('\n\n')}
 `;
+}
+
+function programSection(program: ProgramSpec): string {
+  const lines = Object.values(program.options).flatMap(optionLines);
+  const usage = `\`${program.name} [options] <command>\`: ${escaped(program.description)}`;
+  return [`## ${program.name}`, usage, `These options go before the command or after it.`, lines.join('\n')].join('\n\n');
 }
 
 function commandSection(command: CommandSpec): string {
@@ -26,12 +33,18 @@ function commandSection(command: CommandSpec): string {
   const args = command.arguments.map((a) => `- \`${argumentUsage(a)}\`: ${escaped(a.help)}.`);
   const groups = new Map<string, string[]>();
   for (const option of Object.values(command.options)) {
-    groups.set(option.group, [...(groups.get(option.group) ?? []), optionLine(option)]);
+    groups.set(option.group, [...(groups.get(option.group) ?? []), ...optionLines(option)]);
   }
   const optionSections = [...groups].map(([group, lines]) => `### ${command.name}: ${group}\n\n${lines.join('\n')}`);
   const examples = `Examples:\n\n\`\`\`${command.examples}\n\`\`\``;
   const heading = [`## charrnn ${command.name}`, `\`charrnn ${usage}\`: ${escaped(command.description)}.`];
   return [...heading, args.join('\n'), ...optionSections, examples, command.notes?.trim()].filter(Boolean).join('\n\n');
+}
+
+/** The option's line, and its negation's (--no-color) if it has one. */
+function optionLines(option: OptionSpec<unknown>): string[] {
+  const { negation } = option;
+  return [optionLine(option), ...(negation ? [`- \`${negation.flag}\`: ${escaped(negation.help)}.`] : [])];
 }
 
 function optionLine(option: OptionSpec<unknown>): string {

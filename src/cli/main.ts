@@ -14,6 +14,7 @@ import {
   IMPORT_COMMAND,
   INFO_COMMAND,
   PLOT_COMMAND,
+  PROGRAM,
   SAMPLE_COMMAND,
   TRAIN_COMMAND,
   argumentUsage,
@@ -65,12 +66,10 @@ export interface ProgramOutput {
 const STANDARD_OUTPUT: ProgramOutput = { writeOut: out, writeErr: (text) => process.stderr.write(text) };
 
 export function buildProgram(run: CommandFunctions = COMMAND_FUNCTIONS, output: ProgramOutput = STANDARD_OUTPUT): Command {
-  const program = new Command('charrnn')
-    .description('Multi-layer LSTM (or GRU, RNN) character language models: train on a text, sample from it, score it.')
-    .version(version)
-    .option('--color', 'colour on stdout and stderr even when they are not a terminal (beats FORCE_COLOR and NO_COLOR)')
-    .option('--no-color', 'no colour (as NO_COLOR=1); without either flag: FORCE_COLOR, then NO_COLOR, then colour on a terminal')
-    .hook('preAction', (command) => setColour(command.opts().color as boolean | undefined))
+  const program = new Command(PROGRAM.name).description(PROGRAM.description).version(version);
+  const programValues = addOptions(program, PROGRAM.options);
+  program
+    .hook('preAction', () => setColour(programValues().color))
     .exitOverride()
     // Commander's own errors ("error: unknown option '--foo'") in the style of ours.
     .configureOutput({ ...output, outputError: (text, write) => write(text.replace(/^error: /, `${paint.red('charrnn:')} `)) });
@@ -79,7 +78,7 @@ export function buildProgram(run: CommandFunctions = COMMAND_FUNCTIONS, output: 
   addCommand(program, EVAL_COMMAND, run.eval);
   addCommand(program, INFO_COMMAND, run.info);
   addCommand(program, PLOT_COMMAND, run.plot);
-  addCommand(program, COMPLETION_COMMAND, async (shell: Shell) => output.writeOut(completionScript(program.name(), COMMANDS, shell)));
+  addCommand(program, COMPLETION_COMMAND, async (shell: Shell) => output.writeOut(completionScript(PROGRAM, COMMANDS, shell)));
   addCommand(program, EXPORT_COMMAND, run.export);
   addCommand(program, IMPORT_COMMAND, run.import);
   return program;
@@ -92,19 +91,32 @@ function addCommand<Args extends readonly ArgumentSpec[], Table extends OptionTa
 ): void {
   const command = program.command(spec.name).description(spec.description);
   for (const argument of spec.arguments) command.addArgument(commanderArgument(argument));
-  const options = Object.entries(spec.options).map(([key, option]) => [key, commanderOption(option)] as const);
-  const grouped = new Set(Object.values(spec.options).map((option) => option.group)).size > 1;
-  for (const [key, option] of options) {
-    if (grouped) option.helpGroup(`${capitalised(spec.options[key].group)}:`);
-    command.addOption(option);
-  }
+  const values = addOptions(command, spec.options);
   command.addHelpText('after', `\nExamples:${spec.examples}${spec.notes ? `\n${spec.notes}` : ''}`);
   command.action(async (...received: unknown[]) => {
     // Commander passes the positional values, then its own options object: ours come from the table.
-    const given: Record<string, unknown> = command.opts();
-    const values = Object.fromEntries(options.map(([key, option]) => [key, given[option.attributeName()] ?? spec.options[key].default]));
-    await run(...(received.slice(0, spec.arguments.length) as ArgumentValues<Args>), values as OptionValues<Table>);
+    await run(...(received.slice(0, spec.arguments.length) as ArgumentValues<Args>), values());
   });
+}
+
+/**
+ * Adds a table's options to `command` (under their groups' headings when there are
+ * several); returns what reads their values once parsed: given, else the table's default.
+ */
+function addOptions<Table extends OptionTable>(command: Command, table: Table): () => OptionValues<Table> {
+  const grouped = new Set(Object.values(table).map((option) => option.group)).size > 1;
+  const attributes = Object.entries(table).map(([key, spec]) => {
+    const options = commanderOptions(spec);
+    for (const option of options) {
+      if (grouped) option.helpGroup(`${capitalised(spec.group)}:`);
+      command.addOption(option);
+    }
+    return [key, options[0].attributeName()] as const;
+  });
+  return () => {
+    const given: Record<string, unknown> = command.opts();
+    return Object.fromEntries(attributes.map(([key, attribute]) => [key, given[attribute] ?? table[key].default])) as OptionValues<Table>;
+  };
 }
 
 function commanderArgument(spec: ArgumentSpec): Argument {
@@ -112,15 +124,16 @@ function commanderArgument(spec: ArgumentSpec): Argument {
   return spec.choices ? argument.choices(spec.choices) : argument;
 }
 
-/** The option as commander parses it; defaults are left to the table, so a value commander holds was given. */
-function commanderOption(spec: OptionTable[string]): Option {
+/** The option (and its negation) as commander parses it; defaults are left to the table, so a value commander holds was given. */
+function commanderOptions(spec: OptionTable[string]): Option[] {
   const flags = `${spec.short ? `${spec.short}, ` : ''}${spec.flag}${spec.parse ? ` <${spec.placeholder}>` : ''}`;
   const shown = shownDefault(spec);
   const notes = [spec.choices && `choices: ${spec.choices.join(', ')}`, shown !== undefined && `default: ${shown}`].filter(Boolean);
   const option = new Option(flags, `${spec.help}${notes.length ? ` (${notes.join('; ')})` : ''}`);
   if (spec.mandatory) option.makeOptionMandatory();
-  const { parse } = spec;
-  return parse ? option.argParser((text: string, previous: unknown) => parse(text, previous ?? spec.default)) : option;
+  const { parse, negation } = spec;
+  if (parse) option.argParser((text: string, previous: unknown) => parse(text, previous ?? spec.default));
+  return negation ? [option, new Option(negation.flag, negation.help)] : [option];
 }
 
 function capitalised(text: string): string {

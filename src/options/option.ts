@@ -23,6 +23,8 @@ export interface OptionSpec<T> {
   choices?: readonly string[];
   /** The command line is refused without it. */
   mandatory?: boolean;
+  /** A switch's opposite ('--no-color'), which gives false; --help, completion and docs list it as a flag of its own. */
+  negation?: { flag: `--no-${string}`; help: string };
   /** Completion for the value: file or directory names. */
   completes?: 'files' | 'dirs';
   /** A typical use, for docs/flags.md: '--max-time 30m'. */
@@ -165,6 +167,13 @@ export function choice<T extends string>(spec: Described & { choices: readonly T
 /** A flag without a value: false unless given. */
 export function flag(spec: Omit<Described, 'placeholder'>): OptionSpec<boolean> {
   return { ...spec, default: false, accepts: (value) => typeof value === 'boolean' };
+}
+
+/** A switch and its negation (--color, --no-color): true or false when one is given, undefined when neither is. */
+export function toggle(
+  spec: Omit<Described, 'placeholder'> & Required<Pick<OptionSpec<unknown>, 'negation'>>,
+): OptionSpec<boolean | undefined> {
+  return { ...spec, default: undefined, accepts: (value) => value === undefined || typeof value === 'boolean' };
 }
 
 /** Any text (a prime, a path); `completes` says whether it names a file or a directory. */
