@@ -121,8 +121,15 @@ function displayChar(char: string): string {
   return char;
 }
 
-const WIDE =
-  /[\u1100-\u115F\u2E80-\u303E\u3041-\u33FF\u3400-\u4DBF\u4E00-\u9FFF\uA000-\uA4CF\uAC00-\uD7A3\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFF60\uFFE0-\uFFE6\u{1F300}-\u{1F64F}\u{1F900}-\u{1F9FF}\u{20000}-\u{3FFFD}]/u;
+/** Characters a terminal draws two columns wide: East Asian scripts, full-width forms, emoji. */
+const WIDE = new RegExp(
+  '[' +
+    '\\u1100-\\u115F\\u2E80-\\u303E\\u3041-\\u33FF\\u3400-\\u4DBF\\u4E00-\\u9FFF\\uA000-\\uA4CF\\uAC00-\\uD7A3' +
+    '\\uF900-\\uFAFF\\uFE30-\\uFE4F\\uFF00-\\uFF60\\uFFE0-\\uFFE6' +
+    '\\u{1F300}-\\u{1F64F}\\u{1F900}-\\u{1F9FF}\\u{20000}-\\u{3FFFD}' +
+    ']',
+  'u',
+);
 
 function isWide(char: string): boolean {
   return WIDE.test(char);
@@ -165,7 +172,8 @@ export function renderExtremes(chars: readonly CharSurprisal[], chalk: ChalkInst
       .join(', ');
     const p = 2 ** -e.bits;
     const bits = `${e.bits.toFixed(2).padStart(6)} bits`;
-    return `${bits}  ${quotedContext(e.context)} → ${paintBucket(chalk, bucket(e.bits), quoted(e.char))} (p ${formatPercent(p)}; expected ${expected})`;
+    const where = `${quotedContext(e.context)} → ${paintBucket(chalk, bucket(e.bits), quoted(e.char))}`;
+    return `${bits}  ${where} (p ${formatPercent(p)}; expected ${expected})`;
   };
   return [
     `most surprising (bits, the ${CONTEXT} characters before → the character):`,
@@ -204,27 +212,8 @@ export interface HtmlOptions {
 
 /** A self-contained page: one span per character, coloured by bucket; hover shows the top-5 predictions. */
 export function renderHtml(chars: readonly CharSurprisal[], options: HtmlOptions): string {
-  const spans = chars
-    .map(({ char, bits, top }) => {
-      const nl = char === '\n';
-      const after = nl ? '\n' : ''; // the real line break, outside the span
-      if (bits === null) return `<span class="c na${nl ? ' nl' : ''}" data-bits="">${charHtml(char)}</span>${after}`;
-      const data = JSON.stringify(top.map(([c, p]) => [c, Number(p.toPrecision(4))]));
-      return `<span class="c b${bucket(bits)}${nl ? ' nl' : ''}" data-bits="${bits.toFixed(3)}" data-top='${escapeHtml(data)}'>${charHtml(char)}</span>${after}`;
-    })
-    .join('');
   const legend = BUCKET_COLOURS.map((_, d) => `<span class="sw b${d}">${d === 9 ? '9+' : d}</span>`).join('');
   const { most, least } = extremes(chars);
-  const rows = (list: Extreme[]) =>
-    list
-      .map(
-        (e) =>
-          `<tr><td class="num">${e.bits.toFixed(2)}</td><td class="ctx">${escapeHtml(escapeControl(e.context))}</td><td><span class="c b${bucket(e.bits)}">${escapeHtml(escapeControl(e.char))}</span></td>` +
-          `<td>${e.top.map(([c, p]) => `${escapeHtml(escapeControl(c))} ${(p * 100).toFixed(1)}%`).join(' · ')}</td></tr>`,
-      )
-      .join('\n');
-  const table = (caption: string, list: Extreme[]) =>
-    `<table><caption>${caption}</caption><thead><tr><th>bits</th><th>${CONTEXT} characters before</th><th>char</th><th>model's top 5 there</th></tr></thead><tbody>\n${rows(list)}\n</tbody></table>`;
   const bucketCss = BUCKET_COLOURS.map((c, d) => `.b${d}{background:${c};${d >= DARK_FROM ? 'color:#fff;' : ''}}`).join('\n');
   return `<!doctype html>
 <html lang="en">
@@ -233,19 +222,63 @@ export function renderHtml(chars: readonly CharSurprisal[], options: HtmlOptions
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(options.title)}</title>
 <style>
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#222;background:#fafafa}
+${PAGE_CSS}
+${bucketCss}
+</style>
+</head>
+<body>
+<h1>How surprised the model was by each character</h1>
+<p class="meta">${escapeHtml(options.summary)} · checkpoint ${escapeHtml(options.checkpoint)}</p>
+<div class="legend"><span>bits = −log<sub>2</sub> p(char | text before):</span>${legend}<span>(0 = under 1 bit, 9+ = 9 bits or more; \
+grey: first character, not predicted). Hover a character for the model's top 5 there.</span></div>
+<pre id="text">${chars.map(charSpan).join('')}</pre>
+${extremesTable('Most surprising', most)}
+${extremesTable('Least surprising', least)}
+<div id="tip" hidden></div>
+<script>
+${TOOLTIP_SCRIPT}
+</script>
+</body>
+</html>
+`;
+}
+
+/** One character as a span classed by its bucket, with its bits and the model's top 5 for the tooltip. */
+function charSpan({ char, bits, top }: CharSurprisal): string {
+  const nl = char === '\n';
+  const after = nl ? '\n' : ''; // the real line break, outside the span
+  if (bits === null) return `<span class="c na${nl ? ' nl' : ''}" data-bits="">${charHtml(char)}</span>${after}`;
+  const data = JSON.stringify(top.map(([c, p]) => [c, Number(p.toPrecision(4))]));
+  const attributes = `class="c b${bucket(bits)}${nl ? ' nl' : ''}" data-bits="${bits.toFixed(3)}" data-top='${escapeHtml(data)}'`;
+  return `<span ${attributes}>${charHtml(char)}</span>${after}`;
+}
+
+/** The most or least surprising characters as a table: bits, the text before, the character, the model's top 5. */
+function extremesTable(caption: string, list: Extreme[]): string {
+  const text = (t: string) => escapeHtml(escapeControl(t));
+  const rows = list.map((e) => {
+    const top = e.top.map(([c, p]) => `${text(c)} ${(p * 100).toFixed(1)}%`).join(' · ');
+    const char = `<span class="c b${bucket(e.bits)}">${text(e.char)}</span>`;
+    return `<tr><td class="num">${e.bits.toFixed(2)}</td><td class="ctx">${text(e.context)}</td><td>${char}</td><td>${top}</td></tr>`;
+  });
+  const head = `<tr><th>bits</th><th>${CONTEXT} characters before</th><th>char</th><th>model's top 5 there</th></tr>`;
+  return `<table><caption>${caption}</caption><thead>${head}</thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
+}
+
+const PAGE_CSS = `body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#222;background:#fafafa}
 h1{font-size:18px;margin:0 0 4px}
 .meta{color:#666;margin:0 0 12px}
 .legend{display:flex;align-items:center;gap:8px;margin-bottom:16px;flex-wrap:wrap}
 .legend>span:first-child{white-space:nowrap}
 .legend .sw{display:inline-block;width:28px;text-align:center;border:1px solid #ddd;font:12px ui-monospace,monospace}
-#text{font:15px/1.6 ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;white-space:pre-wrap;overflow-wrap:anywhere;background:#fff;border:1px solid #ddd;padding:12px;margin:0}
+#text{font:15px/1.6 ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;white-space:pre-wrap;overflow-wrap:anywhere;\
+background:#fff;border:1px solid #ddd;padding:12px;margin:0}
 .c{cursor:default}
 #text .c:hover{outline:1px solid #000}
 .na{color:#999}
 .nl{color:#bbb}
-${bucketCss}
-#tip{position:fixed;pointer-events:none;background:#fff;border:1px solid #888;box-shadow:0 2px 8px rgba(0,0,0,.2);padding:6px 8px;font:12px ui-monospace,monospace;z-index:10;min-width:180px}
+#tip{position:fixed;pointer-events:none;background:#fff;border:1px solid #888;box-shadow:0 2px 8px rgba(0,0,0,.2);padding:6px 8px;\
+font:12px ui-monospace,monospace;z-index:10;min-width:180px}
 #tip .row{display:flex;gap:6px;align-items:center}
 #tip .bar{height:8px;background:#4a7bd0}
 #tip .hit{font-weight:bold}
@@ -253,22 +286,18 @@ table{border-collapse:collapse;margin:18px 0;font-size:13px}
 caption{text-align:left;font-weight:bold;margin-bottom:4px}
 td,th{border-bottom:1px solid #e4e4e4;padding:2px 10px;text-align:left}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
-td.ctx{font-family:ui-monospace,monospace;white-space:pre;text-align:right;color:#555}
-</style>
-</head>
-<body>
-<h1>How surprised the model was by each character</h1>
-<p class="meta">${escapeHtml(options.summary)} · checkpoint ${escapeHtml(options.checkpoint)}</p>
-<div class="legend"><span>bits = −log<sub>2</sub> p(char | text before):</span>${legend}<span>(0 = under 1 bit, 9+ = 9 bits or more; grey: first character, not predicted). Hover a character for the model's top 5 there.</span></div>
-<pre id="text">${spans}</pre>
-${table('Most surprising', most)}
-${table('Least surprising', least)}
-<div id="tip" hidden></div>
-<script>
-(function () {
+td.ctx{font-family:ui-monospace,monospace;white-space:pre;text-align:right;color:#555}`;
+
+/** Hovering a character shows its bits and the model's top 5 there, from the span's data attributes. */
+const TOOLTIP_SCRIPT = `(function () {
   var tip = document.getElementById('tip');
   function show(c) { return c === '\\n' ? '\\\\n' : c === '\\t' ? '\\\\t' : c === ' ' ? '␣' : c; }
   function esc(s) { return s.replace(/[&<>]/g, function (m) { return { '&': '&amp;', '<': '&lt;', '>': '&gt;' }[m]; }); }
+  function row(e, ch) {
+    var bar = '<span class="bar" style="width:' + Math.max(1, Math.round(e[1] * 100)) + 'px"></span>';
+    return '<div class="row' + (e[0] === ch ? ' hit' : '') + '"><span style="width:2.5em">' + esc(show(e[0])) + '</span>' + bar +
+      '<span>' + (100 * e[1]).toFixed(1) + '%</span></div>';
+  }
   document.getElementById('text').addEventListener('mouseover', function (ev) {
     var el = ev.target;
     if (!el.classList || !el.classList.contains('c')) return;
@@ -276,11 +305,9 @@ ${table('Least surprising', least)}
     if (el.dataset.bits === '') { tip.innerHTML = '<b>' + esc(show(ch)) + '</b>: the first character, not predicted'; }
     else {
       var bits = Number(el.dataset.bits), top = JSON.parse(el.dataset.top);
-      var html = '<div><b>' + esc(show(ch)) + '</b>: ' + bits.toFixed(2) + ' bits (p = ' + (100 * Math.pow(2, -bits)).toFixed(2) + '%)</div>';
-      html += top.map(function (e) {
-        return '<div class="row' + (e[0] === ch ? ' hit' : '') + '"><span style="width:2.5em">' + esc(show(e[0])) + '</span><span class="bar" style="width:' + Math.max(1, Math.round(e[1] * 100)) + 'px"></span><span>' + (100 * e[1]).toFixed(1) + '%</span></div>';
-      }).join('');
-      tip.innerHTML = html;
+      var p = (100 * Math.pow(2, -bits)).toFixed(2);
+      tip.innerHTML = '<div><b>' + esc(show(ch)) + '</b>: ' + bits.toFixed(2) + ' bits (p = ' + p + '%)</div>' +
+        top.map(function (e) { return row(e, ch); }).join('');
     }
     tip.hidden = false;
     var r = el.getBoundingClientRect();
@@ -288,12 +315,7 @@ ${table('Least surprising', least)}
     tip.style.top = (r.bottom + 6 + tip.offsetHeight > window.innerHeight ? r.top - tip.offsetHeight - 6 : r.bottom + 6) + 'px';
   });
   document.getElementById('text').addEventListener('mouseout', function () { tip.hidden = true; });
-})();
-</script>
-</body>
-</html>
-`;
-}
+})();`;
 
 /** The span's visible content: a newline shows as a faint ↵ (the real newline follows the span). */
 function charHtml(char: string): string {

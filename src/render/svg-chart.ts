@@ -31,6 +31,36 @@ const MARGIN = { left: 72, right: 24, top: 44, bottom: 58 };
 const FONT = 'font-family="DejaVu Sans, Helvetica, Arial, sans-serif"';
 
 export function lineChartSvg(options: ChartOptions): string {
+  const frame = chartFrame(options);
+  const { width, height } = frame;
+  const title = escapeXml(options.title);
+  return `${[
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
+    `<title>${title}</title>`,
+    `<rect width="100%" height="100%" fill="#ffffff"/>`,
+    `<text x="${width / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold" ${FONT} fill="#222">${title}</text>`,
+    ...gridSvg(frame),
+    ...xAxisSvg(frame, options.xTitle),
+    ...yAxisSvg(frame, options.yTitle),
+    ...options.series.flatMap((s) => seriesSvg(frame, s)),
+    ...legendSvg(frame, options.series),
+    '</svg>',
+  ].join('\n')}\n`;
+}
+
+/** The chart's size, its plot area in pixels, the ticks of both axes, and data → pixel scales. */
+interface Frame {
+  width: number;
+  height: number;
+  plot: { x0: number; x1: number; y0: number; y1: number };
+  xTicks: number[];
+  yTicks: number[];
+  sx: (x: number) => number;
+  sy: (y: number) => number;
+}
+
+/** Axes that cover every point, from the first tick to the last. */
+function chartFrame(options: ChartOptions): Frame {
   const width = options.width ?? 800;
   const height = options.height ?? 480;
   const all = options.series.flatMap((s) => s.points);
@@ -42,71 +72,82 @@ export function lineChartSvg(options: ChartOptions): string {
   const [yMin, yMax] = [yTicks[0], yTicks[yTicks.length - 1]];
   const sx = (x: number) => plot.x0 + ((x - xMin) / (xMax - xMin || 1)) * (plot.x1 - plot.x0);
   const sy = (y: number) => plot.y0 - ((y - yMin) / (yMax - yMin || 1)) * (plot.y0 - plot.y1);
-  const f = (n: number) => Number(n.toFixed(2)).toString();
+  return { width, height, plot, xTicks, yTicks, sx, sy };
+}
 
-  const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`);
-  out.push(`<title>${escapeXml(options.title)}</title>`);
-  out.push(`<rect width="100%" height="100%" fill="#ffffff"/>`);
-  out.push(
-    `<text x="${width / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold" ${FONT} fill="#222">${escapeXml(options.title)}</text>`,
-  );
+/** A coordinate with at most two decimals. */
+const f = (n: number) => Number(n.toFixed(2)).toString();
 
-  // Grid and ticks.
-  out.push('<g class="grid" stroke="#e6e6e6" stroke-width="1">');
-  for (const t of xTicks) out.push(`<line x1="${f(sx(t))}" y1="${plot.y1}" x2="${f(sx(t))}" y2="${plot.y0}"/>`);
-  for (const t of yTicks) out.push(`<line x1="${plot.x0}" y1="${f(sy(t))}" x2="${plot.x1}" y2="${f(sy(t))}"/>`);
-  out.push('</g>');
-  out.push(`<g class="x-axis" ${FONT} font-size="12" fill="#333">`);
-  out.push(`<line x1="${plot.x0}" y1="${plot.y0}" x2="${plot.x1}" y2="${plot.y0}" stroke="#333"/>`);
-  for (const t of xTicks) {
-    out.push(`<line x1="${f(sx(t))}" y1="${plot.y0}" x2="${f(sx(t))}" y2="${plot.y0 + 5}" stroke="#333"/>`);
-    out.push(`<text class="tick-label" x="${f(sx(t))}" y="${plot.y0 + 19}" text-anchor="middle">${formatTick(t, xTicks)}</text>`);
-  }
-  out.push(
-    `<text class="axis-title" x="${(plot.x0 + plot.x1) / 2}" y="${height - 14}" text-anchor="middle" font-size="13">${escapeXml(options.xTitle)}</text>`,
-  );
-  out.push('</g>');
-  out.push(`<g class="y-axis" ${FONT} font-size="12" fill="#333">`);
-  out.push(`<line x1="${plot.x0}" y1="${plot.y0}" x2="${plot.x0}" y2="${plot.y1}" stroke="#333"/>`);
-  for (const t of yTicks) {
-    out.push(`<line x1="${plot.x0 - 5}" y1="${f(sy(t))}" x2="${plot.x0}" y2="${f(sy(t))}" stroke="#333"/>`);
-    out.push(`<text class="tick-label" x="${plot.x0 - 8}" y="${f(sy(t) + 4)}" text-anchor="end">${formatTick(t, yTicks)}</text>`);
-  }
+function gridSvg({ plot, xTicks, yTicks, sx, sy }: Frame): string[] {
+  return [
+    '<g class="grid" stroke="#e6e6e6" stroke-width="1">',
+    ...xTicks.map((t) => `<line x1="${f(sx(t))}" y1="${plot.y1}" x2="${f(sx(t))}" y2="${plot.y0}"/>`),
+    ...yTicks.map((t) => `<line x1="${plot.x0}" y1="${f(sy(t))}" x2="${plot.x1}" y2="${f(sy(t))}"/>`),
+    '</g>',
+  ];
+}
+
+function xAxisSvg({ height, plot, xTicks, sx }: Frame, title: string): string[] {
+  const ticks = xTicks.flatMap((t) => [
+    `<line x1="${f(sx(t))}" y1="${plot.y0}" x2="${f(sx(t))}" y2="${plot.y0 + 5}" stroke="#333"/>`,
+    `<text class="tick-label" x="${f(sx(t))}" y="${plot.y0 + 19}" text-anchor="middle">${formatTick(t, xTicks)}</text>`,
+  ]);
+  const x = (plot.x0 + plot.x1) / 2;
+  return [
+    `<g class="x-axis" ${FONT} font-size="12" fill="#333">`,
+    `<line x1="${plot.x0}" y1="${plot.y0}" x2="${plot.x1}" y2="${plot.y0}" stroke="#333"/>`,
+    ...ticks,
+    `<text class="axis-title" x="${x}" y="${height - 14}" text-anchor="middle" font-size="13">${escapeXml(title)}</text>`,
+    '</g>',
+  ];
+}
+
+function yAxisSvg({ plot, yTicks, sy }: Frame, title: string): string[] {
+  const ticks = yTicks.flatMap((t) => [
+    `<line x1="${plot.x0 - 5}" y1="${f(sy(t))}" x2="${plot.x0}" y2="${f(sy(t))}" stroke="#333"/>`,
+    `<text class="tick-label" x="${plot.x0 - 8}" y="${f(sy(t) + 4)}" text-anchor="end">${formatTick(t, yTicks)}</text>`,
+  ]);
   const yMid = (plot.y0 + plot.y1) / 2;
-  out.push(
-    `<text class="axis-title" x="18" y="${yMid}" text-anchor="middle" font-size="13" transform="rotate(-90 18 ${yMid})">${escapeXml(options.yTitle)}</text>`,
-  );
-  out.push('</g>');
+  const rotated = `text-anchor="middle" font-size="13" transform="rotate(-90 18 ${yMid})"`;
+  return [
+    `<g class="y-axis" ${FONT} font-size="12" fill="#333">`,
+    `<line x1="${plot.x0}" y1="${plot.y0}" x2="${plot.x0}" y2="${plot.y1}" stroke="#333"/>`,
+    ...ticks,
+    `<text class="axis-title" x="18" y="${yMid}" ${rotated}>${escapeXml(title)}</text>`,
+    '</g>',
+  ];
+}
 
-  // Series.
-  for (const s of options.series) {
-    const points = s.points.map(([x, y]) => `${f(sx(x))},${f(sy(y))}`).join(' ');
-    out.push(
-      `<polyline class="series" data-name="${escapeXml(s.name)}" fill="none" stroke="${s.colour}" stroke-width="${s.width ?? 1.5}" stroke-linejoin="round"${s.opacity === undefined ? '' : ` stroke-opacity="${s.opacity}"`} points="${points}"/>`,
-    );
-    if (s.markers) {
-      out.push(`<g fill="${s.colour}">${s.points.map(([x, y]) => `<circle cx="${f(sx(x))}" cy="${f(sy(y))}" r="3"/>`).join('')}</g>`);
-    }
-  }
+/** One series as a polyline, with a dot on each point if it asks for markers. */
+function seriesSvg({ sx, sy }: Frame, s: Series): string[] {
+  const points = s.points.map(([x, y]) => `${f(sx(x))},${f(sy(y))}`).join(' ');
+  const opacity = s.opacity === undefined ? '' : ` stroke-opacity="${s.opacity}"`;
+  const stroke = `stroke="${s.colour}" stroke-width="${s.width ?? 1.5}" stroke-linejoin="round"${opacity}`;
+  const line = `<polyline class="series" data-name="${escapeXml(s.name)}" fill="none" ${stroke} points="${points}"/>`;
+  if (!s.markers) return [line];
+  return [line, `<g fill="${s.colour}">${s.points.map(([x, y]) => `<circle cx="${f(sx(x))}" cy="${f(sy(y))}" r="3"/>`).join('')}</g>`];
+}
 
-  // Legend, top right inside the plot.
+/** The series' names and colours, top right inside the plot. */
+function legendSvg({ plot }: Frame, series: readonly Series[]): string[] {
   const rowHeight = 18;
-  const legendWidth = 18 + 8 + 6.9 * Math.max(...options.series.map((s) => s.name.length)) + 16;
+  const legendWidth = 18 + 8 + 6.9 * Math.max(...series.map((s) => s.name.length)) + 16;
   const lx = plot.x1 - legendWidth - 8;
   const ly = plot.y1 + 8;
-  out.push(`<g class="legend" ${FONT} font-size="12" fill="#222">`);
-  out.push(
-    `<rect x="${f(lx)}" y="${ly}" width="${f(legendWidth)}" height="${options.series.length * rowHeight + 10}" fill="#ffffff" fill-opacity="0.9" stroke="#bbbbbb"/>`,
-  );
-  options.series.forEach((s, k) => {
+  const box = `x="${f(lx)}" y="${ly}" width="${f(legendWidth)}" height="${series.length * rowHeight + 10}"`;
+  const rows = series.flatMap((s, k) => {
     const y = ly + 14 + k * rowHeight;
-    out.push(`<line x1="${f(lx + 8)}" y1="${y - 4}" x2="${f(lx + 26)}" y2="${y - 4}" stroke="${s.colour}" stroke-width="3"/>`);
-    out.push(`<text x="${f(lx + 32)}" y="${y}">${escapeXml(s.name)}</text>`);
+    return [
+      `<line x1="${f(lx + 8)}" y1="${y - 4}" x2="${f(lx + 26)}" y2="${y - 4}" stroke="${s.colour}" stroke-width="3"/>`,
+      `<text x="${f(lx + 32)}" y="${y}">${escapeXml(s.name)}</text>`,
+    ];
   });
-  out.push('</g>');
-  out.push('</svg>');
-  return `${out.join('\n')}\n`;
+  return [
+    `<g class="legend" ${FONT} font-size="12" fill="#222">`,
+    `<rect ${box} fill="#ffffff" fill-opacity="0.9" stroke="#bbbbbb"/>`,
+    ...rows,
+    '</g>',
+  ];
 }
 
 /** About `count` round tick values (1, 2 or 5 × 10^k apart) covering [min, max]. */
