@@ -47,7 +47,10 @@ export class OutputError extends UserError {
   }
 }
 
-/** A system error from writing `what`, as one line: `cannot write <what>: no space left on device (ENOSPC)`; anything else is returned as it is. */
+/**
+ * A system error from writing `what`, as one line: `cannot write <what>: no space left on
+ * device (ENOSPC)`; anything else is returned as it is.
+ */
 export function writeFailure(what: string, err: unknown): unknown {
   const code = (err as NodeJS.ErrnoException | null)?.code;
   if (err instanceof UserError || typeof code !== 'string') return err;

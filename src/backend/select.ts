@@ -77,7 +77,8 @@ async function loadNative(loader: NativeLoader, pkg: NativePackage, gpuOnly: boo
   if (usingGpu) return 'tfjs-node-gpu on a CUDA GPU';
   if (gpuOnly) {
     throw new Error(
-      `loaded, but TensorFlow found no GPU (${NO_GPU_HINT}); WebAssembly is measured, TensorFlow on the CPU is not (--backend tensorflow forces it)`,
+      `loaded, but TensorFlow found no GPU (${NO_GPU_HINT}); ` +
+        'WebAssembly is measured, TensorFlow on the CPU is not (--backend tensorflow forces it)',
     );
   }
   return `tfjs-node-gpu on the CPU: TensorFlow found no GPU (${NO_GPU_HINT})`;

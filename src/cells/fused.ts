@@ -159,7 +159,10 @@ export function fusedGruSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: Recu
   return { hs, final: final! };
 }
 
-/** One sampling step's GRU from szr (B, 2H), the update and reset pre-activations, xh (B, H), the candidate's input part, Uh (H, H) and h (B, H): the new h, as gruCell's. */
+/**
+ * One sampling step's GRU from szr (B, 2H), the update and reset pre-activations, xh (B, H),
+ * the candidate's input part, Uh (H, H) and h (B, H): the new h, as gruCell's.
+ */
 export function fusedGruCell(szr: tf.Tensor2D, xh: tf.Tensor2D, Uh: tf.Tensor2D, h: tf.Tensor2D): tf.Tensor2D {
   return tf.engine().runKernel(GRU_CELL, { szr, xh, Uh, h }) as tf.Tensor2D;
 }

@@ -242,6 +242,7 @@ export const gru: RecurrentCell = {
   },
   torch: {
     unsupported:
-      'our GRU applies the reset gate before the recurrent matMul (Keras reset_after=False) and torch.nn.GRU applies it after, so no torch.nn.GRU computes what this model does',
+      'our GRU applies the reset gate before the recurrent matMul (Keras reset_after=False) and torch.nn.GRU applies it after, ' +
+      'so no torch.nn.GRU computes what this model does',
   },
 };

@@ -152,7 +152,8 @@ export function loadCheckpoint(path: string, options: { resume?: boolean } = {})
     const expected = resumeShapes(meta, writtenBy < 2 ? 2 : loaded.model.cell.state.length);
     if (JSON.stringify(shapes) !== JSON.stringify(expected)) {
       throw new CheckpointError(
-        `${dir}: ${MODEL_FILE} field charrnn.resume.shapes does not match the model (Adam's moments and the carried state need ${expected.length} tensors of its shapes; corrupt checkpoint)`,
+        `${dir}: ${MODEL_FILE} field charrnn.resume.shapes does not match the model ` +
+          `(Adam's moments and the carried state need ${expected.length} tensors of its shapes; corrupt checkpoint)`,
       );
     }
     const tensors = toTensors(readBlob(dir, file, sha256, shapes, 'training state'), shapes);
@@ -161,7 +162,10 @@ export function loadCheckpoint(path: string, options: { resume?: boolean } = {})
   return loaded;
 }
 
-/** The resume state's tensors: Adam's first and second moments of every weight, then `perLayer` (batch, hidden) state tensors of every layer. */
+/**
+ * The resume state's tensors: Adam's first and second moments of every weight, then
+ * `perLayer` (batch, hidden) state tensors of every layer.
+ */
 function resumeShapes(meta: CheckpointMeta, perLayer: number): number[][] {
   const weights = weightSpecs(meta.model).map((s) => s.shape);
   const { batch } = meta.training.config;

@@ -135,7 +135,8 @@ function lock(dir: string, created: boolean, command: string): RunClaim {
       continue;
     }
     throw new OutputError(
-      `${dir} is in use by another run: ${describeHolder(other)}; wait for it to end or choose another -o (if that run is over, delete ${path})`,
+      `${dir} is in use by another run: ${describeHolder(other)}; ` +
+        `wait for it to end or choose another -o (if that run is over, delete ${path})`,
     );
   }
   held.add(resolve(path));

@@ -70,7 +70,10 @@ export function removeLeftovers(dir: string, options: { allTemporary?: boolean }
   }
 }
 
-/** The weights and state files a checkpoint's model.json names: none without one; null when it cannot be read (then nothing counts as unnamed). */
+/**
+ * The weights and state files a checkpoint's model.json names: none without one; null
+ * when it cannot be read (then nothing counts as unnamed).
+ */
 function namedFiles(dir: string): string[] | null {
   try {
     const json = JSON.parse(readFileSync(join(dir, MODEL_FILE), 'utf8')) as {

@@ -168,7 +168,10 @@ const resumeRecord = object({
   shapes: array(array(integer(1))),
 });
 
-/** The "charrnn" object of model.json as the current format has it (older ones are upgraded first: upgrade.ts), and the rules between its parts. */
+/**
+ * The "charrnn" object of model.json as the current format has it (older ones are
+ * upgraded first: upgrade.ts), and the rules between its parts.
+ */
 export const checkpointMetaSchema = (value: unknown, field: string) => {
   const meta = object({
     formatVersion: integer(1),

@@ -50,7 +50,10 @@ function from1to2(meta: CheckpointMeta): CheckpointMeta {
   };
 }
 
-/** The resume tensors (Adam's moments, then the carried state) as `writtenBy` wrote them → the current format's; disposes what it drops. */
+/**
+ * The resume tensors (Adam's moments, then the carried state) as `writtenBy` wrote them →
+ * the current format's; disposes what it drops.
+ */
 export function upgradeResumeTensors(writtenBy: number, tensors: tf.Tensor[], model: CharModel): tf.Tensor[] {
   if (writtenBy >= 2) return tensors;
   const moments = tensors.slice(0, 2 * model.variables.length);

@@ -120,7 +120,9 @@ export const TRAIN_COMMAND = {
       required: false,
       variadic: true,
       completes: 'files',
-      help: 'text files or folders to learn from, as one text (a folder: its text files, recursively, by path); - reads standard input (up to 64 MiB)',
+      help:
+        'text files or folders to learn from, as one text (a folder: its text files, recursively, by path); ' +
+        '- reads standard input (up to 64 MiB)',
     },
   ] as const,
   options: {

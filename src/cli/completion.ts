@@ -100,7 +100,8 @@ function bashScript({ bin, global, commands: specs }: Completion): string {
     return [
       `    ${spec.name})`,
       valued.length ? `      case "$prev" in\n${valueCases}\n      esac` : '',
-      `      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W ${optionWords(spec.options)} -- "$cur")); else ${reply(spec.argument)}; fi`,
+      `      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W ${optionWords(spec.options)} -- "$cur")); ` +
+        `else ${reply(spec.argument)}; fi`,
       '      ;;',
     ]
       .filter(Boolean)

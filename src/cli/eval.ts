@@ -37,7 +37,8 @@ export async function evalCommand(checkpointPath: string, file: string | undefin
       out(`${JSON.stringify(score)}\n`);
     } else {
       out(
-        `${label}: ${score.nats.toFixed(4)} nats/char, ${score.bits.toFixed(4)} bits/char, perplexity ${score.perplexity.toFixed(3)} (${formatCount(score.chars)} characters)\n`,
+        `${label}: ${score.nats.toFixed(4)} nats/char, ${score.bits.toFixed(4)} bits/char, ` +
+          `perplexity ${score.perplexity.toFixed(3)} (${formatCount(score.chars)} characters)\n`,
       );
     }
   } finally {

@@ -60,7 +60,8 @@ function exportSafetensors(checkpoint: LoadedCheckpoint, file: string): void {
     throw writeFailure(file, err);
   }
   info(
-    `exported ${checkpoint.dir} to ${file}: a PyTorch state dict (rnn.*, decoder.*) with the vocabulary in its metadata (see docs/scale-out.md)`,
+    `exported ${checkpoint.dir} to ${file}: ` +
+      'a PyTorch state dict (rnn.*, decoder.*) with the vocabulary in its metadata (see docs/scale-out.md)',
   );
 }
 
@@ -79,6 +80,7 @@ function refuseTarget(outDir: string, force: boolean): void {
   const taken = TFJS_FILES.filter((file) => existsSync(join(outDir, file)));
   if (taken.length > 0 && !force)
     throw new UserError(
-      `${outDir} already holds ${taken.join(', ')}; pass --force to overwrite ${taken.length > 1 ? 'them' : 'it'} or choose another directory`,
+      `${outDir} already holds ${taken.join(', ')}; ` +
+        `pass --force to overwrite ${taken.length > 1 ? 'them' : 'it'} or choose another directory`,
     );
 }

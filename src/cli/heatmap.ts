@@ -25,7 +25,8 @@ export function showHeatmap(model: CharModel, vocab: Vocabulary, ids: Int32Array
   const limited = ids.length > options.limit ? `the first ${formatCount(options.limit)} of ${formatCount(ids.length)} characters` : null;
   if (limited) info(`heatmap of ${limited} (--limit to change)`);
   const chars = surprisal(model, vocab, vocab.decode(ids.subarray(0, options.limit)));
-  const summary = `${options.label}${limited ? `, ${limited}` : ''}: ${meanBits(chars).toFixed(3)} bits/char over ${formatCount(chars.length - 1)} predictions`;
+  const scored = `${meanBits(chars).toFixed(3)} bits/char over ${formatCount(chars.length - 1)} predictions`;
+  const summary = `${options.label}${limited ? `, ${limited}` : ''}: ${scored}`;
   if (options.terminal) {
     const columns = process.stdout.columns || Number(process.env.COLUMNS) || 80;
     out(renderTerminal(chars, { chalk: paintStdout, columns }));

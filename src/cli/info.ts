@@ -70,7 +70,8 @@ export function formatInfo(r: CheckpointInfo): string {
     ['checkpoint', r.checkpoint],
     [
       'model',
-      `${m.layers}×${m.hidden} ${m.cell.toUpperCase()}${m.learnedInit ? ' (learned initial state)' : ''}, dropout ${m.dropout}, ${formatCount(r.parameters)} parameters`,
+      `${m.layers}×${m.hidden} ${m.cell.toUpperCase()}${m.learnedInit ? ' (learned initial state)' : ''}, ` +
+        `dropout ${m.dropout}, ${formatCount(r.parameters)} parameters`,
     ],
     ['vocabulary', `${r.vocab.length} characters (␣ is a space)${r.counts ? ', with how often each occurs' : ''}:`],
     ...wrap(
@@ -81,7 +82,8 @@ export function formatInfo(r: CheckpointInfo): string {
     ['trained', `${formatCount(t.steps)} steps, ${t.epochs.toFixed(2)} epochs in ${formatDuration(t.seconds)} on ${t.backend}`],
     [
       'settings',
-      `seq ${t.config.seq}, batch ${t.config.batch}, lr ${t.config.lr}, lr-decay ${t.config.lrDecay}, clip ${t.config.clip}, val-frac ${t.config.valFrac}, seed ${t.config.seed}`,
+      `seq ${t.config.seq}, batch ${t.config.batch}, lr ${t.config.lr}, lr-decay ${t.config.lrDecay}, ` +
+        `clip ${t.config.clip}, val-frac ${t.config.valFrac}, seed ${t.config.seed}`,
     ],
     ['val loss', `best ${nats(t.bestValLoss)}, last ${nats(t.lastValLoss)}`],
     ['history', history(r)],
@@ -102,7 +104,8 @@ function history(r: CheckpointInfo): string {
   if (h.length === 0) return 'no validations';
   const first = h[0];
   const last = h[h.length - 1];
-  return `${r.sparkline}  ${first.valLoss.toFixed(3)} → ${last.valLoss.toFixed(3)} over steps ${first.step}–${last.step} (${h.length} validation${h.length === 1 ? '' : 's'})`;
+  const span = `over steps ${first.step}–${last.step} (${h.length} validation${h.length === 1 ? '' : 's'})`;
+  return `${r.sparkline}  ${first.valLoss.toFixed(3)} → ${last.valLoss.toFixed(3)} ${span}`;
 }
 
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', ' ': '␣', '\\': '\\\\', '␣': '\\u{2423}' };

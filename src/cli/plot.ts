@@ -50,7 +50,8 @@ export function readLossCurves(runDir: string): LossCurves {
     };
   }
   const isCheckpoint = dir !== runDir;
-  const checkpoint = isCheckpoint && !existsSync(join(dir, 'latest', 'model.json')) ? runDir : resolveCheckpointDir(dir, 'latest'); // latest holds the longest history
+  // latest holds the longest history
+  const checkpoint = isCheckpoint && !existsSync(join(dir, 'latest', 'model.json')) ? runDir : resolveCheckpointDir(dir, 'latest');
   const history = readCheckpointMeta(checkpoint).training.history ?? [];
   if (history.length === 0) throw new UserError(`${runDir} has no ${METRICS_FILE} and its checkpoint has no loss history yet`, 4);
   return {

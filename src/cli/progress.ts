@@ -134,6 +134,7 @@ export class TrainingProgress implements TrainingObserver {
     const clock = timed
       ? `${formatDuration((performance.now() - this.started) / 1000)} of ${formatDuration(this.plan!.config.maxSeconds!)}`
       : formatDuration(p.seconds);
-    return `step ${p.step}${total} | epoch ${p.epoch.toFixed(2)} | loss ${p.loss.toFixed(3)} | ${formatCount(p.charsPerSecond)} chars/s | ${clock}`;
+    const rate = `${formatCount(p.charsPerSecond)} chars/s`;
+    return `step ${p.step}${total} | epoch ${p.epoch.toFixed(2)} | loss ${p.loss.toFixed(3)} | ${rate} | ${clock}`;
   }
 }

@@ -185,15 +185,19 @@ function trainingReporter(
       const notes = corpus.notes.map((n) => `; ${n}`).join('');
       const files = corpus.files.length > 1 ? `${corpus.files.length} files, ` : '';
       info(
-        `corpus: ${corpus.path === STDIN ? 'standard input' : corpus.path} (${files}${formatCount(corpus.bytes)} bytes, ${plan.vocabSize} distinct characters${notes})`,
+        `corpus: ${corpus.path === STDIN ? 'standard input' : corpus.path} ` +
+          `(${files}${formatCount(corpus.bytes)} bytes, ${plan.vocabSize} distinct characters${notes})`,
       );
       info(
-        `model: ${config.layers}×${config.hidden} ${config.cell.toUpperCase()}${config.learnedInit ? ' (learned initial state)' : ''}, ${formatCount(plan.parameterCount)} parameters; seq ${config.seq}, batch ${config.batch}, lr ${config.lr}; ${plan.threads} thread${plan.threads > 1 ? 's' : ''}`,
+        `model: ${config.layers}×${config.hidden} ${config.cell.toUpperCase()}${config.learnedInit ? ' (learned initial state)' : ''}, ` +
+          `${formatCount(plan.parameterCount)} parameters; seq ${config.seq}, batch ${config.batch}, lr ${config.lr}; ` +
+          `${plan.threads} thread${plan.threads > 1 ? 's' : ''}`,
       );
       if (plan.threadsNote) info(plan.threadsNote);
       if (resumedFrom !== null) info(`resuming ${resumedFrom} at step ${plan.firstStep}`);
       info(
-        `data: ${formatCount(plan.trainChars)} training and ${formatCount(plan.valChars)} validation characters, ${plan.stepsPerEpoch} steps per epoch; checkpoints in ${outDir}`,
+        `data: ${formatCount(plan.trainChars)} training and ${formatCount(plan.valChars)} validation characters, ` +
+          `${plan.stepsPerEpoch} steps per epoch; checkpoints in ${outDir}`,
       );
       progress.onStart(plan);
       metrics.open();
@@ -219,10 +223,12 @@ function trainingReporter(
 
 function printSummary(result: TrainResult, outDir: string): void {
   const best = Number.isFinite(result.bestValLoss)
-    ? `best val ${paint.bold(result.bestValLoss.toFixed(3))} nats/char (${(result.bestValLoss / Math.LN2).toFixed(3)} bits) → ${result.bestDir}`
+    ? `best val ${paint.bold(result.bestValLoss.toFixed(3))} nats/char ` +
+      `(${(result.bestValLoss / Math.LN2).toFixed(3)} bits) → ${result.bestDir}`
     : 'no validation yet';
   info(
-    `${paint.green('done')} (${result.stoppedBy}): ${result.steps} steps, ${result.epoch.toFixed(2)} epochs in ${formatDuration(result.seconds)}, ` +
+    `${paint.green('done')} (${result.stoppedBy}): ${result.steps} steps, ` +
+      `${result.epoch.toFixed(2)} epochs in ${formatDuration(result.seconds)}, ` +
       `${formatCount(result.charsPerSecond)} chars/s; ${best}`,
   );
   if (result.stoppedBy === 'interrupted') info(`latest checkpoint: ${result.latestDir}; to continue: charrnn train --resume ${outDir}`);

@@ -45,12 +45,14 @@ export function readCorpusFrom(sources: readonly string[], encoding: TextEncodin
   }
   if (corpora.length === 0)
     throw new CorpusError(
-      `no text files in the director${sources.length === 1 ? 'y' : 'ies'} ${sources.join(', ')}${notText.length ? ` (${notText.length} that are not text)` : ''}`,
+      `no text files in the director${sources.length === 1 ? 'y' : 'ies'} ${sources.join(', ')}` +
+        (notText.length ? ` (${notText.length} that are not text)` : ''),
     );
   const joined = joinCorpora(sources.length === 1 ? resolve(sources[0]) : corpora[0].path, corpora, encoding);
   if (notText.length)
     joined.notes.push(
-      `left out ${notText.length} file${notText.length === 1 ? '' : 's'} that ${notText.length === 1 ? 'is' : 'are'} not text: ${notText.slice(0, 3).join(', ')}${notText.length > 3 ? ', …' : ''}`,
+      `left out ${notText.length} file${notText.length === 1 ? '' : 's'} that ${notText.length === 1 ? 'is' : 'are'} not text: ` +
+        `${notText.slice(0, 3).join(', ')}${notText.length > 3 ? ', …' : ''}`,
     );
   return joined;
 }

@@ -24,7 +24,8 @@ export async function writeLayersModel(checkpoint: LoadedCheckpoint, outDir: str
   const { model, meta, dir } = checkpoint;
   if (model.config.learnedInit) {
     throw new UserError(
-      `${dir} was trained with --learned-init: a Keras/tfjs Sequential model always starts from zero state, so it cannot hold the learned one; export a model trained without it`,
+      `${dir} was trained with --learned-init: a Keras/tfjs Sequential model always starts from zero state, ` +
+        'so it cannot hold the learned one; export a model trained without it',
     );
   }
   const weights = model.weights;

@@ -45,7 +45,8 @@ export function torchStateDict({ model, meta, dir }: LoadedCheckpoint): Safetens
     throw new UserError(`${dir} is a ${config.cell.toUpperCase()} model: ${torch.unsupported}; export it with --format tfjs`);
   if (config.learnedInit)
     throw new UserError(
-      `${dir} was trained with --learned-init: torch.nn.${torch.module} has no learned initial state to hold it; export a model trained without it`,
+      `${dir} was trained with --learned-init: torch.nn.${torch.module} has no learned initial state to hold it; ` +
+        'export a model trained without it',
     );
   const ours = model.weights.map(({ tensor }) => ({ shape: tensor.shape, data: tensor.dataSync() as Float32Array }));
   const tensors: NamedArray[] = [];

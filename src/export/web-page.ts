@@ -72,9 +72,15 @@ const PAGE = `<!doctype html>
   .row { display: flex; gap: 1.5rem; align-items: end; flex-wrap: wrap; }
   input[type=range] { width: 14rem; vertical-align: middle; }
   input[type=number] { width: 5rem; }
-  button { font-size: 1rem; padding: .45rem 1.4rem; border-radius: 6px; border: 1px solid #2a6df4; background: #2a6df4; color: white; cursor: pointer; }
+  button {
+    font-size: 1rem; padding: .45rem 1.4rem; border-radius: 6px; border: 1px solid #2a6df4;
+    background: #2a6df4; color: white; cursor: pointer;
+  }
   button:disabled { background: #9bb7f0; border-color: #9bb7f0; cursor: default; }
-  #output { white-space: pre-wrap; font: 14px/1.5 ui-monospace, monospace; background: #f5f5f7; border-radius: 6px; padding: .8rem; min-height: 8rem; margin-top: 1rem; }
+  #output {
+    white-space: pre-wrap; font: 14px/1.5 ui-monospace, monospace; background: #f5f5f7; border-radius: 6px; padding: .8rem;
+    min-height: 8rem; margin-top: 1rem;
+  }
   #output .prime { color: #2a6df4; font-weight: 600; }
   #status { color: #666; font-size: .9rem; margin-top: .5rem; }
 </style>
@@ -103,7 +109,9 @@ const ready = (async () => {
   await tf.setBackend('cpu');
   const { model: meta, weights, vocab: chars, start: context } = window.charrnnExport;
   const weightData = Uint8Array.from(atob(weights), (ch) => ch.charCodeAt(0)).buffer;
-  const loaded = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: meta.modelTopology, weightSpecs: meta.weightsManifest[0].weights, weightData }));
+  const loaded = await tf.loadLayersModel(tf.io.fromMemory({
+    modelTopology: meta.modelTopology, weightSpecs: meta.weightsManifest[0].weights, weightData,
+  }));
   [model, vocab, start] = [loaded, chars, context];
   index = new Map(vocab.map((ch, k) => [ch, k]));
   // The stateful copy: state carried from call to call, for one batch row.
@@ -115,7 +123,8 @@ const ready = (async () => {
   stepper = await tf.models.modelFromJSON({ modelTopology: topology });
   stepper.setWeights(model.getWeights());
   const m = meta.charrnn && meta.charrnn.model;
-  $('model').textContent = m ? m.layers + '×' + m.hidden + ' ' + m.cell.toUpperCase() + ', ' + vocab.length + ' characters' : vocab.length + ' characters';
+  const shape = m ? m.layers + '×' + m.hidden + ' ' + m.cell.toUpperCase() + ', ' : '';
+  $('model').textContent = shape + vocab.length + ' characters';
   $('status').textContent = 'ready (tfjs ' + tf.version_core + ', ' + tf.getBackend() + ' backend)';
   $('generate').disabled = false;
 })().catch((err) => {

@@ -150,7 +150,8 @@ export async function svgToPng(svg: string): Promise<Uint8Array> {
   const font = findFont();
   if (font === null) {
     throw new UserError(
-      '--png needs a TrueType font for the labels and found none (on Debian or Ubuntu: apt-get install fonts-dejavu-core); --svg needs none',
+      '--png needs a TrueType font for the labels and found none ' +
+        '(on Debian or Ubuntu: apt-get install fonts-dejavu-core); --svg needs none',
     );
   }
   const { initWasm, Resvg } = await import('@resvg/resvg-wasm');

@@ -51,7 +51,9 @@ export const SAMPLE_OPTIONS: SampleTable = {
     group: 'output',
     default: '',
     defaultText: 'a newline, read but not printed',
-    help: 'text the model reads first; printed before the generated text. Without it the sample starts as a line of the training text does (a vocabulary without newlines: after its most frequent character)',
+    help:
+      'text the model reads first; printed before the generated text. Without it the sample starts as a line of the training text does ' +
+      '(a vocabulary without newlines: after its most frequent character)',
     example: '--prime "The "',
   }),
   stop: repeatableEscapedText({

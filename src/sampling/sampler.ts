@@ -135,7 +135,8 @@ export type StreamSettings = Pick<SampleSettings, 'temperature' | 'seed'>;
 
 /**
  * Samples that share everything but their streams' settings; left-out settings take the defaults of options.ts. B = streams.length.
- * `counts`: how often each vocabulary character occurs in the training text (a checkpoint's `training.corpus.counts`), for `startingContext`.
+ * `counts`: how often each vocabulary character occurs in the training text (a
+ * checkpoint's `training.corpus.counts`), for `startingContext`.
  */
 export type BatchSampleRequest = Partial<Omit<SampleSettings, keyof StreamSettings>> & {
   streams: readonly StreamSettings[];

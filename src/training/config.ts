@@ -23,7 +23,10 @@ import {
 
 export interface TrainConfig {
   // model
-  /** Recurrent cell of every layer: lstm, gru (reset gate before the recurrent matMul, as tfjs and Keras reset_after=False) or rnn (tanh). */
+  /**
+   * Recurrent cell of every layer: lstm, gru (reset gate before the recurrent matMul, as
+   * tfjs and Keras reset_after=False) or rnn (tanh).
+   */
   cell: CellType;
   /** Stacked recurrent layers. */
   layers: number;

@@ -246,7 +246,10 @@ class TrainingLoop {
   }
 }
 
-/** One optimisation step: forward/backward (shared out by `source`), clip, Adam. Returns the loss before the update and the carried state. */
+/**
+ * One optimisation step: forward/backward (shared out by `source`), clip, Adam. Returns
+ * the loss before the update and the carried state.
+ */
 async function trainStep(
   source: GradientSource,
   adam: Adam,

@@ -93,7 +93,8 @@ export function assertMemoryFits(estimate: MemoryEstimate, what: string, hint: s
   const machine = totalmem();
   if (backend === 'wasm' && estimate.perThreadBytes > WASM_TENSOR_LIMIT) {
     throw new UserError(
-      `${what} needs about ${gigabytes(estimate.perThreadBytes)} on one thread, more than the ${gigabytes(WASM_TENSOR_LIMIT)} of WebAssembly's 4 GB heap it can use; ${hint}`,
+      `${what} needs about ${gigabytes(estimate.perThreadBytes)} on one thread, ` +
+        `more than the ${gigabytes(WASM_TENSOR_LIMIT)} of WebAssembly's 4 GB heap it can use; ${hint}`,
     );
   }
   const jsHeap = getHeapStatistics().heap_size_limit;

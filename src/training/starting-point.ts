@@ -69,7 +69,8 @@ export function startFresh(corpus: Corpus, config: TrainConfig, assertFits: FitC
   // Predicting the next character needs two to choose from; with one there is nothing to learn.
   if (vocab.size < 2)
     throw new CorpusError(
-      `${corpus.path} has only one distinct character (${quoteChars(vocab.chars)}): there is nothing to learn; give a text with at least two`,
+      `${corpus.path} has only one distinct character (${quoteChars(vocab.chars)}): ` +
+        'there is nothing to learn; give a text with at least two',
     );
   const { hidden, layers, dropout, cell, learnedInit } = config;
   const shape = { vocabSize: vocab.size, hidden, layers, dropout, cell, learnedInit };
@@ -84,7 +85,8 @@ export function startFromResume(corpus: Corpus, checkpoint: LoadedCheckpoint): S
   if (!resume) throw new Error('checkpoint was not loaded for resuming');
   if (corpus.fingerprint !== meta.training.corpus.fingerprint) {
     throw new CorpusError(
-      `${corpus.path} is not the text ${checkpoint.dir} was trained on (its SHA-256 differs); resuming needs the same corpus, --init-from takes a new one`,
+      `${corpus.path} is not the text ${checkpoint.dir} was trained on (its SHA-256 differs); ` +
+        'resuming needs the same corpus, --init-from takes a new one',
     );
   }
   const weights = model.variables.length;
@@ -135,7 +137,8 @@ export function startFromWeights(
   if (unknown.length > 0) {
     if (!extendVocab) {
       throw new UserError(
-        `${corpus.path} has ${unknown.length} characters ${checkpoint.dir} never saw: ${quoteChars(unknown, 10)}; pass --extend-vocab to add them`,
+        `${corpus.path} has ${unknown.length} characters ${checkpoint.dir} never saw: ` +
+          `${quoteChars(unknown, 10)}; pass --extend-vocab to add them`,
       );
     }
     vocab = new Vocabulary([...vocab.chars, ...unknown]);

@@ -78,7 +78,8 @@ export async function fineTune(options: FineTuneOptions): Promise<TrainResult> {
 function fitCheck(config: TrainConfig, threads: number): FitCheck {
   return (shape) => {
     const { vocabSize: V, layers, hidden, cell } = shape;
-    const what = `a ${layers}×${hidden} ${cell.toUpperCase()} over ${V} characters at seq ${config.seq}, batch ${config.batch} on ${threads} thread${threads > 1 ? 's' : ''}`;
+    const shapeText = `a ${layers}×${hidden} ${cell.toUpperCase()} over ${V} characters`;
+    const what = `${shapeText} at seq ${config.seq}, batch ${config.batch} on ${threads} thread${threads > 1 ? 's' : ''}`;
     assertMemoryFits(
       estimateTrainingMemory(shape, { seq: config.seq, batch: config.batch, threads }),
       what,

@@ -39,7 +39,8 @@ function makeBatcher(trainIds: Int32Array, valIds: Int32Array, config: TrainConf
   }
   if (valIds.length < 2) {
     throw new CorpusError(
-      `corpus too small for validation: --val-frac ${config.valFrac} leaves ${valIds.length} characters; raise --val-frac or give more text`,
+      `corpus too small for validation: --val-frac ${config.valFrac} leaves ${valIds.length} characters; ` +
+        'raise --val-frac or give more text',
     );
   }
   return new StreamBatcher(trainIds, config.batch, config.seq);
