@@ -136,50 +136,58 @@ export function gruSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: Recurrent
     const rhAll = tf.concat(rhs, 0);
     save([Uzr, Uh, hPrevAll, rhAll, ...kept]);
 
-    // In a tidy: tfjs frees a backward's temporaries only when the whole gradient is done.
-    const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]): tf.Tensor[] =>
-      tf.tidy(() => {
-        const [UzrKept, UhKept, hPrev, rhPrev, ...perStep] = saved;
-        const dHs = tf.split(dy as tf.Tensor2D, steps, 0);
-        const hPrevSteps = tf.split(hPrev, steps, 0);
-        const UzrT = tf.transpose(UzrKept); // once per sequence, not per step
-        const UhT = tf.transpose(UhKept);
-        const dSzr = new Array<tf.Tensor>(steps); // d(update/reset pre-activations), (B, 2H)
-        const dA = new Array<tf.Tensor>(steps); // d(candidate pre-activation), (B, H)
-        let dhNext: tf.Tensor | null = null;
-        for (let t = steps - 1; t >= 0; t--) {
-          const [zr, z, r, hh, diff] = perStep.slice(t * 5, t * 5 + 5);
-          const dhAfter = dhNext;
-          // One tidy per step, as in lstm.ts.
-          const step = tf.tidy(() => {
-            const dh: tf.Tensor = dhAfter ? tf.add(dHs[t], dhAfter) : dHs[t];
-            // h' = ĥ + z∘(h − ĥ)
-            const dz = tf.mul(dh, diff);
-            const dhh = tf.mul(dh, tf.sub(1, z));
-            const dA = tf.mul(dhh, tf.sub(1, tf.square(hh)));
-            // ĥ = tanh(xh + (r∘h)·Uh): the gradient reaches r and h through r∘h.
-            const dRh = tf.matMul(dA as tf.Tensor2D, UhT);
-            const dr = tf.mul(dRh, hPrevSteps[t]);
-            const dSzr = tf.mul(tf.concat([dz, dr], 1), tf.mul(zr, tf.sub(1, zr)));
-            return { dA, dSzr, dh: tf.add(tf.add(tf.mul(dh, z), tf.mul(dRh, r)), tf.matMul(dSzr as tf.Tensor2D, UzrT)) };
-          });
-          dhAfter?.dispose();
-          ({ dA: dA[t], dSzr: dSzr[t], dh: dhNext } = step);
-        }
-        const dSzrAll = tf.concat(dSzr, 0) as tf.Tensor2D;
-        const dAAll = tf.concat(dA, 0) as tf.Tensor2D;
-        tf.dispose([...dSzr, ...dA]);
-        const dZIn = tf.concat([dSzrAll, dAAll], 1);
-        // dU: one matMul per block for all steps (the blocks' left operands differ: h vs r∘h).
-        const dU = tf.concat([tf.matMul(tf.transpose(hPrev), dSzrAll), tf.matMul(tf.transpose(rhPrev), dAAll)], 1);
-        tf.dispose(saved); // their one use; the tape would keep them until the whole gradient is done
-        return [dZIn, dU, dhNext!]; // what flows back past step 0 is the initial h's gradient
-      });
+    const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => gruBackward(dy as tf.Tensor2D, saved, steps);
     return { value: hsAll, gradFunc };
   });
 
   const hs = run(zIn, U, initial[0]) as tf.Tensor2D;
   return { hs, final: final! };
+}
+
+/**
+ * gruSequence's backward: from dy (T*B, H), the gradient of hs, and what the forward saved
+ * (Uzr, Uh, h_{t-1} and r∘h_{t-1} of every step (T*B, H), then z|r, z, r, ĥ and h − ĥ of
+ * every step), the gradients of zIn (T*B, 3H), U (H, 3H) and h0 (B, H). Disposes `saved`.
+ */
+function gruBackward(dy: tf.Tensor2D, saved: tf.Tensor[], steps: number): tf.Tensor[] {
+  // In a tidy: tfjs frees a backward's temporaries only when the whole gradient is done.
+  return tf.tidy(() => {
+    const [UzrKept, UhKept, hPrev, rhPrev, ...perStep] = saved;
+    const dHs = tf.split(dy, steps, 0);
+    const hPrevSteps = tf.split(hPrev, steps, 0);
+    const UzrT = tf.transpose(UzrKept); // once per sequence, not per step
+    const UhT = tf.transpose(UhKept);
+    const dSzr = new Array<tf.Tensor>(steps); // d(update/reset pre-activations), (B, 2H)
+    const dA = new Array<tf.Tensor>(steps); // d(candidate pre-activation), (B, H)
+    let dhNext: tf.Tensor | null = null;
+    for (let t = steps - 1; t >= 0; t--) {
+      const [zr, z, r, hh, diff] = perStep.slice(t * 5, t * 5 + 5);
+      const dhAfter = dhNext;
+      // One tidy per step, as in lstm.ts.
+      const step = tf.tidy(() => {
+        const dh: tf.Tensor = dhAfter ? tf.add(dHs[t], dhAfter) : dHs[t];
+        // h' = ĥ + z∘(h − ĥ)
+        const dz = tf.mul(dh, diff);
+        const dhh = tf.mul(dh, tf.sub(1, z));
+        const dA = tf.mul(dhh, tf.sub(1, tf.square(hh)));
+        // ĥ = tanh(xh + (r∘h)·Uh): the gradient reaches r and h through r∘h.
+        const dRh = tf.matMul(dA as tf.Tensor2D, UhT);
+        const dr = tf.mul(dRh, hPrevSteps[t]);
+        const dSzr = tf.mul(tf.concat([dz, dr], 1), tf.mul(zr, tf.sub(1, zr)));
+        return { dA, dSzr, dh: tf.add(tf.add(tf.mul(dh, z), tf.mul(dRh, r)), tf.matMul(dSzr as tf.Tensor2D, UzrT)) };
+      });
+      dhAfter?.dispose();
+      ({ dA: dA[t], dSzr: dSzr[t], dh: dhNext } = step);
+    }
+    const dSzrAll = tf.concat(dSzr, 0) as tf.Tensor2D;
+    const dAAll = tf.concat(dA, 0) as tf.Tensor2D;
+    tf.dispose([...dSzr, ...dA]);
+    const dZIn = tf.concat([dSzrAll, dAAll], 1);
+    // dU: one matMul per block for all steps (the blocks' left operands differ: h vs r∘h).
+    const dU = tf.concat([tf.matMul(tf.transpose(hPrev), dSzrAll), tf.matMul(tf.transpose(rhPrev), dAAll)], 1);
+    tf.dispose(saved); // their one use; the tape would keep them until the whole gradient is done
+    return [dZIn, dU, dhNext!]; // what flows back past step 0 is the initial h's gradient
+  });
 }
 
 /** What a sampling step does after its projections: szr (B, 2H), xh (B, H), Uh (H, H), h (B, H) → the new h. */

@@ -145,43 +145,51 @@ export function lstmSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: Recurren
     const hPrevAll = steps > 1 ? tf.concat([h0, ...hs.slice(0, -1)], 0) : h0;
     save([UT, hPrevAll, ...kept]);
 
-    // In a tidy: tfjs frees a backward's temporaries only when the whole gradient is done.
-    const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]): tf.Tensor[] =>
-      tf.tidy(() => {
-        const [Ukept, hPrev, ...perStep] = saved;
-        const dHs = splitSteps(dy as tf.Tensor2D, steps);
-        const UTransposed = tf.transpose(Ukept); // once per sequence, not per step
-        const dzs = new Array<tf.Tensor>(steps);
-        let dhNext: tf.Tensor | null = null;
-        let dcNext: tf.Tensor | null = null;
-        for (let t = steps - 1; t >= 0; t--) {
-          const [dzPerD, dcPerDh, f] = perStep.slice(t * 3, t * 3 + 3);
-          // One tidy per step: its temporaries go at once, not at the end of the whole
-          // backward (with T = 100 that was most of the training step's memory).
-          const step = tf.tidy(() => {
-            const dh: tf.Tensor = dhNext ? tf.add(dHs[t], dhNext) : dHs[t];
-            const dcFromH = tf.mul(dh, dcPerDh);
-            const dc: tf.Tensor = dcNext ? tf.add(dcFromH, dcNext) : dcFromH;
-            const dz = tf.mul(tf.concat([dc, dc, dc, dh], 1), dzPerD) as tf.Tensor2D;
-            return { dz, dh: tf.matMul(dz, UTransposed), dc: tf.mul(dc, f) };
-          });
-          if (dhNext) tf.dispose([dhNext, dcNext!]);
-          dzs[t] = step.dz;
-          dhNext = step.dh;
-          dcNext = step.dc;
-        }
-        const dZIn = tf.concat(dzs, 0);
-        tf.dispose(dzs);
-        const dU = recurrentKernelGradient(dZIn as tf.Tensor2D, hPrev as tf.Tensor2D);
-        // This was the saved tensors' one use; the tape would keep them until the whole gradient is done.
-        tf.dispose(saved);
-        return [dZIn, dU, dhNext!, dcNext!]; // what flows back past step 0 is the initial state's gradient
-      });
+    const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => lstmBackward(dy as tf.Tensor2D, saved, steps);
     return { value: hsAll, gradFunc };
   });
 
   const hs = run(zIn, U, ...initial) as tf.Tensor2D;
   return { hs, final: final! };
+}
+
+/**
+ * lstmSequence's backward: from dy (T*B, H), the gradient of hs, and what the forward
+ * saved (U, h_{t-1} of every step (T*B, H), then dz/d(dc, dc, dc, dh), dc/dh and f of
+ * every step), the gradients of zIn (T*B, 4H), U (H, 4H), h0 and c0 (B, H). Disposes `saved`.
+ */
+function lstmBackward(dy: tf.Tensor2D, saved: tf.Tensor[], steps: number): tf.Tensor[] {
+  // In a tidy: tfjs frees a backward's temporaries only when the whole gradient is done.
+  return tf.tidy(() => {
+    const [Ukept, hPrev, ...perStep] = saved;
+    const dHs = splitSteps(dy, steps);
+    const UTransposed = tf.transpose(Ukept); // once per sequence, not per step
+    const dzs = new Array<tf.Tensor>(steps);
+    let dhNext: tf.Tensor | null = null;
+    let dcNext: tf.Tensor | null = null;
+    for (let t = steps - 1; t >= 0; t--) {
+      const [dzPerD, dcPerDh, f] = perStep.slice(t * 3, t * 3 + 3);
+      // One tidy per step: its temporaries go at once, not at the end of the whole
+      // backward (with T = 100 that was most of the training step's memory).
+      const step = tf.tidy(() => {
+        const dh: tf.Tensor = dhNext ? tf.add(dHs[t], dhNext) : dHs[t];
+        const dcFromH = tf.mul(dh, dcPerDh);
+        const dc: tf.Tensor = dcNext ? tf.add(dcFromH, dcNext) : dcFromH;
+        const dz = tf.mul(tf.concat([dc, dc, dc, dh], 1), dzPerD) as tf.Tensor2D;
+        return { dz, dh: tf.matMul(dz, UTransposed), dc: tf.mul(dc, f) };
+      });
+      if (dhNext) tf.dispose([dhNext, dcNext!]);
+      dzs[t] = step.dz;
+      dhNext = step.dh;
+      dcNext = step.dc;
+    }
+    const dZIn = tf.concat(dzs, 0);
+    tf.dispose(dzs);
+    const dU = recurrentKernelGradient(dZIn as tf.Tensor2D, hPrev as tf.Tensor2D);
+    // This was the saved tensors' one use; the tape would keep them until the whole gradient is done.
+    tf.dispose(saved);
+    return [dZIn, dU, dhNext!, dcNext!]; // what flows back past step 0 is the initial state's gradient
+  });
 }
 
 export const lstm: RecurrentCell = {

@@ -64,32 +64,40 @@ export function rnnSequence(zIn: tf.Tensor2D, U: tf.Tensor2D, initial: Recurrent
     const hPrevAll = steps > 1 ? tf.concat([h0, ...hs.slice(0, -1)], 0) : h0;
     save([UT, hPrevAll, hsAll]);
 
-    // In a tidy: tfjs frees a backward's temporaries only when the whole gradient is done.
-    const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]): tf.Tensor[] =>
-      tf.tidy(() => {
-        const [Ukept, hPrev, hsKept] = saved;
-        const dHs = tf.split(dy as tf.Tensor2D, steps, 0);
-        const hSteps = tf.split(hsKept, steps, 0);
-        const UTransposed = tf.transpose(Ukept); // once per sequence, not per step
-        const dzs = new Array<tf.Tensor>(steps);
-        let dhNext: tf.Tensor | null = null;
-        for (let t = steps - 1; t >= 0; t--) {
-          const dhAfter = dhNext;
-          dzs[t] = tf.tidy(() => tf.mul(dhAfter ? tf.add(dHs[t], dhAfter) : dHs[t], tf.sub(1, tf.square(hSteps[t]))));
-          dhNext = tf.matMul(dzs[t] as tf.Tensor2D, UTransposed);
-          dhAfter?.dispose();
-        }
-        const dZIn = tf.concat(dzs, 0);
-        tf.dispose(dzs);
-        const dU = recurrentKernelGradient(dZIn as tf.Tensor2D, hPrev as tf.Tensor2D);
-        tf.dispose(saved); // their one use; the tape would keep them until the whole gradient is done
-        return [dZIn, dU, dhNext!]; // what flows back past step 0 is the initial h's gradient
-      });
+    const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => rnnBackward(dy as tf.Tensor2D, saved, steps);
     return { value: hsAll, gradFunc };
   });
 
   const hs = run(zIn, U, initial[0]) as tf.Tensor2D;
   return { hs, final: final! };
+}
+
+/**
+ * rnnSequence's backward: from dy (T*B, H), the gradient of hs, and what the forward saved
+ * (U, h_{t-1} of every step and hs, each (T*B, H)), the gradients of zIn (T*B, H), U (H, H)
+ * and h0 (B, H). Disposes `saved`.
+ */
+function rnnBackward(dy: tf.Tensor2D, saved: tf.Tensor[], steps: number): tf.Tensor[] {
+  // In a tidy: tfjs frees a backward's temporaries only when the whole gradient is done.
+  return tf.tidy(() => {
+    const [Ukept, hPrev, hsKept] = saved;
+    const dHs = tf.split(dy, steps, 0);
+    const hSteps = tf.split(hsKept, steps, 0);
+    const UTransposed = tf.transpose(Ukept); // once per sequence, not per step
+    const dzs = new Array<tf.Tensor>(steps);
+    let dhNext: tf.Tensor | null = null;
+    for (let t = steps - 1; t >= 0; t--) {
+      const dhAfter = dhNext;
+      dzs[t] = tf.tidy(() => tf.mul(dhAfter ? tf.add(dHs[t], dhAfter) : dHs[t], tf.sub(1, tf.square(hSteps[t]))));
+      dhNext = tf.matMul(dzs[t] as tf.Tensor2D, UTransposed);
+      dhAfter?.dispose();
+    }
+    const dZIn = tf.concat(dzs, 0);
+    tf.dispose(dzs);
+    const dU = recurrentKernelGradient(dZIn as tf.Tensor2D, hPrev as tf.Tensor2D);
+    tf.dispose(saved); // their one use; the tape would keep them until the whole gradient is done
+    return [dZIn, dU, dhNext!]; // what flows back past step 0 is the initial h's gradient
+  });
 }
 
 export const rnn: RecurrentCell = {
