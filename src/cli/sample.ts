@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { selectBackend } from '../backend/select.js';
 import { loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { UserError } from '../errors.js';
-import { refuseUnknownChars, sampleStreams, type Sample, type StreamSettings } from '../sampling/sampler.js';
+import { refuseUnknownChars, sampleStreams, type Sample, type SampleEvent, type StreamSettings } from '../sampling/sampler.js';
 import { announceBackend } from './announce.js';
 import { interactiveSession } from './interactive.js';
 import { info, out, paint, paintStdout, StdoutBuffer } from './output.js';
@@ -38,56 +38,64 @@ export async function sampleCommand(checkpointPath: string, options: SampleComma
     if (options.seed === undefined)
       info(`seed ${seed} (pass --seed ${seed} to repeat ${streams.length > 1 ? 'these samples' : 'this sample'})`);
     const request = { length, prime, counts, topK, topP, stop, streams };
-
-    const print = (sample: Sample): void => {
-      if (options.json) {
-        const settings = { temperature: sample.temperature, topK, topP, seed: sample.seed, length, stop };
-        const record = {
-          sample: sample.stream + 1,
-          prime: sample.prime,
-          text: sample.text,
-          logprobs: sample.logprobs.map(round6),
-          stop: sample.stop,
-          settings,
-          checkpoint: resolve(dir),
-        };
-        out(`${JSON.stringify(record)}\n`);
-        return;
-      }
-      if (streams.length > 1) {
-        if (sample.stream > 0) out('\n');
-        info(
-          paint.dim(`--- sample ${sample.stream + 1} of ${streams.length} (temperature ${sample.temperature}, seed ${sample.seed}) ---`),
-        );
-      }
-      out(`${paintStdout.dim(sample.prime)}${sample.text}\n`); // the prime, told apart on a terminal
-    };
-
-    if (streams.length === 1 && !options.json) {
-      // One sample: each character as it is produced, nothing kept.
-      const stdout = new StdoutBuffer();
-      for (const event of sampleStreams(model, vocab, { ...request, keep: false })) {
-        if (event.type === 'prime') stdout.write(paintStdout.dim(event.text));
-        else if (event.type === 'char') stdout.write(event.char);
-        else stdout.write('\n');
-      }
-      stdout.flush();
-      return;
-    }
-    // Several: each when it is done, in order.
-    const done = new Map<number, Sample>();
-    let next = 0;
-    for (const event of sampleStreams(model, vocab, request)) {
-      if (event.type !== 'done') continue;
-      done.set(event.sample.stream, event.sample);
-      for (let sample = done.get(next); sample; sample = done.get(next)) {
-        print(sample);
-        done.delete(next++);
-      }
-    }
+    if (streams.length === 1 && !options.json) streamOne(sampleStreams(model, vocab, { ...request, keep: false }));
+    else
+      inOrder(sampleStreams(model, vocab, request), (sample) =>
+        options.json ? out(jsonLine(sample, options, dir)) : printText(sample, streams.length),
+      );
   } finally {
     model.dispose();
   }
+}
+
+/** One sample: each character as it is produced (through a buffer), nothing kept. */
+function streamOne(events: Iterable<SampleEvent>): void {
+  const stdout = new StdoutBuffer();
+  for (const event of events) {
+    if (event.type === 'prime') stdout.write(paintStdout.dim(event.text));
+    else if (event.type === 'char') stdout.write(event.char);
+    else stdout.write('\n');
+  }
+  stdout.flush();
+}
+
+/** Several samples: each when it is done, in stream order. */
+function inOrder(events: Iterable<SampleEvent>, print: (sample: Sample) => void): void {
+  const done = new Map<number, Sample>();
+  let next = 0;
+  for (const event of events) {
+    if (event.type !== 'done') continue;
+    done.set(event.sample.stream, event.sample);
+    for (let sample = done.get(next); sample; sample = done.get(next)) {
+      print(sample);
+      done.delete(next++);
+    }
+  }
+}
+
+/** One of `count` samples as text on stdout, after a header on stderr when there are several. */
+function printText(sample: Sample, count: number): void {
+  if (count > 1) {
+    if (sample.stream > 0) out('\n');
+    info(paint.dim(`--- sample ${sample.stream + 1} of ${count} (temperature ${sample.temperature}, seed ${sample.seed}) ---`));
+  }
+  out(`${paintStdout.dim(sample.prime)}${sample.text}\n`); // the prime, told apart on a terminal
+}
+
+/** A sample as a --json line: its text, per-character log-probabilities, why it stopped, and what made it. */
+function jsonLine(sample: Sample, options: SampleCommandOptions, dir: string): string {
+  const { topK, topP, length, stop } = options;
+  const settings = { temperature: sample.temperature, topK, topP, seed: sample.seed, length, stop };
+  const record = {
+    sample: sample.stream + 1,
+    prime: sample.prime,
+    text: sample.text,
+    logprobs: sample.logprobs.map(round6),
+    stop: sample.stop,
+    settings,
+    checkpoint: resolve(dir),
+  };
+  return `${JSON.stringify(record)}\n`;
 }
 
 function round6(x: number): number {
