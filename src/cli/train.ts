@@ -18,7 +18,7 @@ import { UserError } from '../errors.js';
 import { METRICS_FILE, MetricsLog } from '../checkpoint/metrics.js';
 import { fineTuneSettings, freshSettings, refuseFixedChanges } from '../training/settings.js';
 import { fineTune, resume, train } from '../training/trainer.js';
-import type { TrainingObserver, TrainResult } from '../training/observer.js';
+import type { TrainingObserver, TrainingPlan, TrainResult } from '../training/observer.js';
 import { announceBackend } from './announce.js';
 import { formatCount, formatDuration, info, paint } from './output.js';
 import { TrainingProgress } from './progress.js';
@@ -181,24 +181,7 @@ function trainingReporter(
 ): TrainingObserver {
   return {
     onStart: (plan) => {
-      const { config } = plan;
-      const notes = corpus.notes.map((n) => `; ${n}`).join('');
-      const files = corpus.files.length > 1 ? `${corpus.files.length} files, ` : '';
-      info(
-        `corpus: ${corpus.path === STDIN ? 'standard input' : corpus.path} ` +
-          `(${files}${formatCount(corpus.bytes)} bytes, ${plan.vocabSize} distinct characters${notes})`,
-      );
-      info(
-        `model: ${config.layers}×${config.hidden} ${config.cell.toUpperCase()}${config.learnedInit ? ' (learned initial state)' : ''}, ` +
-          `${formatCount(plan.parameterCount)} parameters; seq ${config.seq}, batch ${config.batch}, lr ${config.lr}; ` +
-          `${plan.threads} thread${plan.threads > 1 ? 's' : ''}`,
-      );
-      if (plan.threadsNote) info(plan.threadsNote);
-      if (resumedFrom !== null) info(`resuming ${resumedFrom} at step ${plan.firstStep}`);
-      info(
-        `data: ${formatCount(plan.trainChars)} training and ${formatCount(plan.valChars)} validation characters, ` +
-          `${plan.stepsPerEpoch} steps per epoch; checkpoints in ${outDir}`,
-      );
+      for (const line of planLines(plan, corpus, outDir, resumedFrom)) info(line);
       progress.onStart(plan);
       metrics.open();
     },
@@ -219,6 +202,27 @@ function trainingReporter(
       );
     },
   };
+}
+
+/** What the run will do, printed at its start: the corpus, the model, the threads, the data and where checkpoints go. */
+function planLines(plan: TrainingPlan, corpus: Corpus, outDir: string, resumedFrom: string | null): string[] {
+  const { config } = plan;
+  const notes = corpus.notes.map((n) => `; ${n}`).join('');
+  const files = corpus.files.length > 1 ? `${corpus.files.length} files, ` : '';
+  const lines = [
+    `corpus: ${corpus.path === STDIN ? 'standard input' : corpus.path} ` +
+      `(${files}${formatCount(corpus.bytes)} bytes, ${plan.vocabSize} distinct characters${notes})`,
+    `model: ${config.layers}×${config.hidden} ${config.cell.toUpperCase()}${config.learnedInit ? ' (learned initial state)' : ''}, ` +
+      `${formatCount(plan.parameterCount)} parameters; seq ${config.seq}, batch ${config.batch}, lr ${config.lr}; ` +
+      `${plan.threads} thread${plan.threads > 1 ? 's' : ''}`,
+  ];
+  if (plan.threadsNote) lines.push(plan.threadsNote);
+  if (resumedFrom !== null) lines.push(`resuming ${resumedFrom} at step ${plan.firstStep}`);
+  lines.push(
+    `data: ${formatCount(plan.trainChars)} training and ${formatCount(plan.valChars)} validation characters, ` +
+      `${plan.stepsPerEpoch} steps per epoch; checkpoints in ${outDir}`,
+  );
+  return lines;
 }
 
 function printSummary(result: TrainResult, outDir: string): void {
