@@ -4,7 +4,7 @@
  */
 import * as tf from '../tf.js';
 import type { CheckpointMeta } from '../checkpoint/checkpoint.js';
-import { StreamBatcher } from '../data/batches.js';
+import { StreamBatcher, type Batch } from '../data/batches.js';
 import { splitIds } from '../data/corpus.js';
 import { reopenCorpus } from '../data/sources.js';
 import type { Vocabulary } from '../data/vocab.js';
@@ -45,11 +45,7 @@ export async function evaluate(
   { scoreTail = true } = {},
 ): Promise<Score> {
   if (ids.length < 2) throw new RangeError('need at least two characters to score');
-  const streams = Math.max(1, Math.min(batch, Math.floor((ids.length - 1) / seq)));
-  const batcher = new StreamBatcher(ids, streams, Math.min(seq, Math.floor((ids.length - 1) / streams)));
-  const windows = Array.from({ length: batcher.stepsPerEpoch }, (_, step) => batcher.get(step));
-  if (batcher.remainder > 0) windows.push(batcher.get(batcher.stepsPerEpoch, batcher.remainder));
-
+  const { streams, windows, tailStart } = scoringWindows(ids, batch, seq);
   let state: RecurrentState[] = model.initialState(streams);
   let totalNats = 0;
   let chars = 0;
@@ -72,7 +68,6 @@ export async function evaluate(
     }
     state = score(inputs, targets, state);
   }
-  const tailStart = streams * batcher.streamLength;
   if (scoreTail && tailStart < ids.length - 1) {
     const lastStream = state.map((layer) => layer.map((t) => tf.slice(t, [streams - 1, 0], [1, -1]) as tf.Tensor2D)); // (1, H) each
     disposeState(state);
@@ -80,6 +75,19 @@ export async function evaluate(
   }
   disposeState(state);
   return scoreFromNats(totalNats / chars, chars);
+}
+
+/**
+ * `ids` cut into `streams` (at most `batch`) streams, scored window by window: windows of
+ * `seq` steps (fewer if the text is short), then the streams' remainder. What follows the
+ * last stream, from `tailStart`, no window covers.
+ */
+function scoringWindows(ids: Int32Array, batch: number, seq: number): { streams: number; windows: Batch[]; tailStart: number } {
+  const streams = Math.max(1, Math.min(batch, Math.floor((ids.length - 1) / seq)));
+  const batcher = new StreamBatcher(ids, streams, Math.min(seq, Math.floor((ids.length - 1) / streams)));
+  const windows = Array.from({ length: batcher.stepsPerEpoch }, (_, step) => batcher.get(step));
+  if (batcher.remainder > 0) windows.push(batcher.get(batcher.stepsPerEpoch, batcher.remainder));
+  return { streams, windows, tailStart: streams * batcher.streamLength };
 }
 
 /** Total nats of predicting `targets` from `inputs` (T*B, time-major) from `state`, and the state after them. */
