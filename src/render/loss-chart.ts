@@ -61,6 +61,15 @@ export function terminalChart(curves: LossCurves, { columns, colour }: { columns
     return row.trimEnd();
   });
 
+  const [axis, tickLine] = stepAxis(labelWidth, width, [first, last], stepAt);
+  const legend = `${trainColour('──')} train loss   ${valColour('┄┄')} validation loss   (nats/char by step)`;
+  const title = `loss by step, from ${curves.source}`;
+  const fit = (s: string) => (visibleLength(s) > columns - 1 ? clip(s, columns - 1) : s);
+  return `${[fit(title), ...rows, axis, fit(tickLine), fit(legend)].join('\n')}\n`;
+}
+
+/** The step axis under the chart, and its labels: the first step, the one at the middle column (`stepAt`), the last. */
+function stepAxis(labelWidth: number, width: number, [first, last]: [number, number], stepAt: (c: number) => number): [string, string] {
   const pad = ' '.repeat(labelWidth);
   const axis = `${pad}└${'─'.repeat(width - 1)}`;
   const from = formatCount(first);
@@ -68,11 +77,7 @@ export function terminalChart(curves: LossCurves, { columns, colour }: { columns
   const middle = Math.floor((width - 1) / 2);
   const mid = formatCount(Math.round(stepAt(middle)));
   const ticks = `${pad}${from}`.padEnd(labelWidth + middle - Math.floor(mid.length / 2)) + mid;
-  const tickLine = `${ticks.padEnd(labelWidth + width - to.length)}${to}`;
-  const legend = `${trainColour('──')} train loss   ${valColour('┄┄')} validation loss   (nats/char by step)`;
-  const title = `loss by step, from ${curves.source}`;
-  const fit = (s: string) => (visibleLength(s) > columns - 1 ? clip(s, columns - 1) : s);
-  return `${[fit(title), ...rows, axis, fit(tickLine), fit(legend)].join('\n')}\n`;
+  return [axis, `${ticks.padEnd(labelWidth + width - to.length)}${to}`];
 }
 
 interface GridConfig {
