@@ -122,44 +122,30 @@ export function readCheckpointMeta(dir: string): CheckpointMeta {
 export function loadCheckpoint(path: string, options: { resume?: boolean } = {}): LoadedCheckpoint {
   const dir = resolveCheckpointDir(path, options.resume ? 'latest' : 'best');
   const { meta, writtenBy, weightsName } = parseModelJson(dir, readJson(dir));
-  const specs = weightSpecs(meta.model);
-  const floats = readBlob(
-    dir,
-    weightsName,
-    meta.weightsSha256,
-    specs.map((s) => s.shape),
-    'weights',
-  );
-  const loaded: LoadedCheckpoint = {
-    dir,
-    model: CharModel.fromTensors(
-      meta.model,
-      toTensors(
-        floats,
-        specs.map((s) => s.shape),
-      ),
-    ),
-    vocab: new Vocabulary(meta.vocab),
-    meta,
-  };
-  if (options.resume) {
-    const record = meta.resume;
-    if (!record)
-      throw new CheckpointError(
-        `${dir} holds no training state to resume from (written by an older charrnn?); use --init-from to start from its weights`,
-      );
-    const { file, sha256, shapes, ...scalars } = record;
-    const expected = resumeShapes(meta, writtenBy < 2 ? 2 : loaded.model.cell.state.length);
-    if (JSON.stringify(shapes) !== JSON.stringify(expected)) {
-      throw new CheckpointError(
-        `${dir}: ${MODEL_FILE} field charrnn.resume.shapes does not match the model ` +
-          `(Adam's moments and the carried state need ${expected.length} tensors of its shapes; corrupt checkpoint)`,
-      );
-    }
-    const tensors = toTensors(readBlob(dir, file, sha256, shapes, 'training state'), shapes);
-    loaded.resume = { ...scalars, tensors: upgradeResumeTensors(writtenBy, tensors, loaded.model) };
-  }
+  const shapes = weightSpecs(meta.model).map((s) => s.shape);
+  const model = CharModel.fromTensors(meta.model, toTensors(readBlob(dir, weightsName, meta.weightsSha256, shapes, 'weights'), shapes));
+  const loaded: LoadedCheckpoint = { dir, model, vocab: new Vocabulary(meta.vocab), meta };
+  if (options.resume) loaded.resume = readResumeState(dir, meta, writtenBy, model);
   return loaded;
+}
+
+/** What an exact resume needs, read and checked against `model`, in the current format (upgrade.ts). */
+function readResumeState(dir: string, meta: CheckpointMeta, writtenBy: number, model: CharModel): ResumeState {
+  const record = meta.resume;
+  if (!record)
+    throw new CheckpointError(
+      `${dir} holds no training state to resume from (written by an older charrnn?); use --init-from to start from its weights`,
+    );
+  const { file, sha256, shapes, ...scalars } = record;
+  const expected = resumeShapes(meta, writtenBy < 2 ? 2 : model.cell.state.length);
+  if (JSON.stringify(shapes) !== JSON.stringify(expected)) {
+    throw new CheckpointError(
+      `${dir}: ${MODEL_FILE} field charrnn.resume.shapes does not match the model ` +
+        `(Adam's moments and the carried state need ${expected.length} tensors of its shapes; corrupt checkpoint)`,
+    );
+  }
+  const tensors = toTensors(readBlob(dir, file, sha256, shapes, 'training state'), shapes);
+  return { ...scalars, tensors: upgradeResumeTensors(writtenBy, tensors, model) };
 }
 
 /**
