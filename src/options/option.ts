@@ -1,6 +1,6 @@
 /**
  * One setting, declared once: its flag, value type, default, range, help and heading.
- * The same declaration parses the flag's text on the command line (cli/program.ts), checks
+ * The same declaration parses the flag's text on the command line (cli/main.ts), checks
  * values handed to the library (`validateValues`), and writes --help, shell completion and
  * docs/flags.md. This module knows nothing of commander.
  */
