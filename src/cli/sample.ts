@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { selectBackend } from '../backend/select.js';
 import { loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { UserError } from '../errors.js';
+import { SAMPLE_OPTIONS, type SampleSettings } from '../sampling/options.js';
 import { refuseUnknownChars, sampleStreams, type Sample, type SampleEvent, type StreamSettings } from '../sampling/sampler.js';
 import { announceBackend } from './announce.js';
 import { interactiveSession } from './interactive.js';
@@ -18,8 +19,8 @@ export async function sampleCommand(checkpointPath: string, options: SampleComma
   announceBackend(await selectBackend(options.backend));
   const { model, vocab, dir, meta } = loadCheckpoint(checkpointPath);
   try {
-    const { length, prime, topK, topP, stop } = options;
-    refuseUnknownChars(vocab, { prime, stop }); // before an interactive session starts
+    const shared = sharedSettings(options);
+    refuseUnknownChars(vocab, shared); // before an interactive session starts
     const temperatures = options.argmax ? [0] : options.temperature;
     const seed = options.seed ?? Math.floor(Math.random() * 0x7fffffff);
     const counts = meta.training.corpus.counts;
@@ -31,17 +32,18 @@ export async function sampleCommand(checkpointPath: string, options: SampleComma
       if (options.json || streams.length > 1)
         throw new UserError('--interactive takes one temperature and cannot be combined with --json or --num-samples');
       if (options.seed === undefined) info(paint.dim(`seed ${seed} (pass --seed ${seed} to repeat this session)`));
-      await interactiveSession(model, vocab, { temperature: temperatures[0], length, seed, topK, topP, stop }, counts);
+      const { prime: _, ...settings } = shared; // each line typed is a prime
+      await interactiveSession(model, vocab, { ...settings, temperature: temperatures[0], seed }, counts);
       return;
     }
     // A sample worth keeping can be made again: say which seed made it.
     if (options.seed === undefined)
       info(`seed ${seed} (pass --seed ${seed} to repeat ${streams.length > 1 ? 'these samples' : 'this sample'})`);
-    const request = { length, prime, counts, topK, topP, stop, streams };
+    const request = { ...shared, counts, streams };
     if (streams.length === 1 && !options.json) streamOne(sampleStreams(model, vocab, { ...request, keep: false }));
     else
       inOrder(sampleStreams(model, vocab, request), (sample) =>
-        options.json ? out(jsonLine(sample, options, dir)) : printText(sample, streams.length),
+        options.json ? out(jsonLine(sample, shared, dir)) : printText(sample, streams.length),
       );
   } finally {
     model.dispose();
@@ -82,10 +84,19 @@ function printText(sample: Sample, count: number): void {
   out(`${paintStdout.dim(sample.prime)}${sample.text}\n`); // the prime, told apart on a terminal
 }
 
-/** A sample as a --json line: its text, per-character log-probabilities, why it stopped, and what made it. */
-function jsonLine(sample: Sample, options: SampleCommandOptions, dir: string): string {
-  const { topK, topP, length, stop } = options;
-  const settings = { temperature: sample.temperature, topK, topP, seed: sample.seed, length, stop };
+/** The settings every sample shares, every one of SAMPLE_OPTIONS but a stream's own (temperature, seed). */
+type SharedSettings = Omit<SampleSettings, keyof StreamSettings>;
+
+/** The shared settings among the command's options, by SAMPLE_OPTIONS' keys: a new one reaches the sampler untouched. */
+function sharedSettings(options: SampleCommandOptions): SharedSettings {
+  const keys = Object.keys(SAMPLE_OPTIONS).filter((key) => key !== 'temperature' && key !== 'seed') as (keyof SharedSettings)[];
+  return Object.fromEntries(keys.map((key) => [key, options[key]])) as SharedSettings;
+}
+
+/** A sample as a --json line: its text, per-character log-probabilities, why it stopped, and the settings that made it. */
+function jsonLine(sample: Sample, shared: SharedSettings, dir: string): string {
+  const { prime: _, ...rest } = shared; // the record's own prime is what was read
+  const settings = { temperature: sample.temperature, ...rest, seed: sample.seed };
   const record = {
     sample: sample.stream + 1,
     prime: sample.prime,
