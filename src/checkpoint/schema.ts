@@ -6,6 +6,8 @@
  * it throws a FieldError naming the first field that does not fit.
  */
 import { CELL_TYPES } from '../cells/registry.js';
+import type { OptionSpec } from '../options/option.js';
+import { TRAIN_OPTIONS, type TrainConfig } from '../training/config.js';
 
 export class FieldError extends Error {
   constructor(
@@ -101,26 +103,21 @@ export const where =
 const count = integer(0);
 const loss = number(0);
 
-const trainConfig = object({
-  cell: oneOf(CELL_TYPES),
-  layers: integer(1),
-  hidden: integer(1),
-  dropout: number(0, 0.999999),
-  learnedInit: boolean,
-  seq: integer(1),
-  batch: integer(1),
-  valFrac: where(number(0, 0.5), (f) => f > 0 && f < 0.5, 'in (0, 0.5)'),
-  lr: where(number(0), (x) => x > 0, 'positive'),
-  lrDecay: where(number(0, 1), (x) => x > 0, 'in (0, 1]'),
-  clip: where(number(0), (x) => x > 0, 'positive'),
-  epochs: integer(1),
-  maxSteps: nullable(integer(1)),
-  maxSeconds: nullable(where(number(0), (x) => x > 0, 'positive')),
-  patience: nullable(integer(1)),
-  evalEvery: nullable(integer(1)), // null: spaced to the budget (training/schedule.ts)
-  saveEvery: nullable(integer(1)),
-  seed: integer(-(2 ** 31), 2 ** 32),
-});
+/**
+ * A training setting as TRAIN_OPTIONS declares it: a checkpoint's settings are held to the
+ * rules the library holds its callers to. A setting with no value by default (null) may
+ * be absent.
+ */
+const setting = (spec: OptionSpec<unknown>): Schema<unknown> => {
+  const schema = expect((value) => spec.accepts(value), spec.range ?? 'true or false'); // only a switch has no range
+  return spec.default === null ? nullable(schema) : schema;
+};
+
+const trainConfig = object(
+  Object.fromEntries(Object.entries(TRAIN_OPTIONS).map(([key, spec]) => [key, setting(spec)])) as {
+    [K in keyof TrainConfig]: Schema<TrainConfig[K]>;
+  },
+);
 
 const historyEntry = object({
   step: integer(1),
