@@ -5,6 +5,7 @@ import * as tf from '../dist/tf.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { useFusedLayers } from '../dist/cells/fused.js';
+import { CELL_TYPES } from '../dist/cells/registry.js';
 import { CharModel } from '../dist/model/model.js';
 
 const T = 4;
@@ -52,6 +53,7 @@ function referenceStep(cell, H, xPart, h, c, U) {
     }
     return { h: hNew, c: cNew };
   }
+  if (cell !== 'gru') throw new Error(`no float64 reference for the ${cell} cell: add its step here`);
   // GRU, reset gate before the recurrent matMul (Keras reset_after=False)
   const zGate = Array.from({ length: H }, (_, k) => sigmoid(xPart[k] + rec(h, k)));
   const rGate = Array.from({ length: H }, (_, k) => sigmoid(xPart[H + k] + rec(h, H + k)));
@@ -141,6 +143,13 @@ const cases = [
  * (lstm.ts, gru.ts, rnn.ts) and fused (fused.ts, on wasm).
  */
 export function gradientCheckTests({ withFused = false } = {}) {
+  test('every registered cell has its gradient checks', () => {
+    assert.deepEqual(
+      [...new Set(cases.map((c) => c.cell))].sort(),
+      [...CELL_TYPES].sort(),
+      'add the new cell to `cases` and `referenceStep`',
+    );
+  });
   for (const { cell, learnedInit, fromStart, fused } of cases.flatMap((c) =>
     withFused
       ? [
