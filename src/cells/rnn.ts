@@ -109,8 +109,9 @@ export const rnn: RecurrentCell = {
     sequence: rnnSequence,
     stepper: (layer, W, U, b) => projectedStepper(layer, W, U, b, (z) => [tf.tanh(z) as tf.Tensor2D]),
   },
+  // On wasm: one kernel call per window (fused.ts), and per sampling step.
   fused: (backend) =>
-    fusedLayersActive(backend) ? { forward: fusedRnnForward, sequence: fusedRnnSequence, modelStep: fusedModelStep('rnn') } : undefined, // fused.ts
+    fusedLayersActive(backend) ? { forward: fusedRnnForward, sequence: fusedRnnSequence, modelStep: fusedModelStep('rnn') } : undefined,
   keras: { className: 'SimpleRNN', prefix: 'simple_rnn', config: { activation: 'tanh' } },
   torch: { module: 'RNN' }, // nonlinearity='tanh', its default
 };

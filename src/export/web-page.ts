@@ -143,7 +143,10 @@ async function nextProbabilities(net, ids) {
   return values;
 }
 
-/** The first character's probabilities (V), from the stepper's zero state after reading the prime, or without one the export's starting context (not shown). */
+/**
+ * The first character's probabilities (V), from the stepper's zero state after reading
+ * the prime, or without one the export's starting context (not shown).
+ */
 async function readPrime(prime) {
   stepper.resetStates();
   return nextProbabilities(stepper, [...(prime || start)].map((ch) => index.get(ch)));
