@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { free, heapMemory, malloc, type WasmBackend } from './backend.js';
+import { instantiateOwnKernels } from './packed-model.js';
 
 export interface OwnKernels {
   packedBytes(K: number, N: number): number;
@@ -144,6 +145,11 @@ function relaxedSimdValidates(bytes: Uint8Array<ArrayBuffer>): boolean {
   return WebAssembly.validate(bytes);
 }
 
+/** The compiled module of the build that runs here, for a worker thread to instantiate (see threaded-step.ts). */
+export function ownKernelsModule(): WebAssembly.Module {
+  return compile().module;
+}
+
 /** Which build runs here (compiling it on first use). */
 export function ownKernelsBuild(): SimdBuild {
   return compile().build;
@@ -163,10 +169,7 @@ const instances = new WeakMap<WasmBackend, OwnKernels>();
 export function ownKernels(backend: WasmBackend): OwnKernels {
   let kernels = instances.get(backend);
   if (kernels) return kernels;
-  const instance = new WebAssembly.Instance(compile().module, { env: { memory: heapMemory(backend) } });
-  const exports = instance.exports as unknown as OwnKernels & { setTable(ptr: number): void; TABLE_BYTES: WebAssembly.Global<'i32'> };
-  exports.setTable(malloc(backend, exports.TABLE_BYTES.value)); // lives as long as the backend
-  kernels = exports;
+  kernels = instantiateOwnKernels(compile().module, heapMemory(backend), (bytes) => malloc(backend, bytes)); // its table lives as long as the backend
   instances.set(backend, kernels);
   return kernels;
 }
