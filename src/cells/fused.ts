@@ -20,6 +20,7 @@ import { LSTM_BACKWARD, LSTM_CELL, LSTM_FORWARD } from '../backend/wasm-kernels/
 import { RNN_BACKWARD, RNN_FORWARD } from '../backend/wasm-kernels/rnn.js';
 import { WasmModelStep, type WholeStepCell } from '../backend/wasm-kernels/model-step.js';
 import { asWasm } from '../backend/wasm-kernels/backend.js';
+import { ThreadedModelStep } from '../backend/wasm-kernels/threaded-step.js';
 import {
   stepProjection,
   type LayerOutput,
@@ -208,7 +209,10 @@ export function stepProjectorFactory(): StepProjectorFactory {
   return fusedLayersActive(tf.getBackend()) ? (layer, W, U, b) => new FusedStepProjection(layer, W, U, b) : stepProjection;
 }
 
-/** Sampling's whole step on wasm (wasm/sample.ts): one call into our module per character, for the model's `cell`. */
-export function fusedModelStep(cell: WholeStepCell): (weights: tf.Tensor[], initial: RecurrentState[]) => ModelStepper {
-  return (weights, initial) => new WasmModelStep(asWasm(tf.backend()), cell, weights, initial);
+/** Sampling's whole step on wasm (wasm/sample.ts): one call into our module per character, for the model's `cell`, on `threads` threads. */
+export function fusedModelStep(cell: WholeStepCell): (weights: tf.Tensor[], initial: RecurrentState[], threads?: number) => ModelStepper {
+  return (weights, initial, threads = 1) =>
+    threads > 1
+      ? new ThreadedModelStep(asWasm(tf.backend()), cell, weights, initial, threads)
+      : new WasmModelStep(asWasm(tf.backend()), cell, weights, initial);
 }
