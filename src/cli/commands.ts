@@ -212,6 +212,14 @@ export const SAMPLE_COMMAND = {
       group: 'output',
       help: 'a prompt: type a prime, see the continuation; :t 0.7 and :n 300 change temperature and length, :help, Ctrl-D leaves',
     }),
+    threads: integer({
+      flag: '--threads',
+      group: 'device',
+      min: 1,
+      default: undefined,
+      defaultText: 'one per core where the work pays for it (many samples of a large model), else one',
+      help: 'threads sharing the samples on the wasm backend (at most one per sample and per core); the text is the same on any number',
+    }),
     backend,
   },
   examples: `

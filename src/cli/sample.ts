@@ -4,6 +4,7 @@
  * one batch and each is printed when done, separated by a blank line, with a header on
  * stderr. --json prints one object per sample per line instead.
  */
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { selectBackend } from '../backend/select.js';
 import { loadCheckpoint } from '../checkpoint/checkpoint.js';
@@ -39,7 +40,8 @@ export async function sampleCommand(checkpointPath: string, options: SampleComma
     // A sample worth keeping can be made again: say which seed made it.
     if (options.seed === undefined)
       info(`seed ${seed} (pass --seed ${seed} to repeat ${streams.length > 1 ? 'these samples' : 'this sample'})`);
-    const request = { ...shared, counts, streams };
+    const threads = options.threads === undefined ? undefined : Math.min(options.threads, availableParallelism()); // one beyond the cores only shares one
+    const request = { ...shared, counts, streams, threads };
     if (streams.length === 1 && !options.json) streamOne(sampleStreams(model, vocab, { ...request, keep: false }));
     else
       inOrder(sampleStreams(model, vocab, request), (sample) =>

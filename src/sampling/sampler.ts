@@ -23,13 +23,15 @@ import { logProbability, pickIndex, softmax } from './distribution.js';
 import { SAMPLE_DEFAULTS, validateSampleSettings, type Distribution, type SampleSettings } from './options.js';
 import { quoteChars, type Vocabulary } from '../data/vocab.js';
 import { UserError } from '../errors.js';
+import { samplingThreads } from './threads.js';
 
 /**
  * B streams of the model stepped together: the cell's whole model step where the backend
- * has one (on wasm, one call per character: wasm/sample.ts), else `BatchStepper`. The
- * weights are copied when it is made: later changes to the model's weights are not seen.
+ * has one (on wasm, one call per character: wasm/sample.ts; its streams shared out between
+ * `threads` threads), else `BatchStepper` (on one thread). The weights are copied when it
+ * is made: later changes to the model's weights are not seen.
  */
-export function modelStepper(model: CharModel, batch: number): ModelStepper {
+export function modelStepper(model: CharModel, batch: number, threads = 1): ModelStepper {
   const { modelStep } = cellKernels(model.cell);
   if (!modelStep) return new BatchStepper(model, batch);
   const initial = model.initialState(batch);
@@ -37,6 +39,7 @@ export function modelStepper(model: CharModel, batch: number): ModelStepper {
     return modelStep(
       model.weights.map((named) => named.tensor),
       initial,
+      Math.min(threads, batch),
     );
   } finally {
     disposeState(initial);
@@ -147,6 +150,8 @@ export type BatchSampleRequest = Partial<Omit<SampleSettings, keyof StreamSettin
    * long the samples are. Default true.
    */
   keep?: boolean;
+  /** Threads sharing the streams (threads.ts `samplingThreads`); default: as many as pay. The text is the same on any number. */
+  threads?: number;
 };
 
 /** A finished stream. */
@@ -174,7 +179,7 @@ export type SampleEvent =
  * within a step), and `done` with the whole sample when a stream ends.
  */
 export function* sampleStreams(model: CharModel, vocab: Vocabulary, request: BatchSampleRequest): Generator<SampleEvent> {
-  const { streams, counts, keep = true, ...shared } = request;
+  const { streams, counts, keep = true, threads, ...shared } = request;
   const B = streams.length;
   const V = vocab.size;
   if (B < 1) throw new RangeError('need at least one stream');
@@ -197,11 +202,12 @@ export function* sampleStreams(model: CharModel, vocab: Vocabulary, request: Bat
     seed: s.seed,
   }));
 
-  const stepper = modelStepper(model, B);
+  const reading = vocab.encode(prime || startingContext(vocab, counts));
+  const stepper = modelStepper(model, B, samplingThreads(model, B, reading.length + length, threads));
   try {
     // Every stream reads the same text first: the prime, or the starting context.
     let logits: Float32Array = new Float32Array(0);
-    for (const id of vocab.encode(prime || startingContext(vocab, counts))) logits = stepper.step(new Int32Array(B).fill(id));
+    for (const id of reading) logits = stepper.step(new Int32Array(B).fill(id));
     for (let b = 0; b < B; b++) yield { type: 'prime', stream: b, text: prime };
 
     const active = new Array<boolean>(B).fill(true);

@@ -1,0 +1,109 @@
+// Sampling's streams shared out between threads (src/backend/wasm-kernels/threaded-step.ts):
+// the same logits bit for bit and the same seeded text as on one thread, the threaded path
+// taken when asked (and by the rule only where it pays), workers that never keep a process alive.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { availableParallelism } from 'node:os';
+import { ThreadedModelStep, threadedStepsMade } from '../dist/backend/wasm-kernels/threaded-step.js';
+import { CharModel } from '../dist/model/model.js';
+import { modelStepper, sampleStreams } from '../dist/sampling/sampler.js';
+import { PARALLEL_MIN_SHARE, PARALLEL_MIN_WORK, samplingThreads, stepMultiplyAdds } from '../dist/sampling/threads.js';
+import { Vocabulary } from '../dist/data/vocab.js';
+import { runCli, useBackend } from './helpers.mjs';
+
+const tf = await useBackend('wasm');
+const vocab = new Vocabulary([...'abcdefghij \n']);
+
+function randomModel(cell, seed) {
+  const model = CharModel.create({ vocabSize: vocab.size, hidden: 20, layers: 2, dropout: 0, learnedInit: false, cell }, seed);
+  const scale = 1.5 / Math.sqrt(20); // beyond the gates' linear range, as in whole-step.test.mjs
+  model.variables.forEach((v, k) => v.assign(tf.randomUniform(v.shape, -scale, scale, 'float32', seed * 100 + k)));
+  return model;
+}
+
+function texts(model, B, threads) {
+  const streams = Array.from({ length: B }, (_, k) => ({ temperature: [0.7, 1, 1.4][k % 3], seed: 7 + k }));
+  const made = threadedStepsMade();
+  const out = [];
+  for (const event of sampleStreams(model, vocab, { streams, length: 120, prime: 'ab', threads }))
+    if (event.type === 'done') out[event.sample.stream] = event.sample.text;
+  return { texts: out, threaded: threadedStepsMade() - made };
+}
+
+for (const cell of ['lstm', 'gru', 'rnn']) {
+  test(`${cell}: seeded samples are the same text on 1 and 2 threads (16 streams, and 5 split 3/2), logits bit for bit`, () => {
+    const model = randomModel(cell, 3);
+    for (const B of [16, 5]) {
+      const one = texts(model, B, 1);
+      const two = texts(model, B, 2);
+      assert.equal(one.threaded, 0, 'one thread: no workers');
+      assert.equal(two.threaded, 1, 'two threads asked for: the threaded step ran');
+      assert.deepEqual(two.texts, one.texts);
+      assert.ok(new Set(one.texts).size > 1, 'streams differ');
+    }
+    const [single, threaded] = [1, 2].map((threads) => modelStepper(model, 5, threads));
+    assert.ok(threaded instanceof ThreadedModelStep);
+    for (let k = 0; k < 40; k++) {
+      const ids = Int32Array.from({ length: 5 }, (_, b) => (k * 7 + b * 3) % vocab.size);
+      assert.deepEqual(threaded.step(ids), single.step(ids), `step ${k}`);
+    }
+    [single, threaded, model].forEach((x) => x.dispose());
+  });
+}
+
+test('by default, more threads only where the whole sample and each thread’s share of a step pay for them', () => {
+  const small = randomModel('lstm', 1);
+  assert.equal(samplingThreads(small, 16, 500), 1, 'a tiny model: one thread');
+  assert.equal(samplingThreads(small, 16, 500, 2), 2, 'asked for: two');
+  assert.equal(samplingThreads(small, 3, 500, 8), 3, 'never more threads than streams');
+  const big = CharModel.create({ vocabSize: 82, hidden: 256, layers: 2, dropout: 0, learnedInit: false, cell: 'lstm' }, 1);
+  const perStream = stepMultiplyAdds(big);
+  assert.equal(perStream, 256 * 1024 + 2 * 256 * 1024 + 256 * 82);
+  const enough = Math.ceil(PARALLEL_MIN_WORK / (16 * perStream));
+  assert.equal(samplingThreads(big, 16, enough), Math.min(2, availableParallelism()), '2×256, 16 streams, long enough: one per core');
+  assert.equal(samplingThreads(big, 16, enough - 1), 1, 'too short to pay for the start');
+  const fewStreams = Math.floor((2 * PARALLEL_MIN_SHARE) / perStream) - 1; // each of 2 threads' share below PARALLEL_MIN_SHARE
+  assert.equal(samplingThreads(big, fewStreams, 1e6), 1, 'too little work a step');
+  [small, big].forEach((m) => m.dispose());
+});
+
+const FIXTURE = fileURLToPath(new URL('./fixtures/v1-lstm', import.meta.url));
+
+test('charrnn sample --threads 2 prints the same seeded text as --threads 1, and exits', async () => {
+  const args = ['sample', FIXTURE, '--num-samples', '16', '--seed', '7', '-n', '150', '--backend', 'wasm'];
+  const [one, two] = await Promise.all(['1', '2'].map((threads) => runCli([...args, '--threads', threads], { cwd: process.cwd() })));
+  assert.equal(one.code, 0, one.stderr);
+  assert.equal(two.code, 0, two.stderr);
+  assert.equal(two.stdout, one.stdout);
+  assert.ok(one.stdout.length > 16 * 150);
+});
+
+test('a worker that fails is one error on the main thread, not a hang', () => {
+  const model = randomModel('lstm', 4);
+  const stepper = modelStepper(model, 5, 2); // streams 0–2 here, 3–4 on the worker
+  stepper.step(Int32Array.of(1, 2, 3, 4, 5));
+  const started = Date.now();
+  // An id far past the vocabulary, in the worker's share only: its lookup reads outside its memory.
+  assert.throws(() => stepper.step(Int32Array.of(1, 2, 3, 4, 1e8)), /^Error: sampling worker failed: .*out of bounds/);
+  assert.ok(Date.now() - started < 5000);
+  [stepper, model].forEach((x) => x.dispose());
+});
+
+test('a threaded stepper never disposed does not keep the process alive', () => {
+  const script = `
+    import { selectBackend } from './dist/backend/select.js';
+    import { CharModel } from './dist/model/model.js';
+    import { modelStepper } from './dist/sampling/sampler.js';
+    await selectBackend('wasm');
+    const model = CharModel.create({ vocabSize: 9, hidden: 8, layers: 1, dropout: 0, learnedInit: false, cell: 'lstm' }, 1);
+    const stepper = modelStepper(model, 4, 2);
+    stepper.step(new Int32Array(4));
+    console.log(stepper.constructor.name);`;
+  const cwd = fileURLToPath(new URL('..', import.meta.url));
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd, encoding: 'utf8', timeout: 15_000 });
+  assert.equal(r.signal, null, 'killed after 15 s: a worker kept it alive');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'ThreadedModelStep');
+});
