@@ -9,7 +9,14 @@ import { availableParallelism } from 'node:os';
 import { ThreadedModelStep, threadedStepsMade } from '../dist/backend/wasm-kernels/threaded-step.js';
 import { CharModel } from '../dist/model/model.js';
 import { modelStepper, sampleStreams } from '../dist/sampling/sampler.js';
-import { PARALLEL_MIN_SHARE, PARALLEL_MIN_WORK, samplingThreads, stepMultiplyAdds } from '../dist/sampling/threads.js';
+import {
+  PARALLEL_MAX_WEIGHT_BYTES,
+  PARALLEL_MIN_SHARE,
+  PARALLEL_MIN_WORK,
+  samplingThreads,
+  stepMultiplyAdds,
+  stepWeightBytes,
+} from '../dist/sampling/threads.js';
 import { Vocabulary } from '../dist/data/vocab.js';
 import { runCli, useBackend } from './helpers.mjs';
 
@@ -66,7 +73,11 @@ test('by default, more threads only where the whole sample and each thread’s s
   assert.equal(samplingThreads(big, 16, enough - 1), 1, 'too short to pay for the start');
   const fewStreams = Math.floor((2 * PARALLEL_MIN_SHARE) / perStream) - 1; // each of 2 threads' share below PARALLEL_MIN_SHARE
   assert.equal(samplingThreads(big, fewStreams, 1e6), 1, 'too little work a step');
-  [small, big].forEach((m) => m.dispose());
+  const huge = CharModel.create({ vocabSize: 82, hidden: 512, layers: 3, dropout: 0, learnedInit: false, cell: 'lstm' }, 1);
+  assert.ok(stepWeightBytes(huge) * 2 > PARALLEL_MAX_WEIGHT_BYTES);
+  assert.equal(samplingThreads(huge, 16, 1e6), 1, '3×512: two copies of the weights do not stay in cache');
+  assert.equal(samplingThreads(huge, 16, 1e6, 2), 2, 'unless asked for');
+  [small, big, huge].forEach((m) => m.dispose());
 });
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/v1-lstm', import.meta.url));

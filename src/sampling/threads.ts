@@ -1,9 +1,10 @@
 /**
  * How many threads share sampling's streams (the wasm backend's whole step: see
  * backend/wasm-kernels/threaded-step.ts). A second thread costs a worker's start (measured
- * ~60–350 ms, median ~100–150, 2×128 to 2×256 on this 2-core machine; `npm run bench:threads`)
- * and a wake-up per step, and saves at most half of each step; so more than one only where
- * both the whole sample and each thread's share of a step are large enough to pay.
+ * 50–350 ms, medians 100–150, 2×128 to 2×384, ~250 at 3×512, on this 2-core machine; `npm run bench:threads`)
+ * and a wake-up per step, saves at most half of each step, and reads a second copy of the
+ * weights; so more than one only where the whole sample and each thread's share of a step
+ * are large enough to pay, and the copies small enough to stay in cache together.
  */
 import { availableParallelism } from 'node:os';
 import type { CharModel } from '../model/model.js';
@@ -15,10 +16,26 @@ import type { CharModel } from '../model/model.js';
  */
 export const PARALLEL_MIN_WORK = 3e9;
 /**
- * Multiply-adds of one step a thread must have at least: at 2×128, 2 streams a thread
- * (0.4e6) ran slower on two threads than on one; 8 a thread (1.6e6) 1.3–1.8x faster.
+ * Multiply-adds of one step a thread must have at least (a step's wake-up costs tens of µs):
+ * at 2×128, 2 streams a thread (0.4e6) ran 0.62x and 1.16x on two threads in two runs;
+ * 8 a thread (1.6e6) 1.58x and 1.69x.
  */
 export const PARALLEL_MIN_SHARE = 1.5e6;
+
+/**
+ * Bytes the threads' copies of the packed weights may take together: each thread reads all
+ * of its copy every step, and two threads gained only while both copies stayed in this
+ * machine's shared 32 MB L3 (batch 16: 2×384, 2×7.7 MB, 1.57x; 2×512, 2×13 MB, 0.61x;
+ * 3×512, 2×21 MB, 0.80x; `npm run bench:threads -- 5 2x384,2x512,3x512 16`).
+ */
+export const PARALLEL_MAX_WEIGHT_BYTES = 16 * 2 ** 20;
+
+/** Bytes of the whole step's copy of the weights: layer 0's lookup table (V, G·H) and recurrence, the layers above's, the output layer. */
+export function stepWeightBytes(model: CharModel): number {
+  const { layers, hidden: H, vocabSize: V } = model.config;
+  const N = model.cell.gates * H;
+  return 4 * (V * N + H * N + (layers - 1) * (2 * H * N + N) + H * V + V);
+}
 
 /** Multiply-adds of one step of one stream: layer 0's recurrence (its input is a row lookup), the layers above's input and recurrence, the output. */
 export function stepMultiplyAdds(model: CharModel): number {
@@ -29,12 +46,17 @@ export function stepMultiplyAdds(model: CharModel): number {
 
 /**
  * Threads for `streams` streams of `characters` steps each: `requested` (at most one per
- * stream) if given; else one per core where the work pays (PARALLEL_MIN_WORK, PARALLEL_MIN_SHARE), else one.
+ * stream) if given; else one per core where the work pays (PARALLEL_MIN_WORK, PARALLEL_MIN_SHARE,
+ * PARALLEL_MAX_WEIGHT_BYTES), else one.
  */
 export function samplingThreads(model: CharModel, streams: number, characters: number, requested?: number): number {
   if (requested !== undefined) return Math.max(1, Math.min(requested, streams));
   const perStream = stepMultiplyAdds(model);
   if (characters * streams * perStream < PARALLEL_MIN_WORK) return 1;
-  const threads = Math.min(availableParallelism(), Math.floor((streams * perStream) / PARALLEL_MIN_SHARE));
+  const threads = Math.min(
+    availableParallelism(),
+    Math.floor((streams * perStream) / PARALLEL_MIN_SHARE),
+    Math.floor(PARALLEL_MAX_WEIGHT_BYTES / stepWeightBytes(model)),
+  );
   return Math.max(1, Math.min(threads, streams));
 }
