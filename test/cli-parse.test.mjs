@@ -50,6 +50,7 @@ const SAMPLE_DEFAULTS = {
   seed: undefined,
   json: false,
   interactive: false,
+  threads: undefined,
   backend: 'auto',
 };
 
@@ -127,6 +128,8 @@ const parsed = [
       '--num-samples',
       '3',
       '--json',
+      '--threads',
+      '2',
     ],
     'sample',
     ['ck'],
@@ -141,6 +144,7 @@ const parsed = [
       seed: 7,
       numSamples: 3,
       json: true,
+      threads: 2,
     },
   ],
   [['sample', 'ck', '--argmax', '-i'], 'sample', ['ck'], { ...SAMPLE_DEFAULTS, argmax: true, interactive: true }],
@@ -201,6 +205,7 @@ const refused = [
   [['sample', 'ck', '--top-k', '0'], "charrnn: --top-k must be an integer ≥ 1 (got '0')"],
   [['sample', 'ck', '--top-p', '1.1'], "charrnn: --top-p must be in (0, 1] (got '1.1')"],
   [['sample', 'ck', '-n', '-1'], "charrnn: --length must be an integer ≥ 0 (got '-1')"],
+  [['sample', 'ck', '--threads', '0'], "charrnn: --threads must be an integer ≥ 1 (got '0')"],
   [['sample', 'ck', '--stop', ''], 'charrnn: --stop must not be empty'],
   [['sample', 'ck', '--stop', 'a\\q'], "charrnn: --stop: unknown escape '\\q' in 'a\\q' (use \\n, \\r, \\t or \\\\)"],
   [['eval', 'ck', '--limit', '1'], "charrnn: --limit must be an integer ≥ 2 (got '1')"],
