@@ -11,8 +11,8 @@ import type { CharModel } from '../model/model.js';
 
 /**
  * Multiply-adds over the whole sample below which one thread is kept: the measured break-even
- * (extra start-up / time saved per step) was 1.8–3.1e9 at 2×128 batch 16 and 2×256 batch 8 and 16
- * (`npm run bench:threads`), about 0.15 s of one thread's work.
+ * (extra start-up / time saved per step) was 1.8–4.2e9 at 2×128 batch 16 and 2×256 batch 8 and 16
+ * over two runs (`npm run bench:threads`), about 0.15 s of one thread's work.
  */
 export const PARALLEL_MIN_WORK = 3e9;
 /**
