@@ -83,6 +83,23 @@ test('matMul: all transpose combinations, batched and broadcast', async () => {
   }
 });
 
+test("matMul: our GEMM's cache blocks (K over several slices, rows over several blocks, tails), within 1e-6 of cpu", async () => {
+  // wasm/gemm.ts blocks K by 256 and rows by 128.
+  for (const { m, k, n } of [
+    { m: 301, k: 601, n: 83 },
+    { m: 129, k: 257, n: 9 },
+  ]) {
+    for (const [ta, tb] of TRANSPOSES) {
+      await assertSameAsCpu(
+        (a, b) => tf.matMul(a, b, ta, tb),
+        [operand([], m, k, ta), operand([], k, n, tb)],
+        `matMul ${[m, k, n, ta, tb]}`,
+        1e-6,
+      );
+    }
+  }
+});
+
 test('matMul gradients (transposed matMuls from autodiff)', async () => {
   const grads = (a, b) => tf.grads((x, y) => tf.matMul(x, y).square().sum())([a, b]);
   await assertSameAsCpu(grads, [random([20, 30]), random([30, 12])], 'grad 2d');

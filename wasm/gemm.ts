@@ -41,14 +41,20 @@ export function pack(src: usize, K: i32, N: i32, sk: i32, sn: i32, dst: usize): 
 /** C (M, N; row stride ldc) = [C +] A · B (packed), A's element (m, k) at a + 4·(m·sam + k·sak). */
 export function gemm(M: i32, N: i32, K: i32, a: usize, sam: i32, sak: i32, b: usize, c: usize, ldc: i32, accumulate: bool): void {
   const aRow = <usize>sam << 2;
-  const aStep = <usize>sak << 2;
-  const cRow = <usize>ldc << 2;
+  product(M, N, K, a, aRow << 2, aRow, <usize>sak << 2, b, c, <usize>ldc << 2, accumulate);
+}
+
+/**
+ * C (M, N; row stride cRow bytes) = [C +] A · B (packed), A in tiles of four rows: tile t at
+ * a + t·tileStride, its row r at + r·aRow, each next k at + aStep (all bytes).
+ */
+function product(M: i32, N: i32, K: i32, a: usize, tileStride: usize, aRow: usize, aStep: usize, b: usize, c: usize, cRow: usize, accumulate: bool): void {
   for (let n0 = 0; n0 < N; n0 += 8) {
     const panel = b + <usize>n0 * <usize>K * 4;
     const cols = min(8, N - n0);
     for (let m = 0; m < M; m += 4) {
       const rows = min(4, M - m);
-      const aTile = a + <usize>m * aRow;
+      const aTile = a + <usize>(m >> 2) * tileStride;
       const cTile = c + <usize>m * cRow + (<usize>n0 << 2);
       if (rows == 4 && cols == 8) {
         tile4x8(aTile, aRow, aStep, panel, K, cTile, cRow, accumulate);
@@ -70,14 +76,72 @@ export function gemm(M: i32, N: i32, K: i32, a: usize, sam: i32, sak: i32, b: us
   }
 }
 
+// The projections' products (M = T·B rows of thousands, K and N of H, 4H or V) are cache
+// blocked, BLIS-style: K in slices of KC, for each slice B's rows packed (KC × N), and A in
+// blocks of MC rows (MC × KC floats, 128 KB, in L2); each 8-column panel of the B slice
+// (KC × 8, 8 KB) then stays in L1 across the block's row tiles. Unblocked, a gradient's
+// K = T·B made every panel, and the whole of A for every panel, far larger than the caches.
+const KC = 256;
+const MC = 128;
+
+/** Bytes of matMul's scratch: B's packed slice, then A's packed block. */
+export function matMulBytes(M: i32, N: i32, K: i32): usize {
+  const kc = min(K, KC);
+  return packedBytes(kc, N) + <usize>((min(M, MC) + 3) & ~3) * <usize>kc * 4;
+}
+
 /**
  * C (M, N) = A (M, K) · B (K, N), each operand through its strides (element (m, k) of A at
- * a + 4·(m·sam + k·sak), (k, n) of B at b + 4·(k·sbk + n·sbn)): any transposes, no copies but
- * B's packing into `packed` (packedBytes(K, N)).
+ * a + 4·(m·sam + k·sak), (k, n) of B at b + 4·(k·sbk + n·sbn)): any transposes, no copies
+ * but the packing into `scratch` (matMulBytes(M, N, K)).
  */
-export function matMul(M: i32, N: i32, K: i32, a: usize, sam: i32, sak: i32, b: usize, sbk: i32, sbn: i32, c: usize, packed: usize): void {
-  pack(b, K, N, sbk, sbn, packed);
-  gemm(M, N, K, a, sam, sak, packed, c, N, false);
+export function matMul(M: i32, N: i32, K: i32, a: usize, sam: i32, sak: i32, b: usize, sbk: i32, sbn: i32, c: usize, scratch: usize): void {
+  const packedB = scratch;
+  const packedA = scratch + packedBytes(min(K, KC), N);
+  // Rows of A in place (four sequential streams); other layouts (a transposed A: a row's
+  // elements a row of memory apart) packed, four rows interleaved.
+  const inPlace = sak == 1;
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = min(KC, K - k0);
+    pack(b + ((<usize>k0 * <usize>sbk) << 2), kc, N, sbk, sbn, packedB);
+    for (let m0 = 0; m0 < M; m0 += MC) {
+      const mc = min(MC, M - m0);
+      const block = a + ((<usize>m0 * <usize>sam + <usize>k0 * <usize>sak) << 2);
+      const cBlock = c + ((<usize>m0 * <usize>N) << 2);
+      if (inPlace) {
+        product(mc, N, kc, block, <usize>sam << 4, <usize>sam << 2, 4, packedB, cBlock, <usize>N << 2, k0 > 0);
+      } else {
+        packRows(block, mc, kc, sam, sak, packedA);
+        product(mc, N, kc, packedA, <usize>kc << 4, 4, 16, packedB, cBlock, <usize>N << 2, k0 > 0);
+      }
+    }
+  }
+}
+
+/**
+ * Packs rows [0, rows) of the (rows, K) matrix whose element (m, k) is at src + 4·(m·sm + k·sk)
+ * in tiles of four rows, interleaved (tile t, step k: rows 4t..4t+3 at dst + 16·(t·K + k)).
+ */
+function packRows(src: usize, rows: i32, K: i32, sm: i32, sk: i32, dst: usize): void {
+  const mStep = <usize>sm << 2;
+  const kStep = <usize>sk << 2;
+  for (let m = 0; m < rows; m += 4) {
+    const tileRows = min(4, rows - m);
+    let at = src + <usize>m * mStep;
+    if (tileRows == 4 && sm == 1) {
+      for (let k = 0; k < K; k++) {
+        v128.store(dst, v128.load(at));
+        at += kStep;
+        dst += 16;
+      }
+      continue;
+    }
+    for (let k = 0; k < K; k++) {
+      for (let r = 0; r < tileRows; r++) store<f32>(dst + (<usize>r << 2), load<f32>(at + <usize>r * mStep));
+      at += kStep;
+      dst += 16;
+    }
+  }
 }
 
 function tile4x8(a: usize, aRow: usize, aStep: usize, b: usize, K: i32, c: usize, cRow: usize, accumulate: bool): void {

@@ -4,8 +4,9 @@
 // matMul(a, dy, true, false) produced by autodiff, and any batched matMul)
 // runs a naive C++ loop at ~0.3 GFLOP/s. A product of two single matrices with
 // at least OWN_GEMM_ROWS rows (training's projections and their gradients)
-// runs on our own GEMM (wasm/gemm.ts), which reads transposed operands in place:
-// 1.4-1.9x XNNPACK's speed at 1250 rows. With fewer rows (sampling) XNNPACK,
+// runs on our own cache-blocked GEMM (wasm/gemm.ts), which takes transposed operands as they
+// are: 1.4-1.9x XNNPACK's speed at 1250 rows (before blocking, which gained 1.1-2.5x more at
+// 1250-6400 rows: npm run bench:gemm). With fewer rows (sampling) XNNPACK,
 // which keeps its packed copy of b between calls, is faster. Otherwise transposed operands are
 // first transposed with the backend's fast Transpose kernel, batches are folded
 // into rows when b is not batched, and otherwise each batch is one XNNPACK
@@ -103,8 +104,8 @@ function ownMatMul(backend: WasmBackend, a: tf.TensorInfo, b: tf.TensorInfo, tra
   const kernels = ownKernels(backend);
   const [sam, sak] = transposeA ? [1, aCols] : [aCols, 1];
   const [sbk, sbn] = transposeB ? [1, bCols] : [bCols, 1];
-  withScratch(backend, [kernels.packedBytes(k, n)], (packed) => {
-    kernels.matMul(m, n, k, byteOffset(backend, a), sam, sak, byteOffset(backend, b), sbk, sbn, byteOffset(backend, out), packed);
+  withScratch(backend, [kernels.matMulBytes(m, n, k)], (scratch) => {
+    kernels.matMul(m, n, k, byteOffset(backend, a), sam, sak, byteOffset(backend, b), sbk, sbn, byteOffset(backend, out), scratch);
   });
   return out;
 }

@@ -16,6 +16,7 @@ import { instantiateOwnKernels } from './packed-model.js';
 export interface OwnKernels {
   packedBytes(K: number, N: number): number;
   pack(src: number, K: number, N: number, sk: number, sn: number, dst: number): void;
+  matMulBytes(M: number, N: number, K: number): number;
   matMul(
     M: number,
     N: number,
@@ -27,7 +28,7 @@ export interface OwnKernels {
     sbk: number,
     sbn: number,
     c: number,
-    packed: number,
+    scratch: number,
   ): void;
   lstmForward(
     T: number,
