@@ -215,6 +215,40 @@ test('gather gradients and unsortedSegmentSum', async () => {
   await assertSameAsCpu((x, ids) => tf.unsortedSegmentSum(x, ids, 10).toFloat(), [random([9], 'int32'), indices], 'segment sum int32');
 });
 
+test('sum over leading axes (one pass, no transpose) and over others, with and without keepDims', async () => {
+  for (const [shape, axis] of [
+    [[301, 67], 0],
+    [
+      [7, 5, 6],
+      [0, 1],
+    ],
+    [
+      [7, 5, 6],
+      [1, 0],
+    ],
+    [[7, 5, 6], 1],
+    [[7, 5, 6], -1],
+    [[7, 5, 6], null],
+    [[1, 9], 0],
+  ]) {
+    for (const keepDims of [false, true]) {
+      await assertSameAsCpu((x) => tf.sum(x, axis, keepDims), [random(shape)], `sum ${shape} over ${axis} keepDims ${keepDims}`, 1e-5);
+    }
+  }
+});
+
+test('clone shares its data: disposing either leaves the other intact, the last frees it', () => {
+  const backend = tf.backend();
+  const dataIds = backend.numDataIds();
+  const x = tf.tensor1d([1, 2, 3]);
+  const y = tf.clone(x);
+  assert.equal(backend.numDataIds(), dataIds + 1, 'one buffer for both');
+  x.dispose();
+  assert.deepEqual(Array.from(y.dataSync()), [1, 2, 3]);
+  y.dispose();
+  assert.equal(backend.numDataIds(), dataIds);
+});
+
 test('no leaked tensors or backend buffers', () => {
   const backend = tf.backend();
   const a = tf.randomNormal([3, 8, 6]);
@@ -234,6 +268,8 @@ test('no leaked tensors or backend buffers', () => {
       tf.split(x, [3, 7], 0);
       tf.unstack(x, 1);
       tf.grad((t) => tf.gather(t, idx).sum())(x);
+      tf.sum(x, [0, 1]);
+      tf.clone(x);
     });
   run();
   const tensors = tf.memory().numTensors;

@@ -6,6 +6,8 @@
 //   GatherV2       element-by-element loop for row lookups     -> one copy per row
 //   UnsortedSegmentSum      missing (gradient of tf.gather)    -> JS loop on the heap
 //   Tanh           scalar std::tanh, 17x slower than Sigmoid    -> via Sigmoid
+//   Identity       copied every element                        -> shares the data
+//   Sum            over leading axes: transposed everything first -> one pass (wasm/sums.ts)
 // and adds kernels of our own (lstm.ts, gru.ts, rnn.ts: fused layers; step.ts: the sampler's
 // projections; from wasm/).
 //
@@ -18,9 +20,11 @@ import * as tf from '../../tf.js';
 import { makeBatchMatMulConfig } from './batch-matmul.js';
 import { makeFusedMatMulConfig } from './fused-matmul.js';
 import { makeGatherConfig } from './gather.js';
+import { makeIdentityConfig } from './identity.js';
 import { gruKernelConfigs } from './gru.js';
 import { makeSliceConfig } from './slice.js';
 import { makeSplitVConfig } from './split-v.js';
+import { makeSumConfig } from './sum.js';
 import { stepKernelConfigs } from './step.js';
 import { makeTanhConfig } from './tanh.js';
 import { lstmKernelConfigs } from './lstm.js';
@@ -32,8 +36,10 @@ const OVERRIDES: Array<[string, (original: tf.KernelConfig) => tf.KernelConfig]>
   [tf.BatchMatMul, makeBatchMatMulConfig],
   [tf._FusedMatMul, makeFusedMatMulConfig],
   [tf.GatherV2, makeGatherConfig],
+  [tf.Identity, makeIdentityConfig],
   [tf.Slice, makeSliceConfig],
   [tf.SplitV, makeSplitVConfig],
+  [tf.Sum, makeSumConfig],
   [tf.Tanh, makeTanhConfig],
   [tf.Unpack, makeUnpackConfig],
 ];
