@@ -5,8 +5,8 @@
  * data-parallel step's own parts (publishing weights, combining shard gradients) and the
  * time this thread waits for the worker. JS/engine overhead = a part's time − its kernels'.
  *
- *   npm run bench:profile -- [steps] [sizes]   (sizes: comma-separated hidden sizes, default 128,256;
- *                                                2 layers, seq 50 batch 50 at 128, seq 100 batch 64 above)
+ *   npm run bench:profile -- [steps] [sizes] [threads]   (sizes: hidden sizes, default 128,256, 2 layers, seq 50
+ *                                  batch 50 at 128, seq 100 batch 64 above; threads: default 1,2)
  */
 import * as tf from '../dist/tf.js';
 import { selectBackend } from '../dist/backend/select.js';
@@ -75,9 +75,15 @@ async function part<R>(parts: Map<string, Part[]>, name: string, f: () => R | Pr
   return result;
 }
 
-function table(title: string, parts: Map<string, Part[]>, kernels: Map<string, { ms: number; calls: number }>, steps: number): void {
+function table(
+  title: string,
+  parts: Map<string, Part[]>,
+  kernels: Map<string, { ms: number; calls: number }>,
+  steps: number,
+  cpuMs: number,
+): void {
   const step = median(parts.get('step')!.map((p) => p.ms));
-  console.log(`\n${title}: step ${step.toFixed(1)} ms (median of ${steps})`);
+  console.log(`\n${title}: step ${step.toFixed(1)} ms (median of ${steps}), cpu ${cpuMs.toFixed(1)} ms/step (all threads, mean)`);
   console.log('  part                        ms   share  kernels  JS/engine');
   for (const [name, entries] of parts) {
     if (name === 'step') continue;
@@ -139,7 +145,10 @@ async function profile(hidden: number, threads: number, steps: number): Promise<
   };
   for (let k = 0; k < 3; k++) await run(false);
   clock.reset();
+  const cpu = process.cpuUsage();
   for (let k = 0; k < steps; k++) await run(true);
+  const { user, system } = process.cpuUsage(cpu);
+  const cpuMs = (user + system) / 1000 / steps; // every thread's, workers' included
   const kernels = new Map(clock.totals);
   if (pool) {
     // What remains of the source's time is this thread's shard and the wait for the worker's.
@@ -151,7 +160,7 @@ async function profile(hidden: number, threads: number, steps: number): Promise<
     parts.set('  shard 0 + wait', own);
     await pool.close();
   }
-  table(`2x${hidden} seq ${seq} batch ${batch}, ${threads} thread${threads > 1 ? 's' : ''}`, parts, kernels, steps);
+  table(`2x${hidden} seq ${seq} batch ${batch}, ${threads} thread${threads > 1 ? 's' : ''}`, parts, kernels, steps, cpuMs);
   tf.dispose(state.flat());
   adam.dispose();
   model.dispose();
@@ -162,5 +171,6 @@ const sizes = (process.argv[3] ?? '128,256').split(',').map(Number);
 const backend = await selectBackend('wasm');
 clock.install();
 console.log(`backend: ${backend.description}; tensors before: ${tf.memory().numTensors}`);
-for (const hidden of sizes) for (const threads of [1, 2]) await profile(hidden, threads, steps);
+const threadCounts = (process.argv[4] ?? '1,2').split(',').map(Number);
+for (const hidden of sizes) for (const threads of threadCounts) await profile(hidden, threads, steps);
 console.log(`\ntensors after: ${tf.memory().numTensors}`);
