@@ -131,6 +131,7 @@ for (const [cell, prefix] of [
       tf.dispose([value, ...Object.values(grads)]);
     });
     assert.ok(trained.has(`${prefix}Forward`) && trained.has(`${prefix}Backward`), [...trained].join(' '));
+    assert.ok(trained.has('CharrnnCrossEntropy') && trained.has('CharrnnCrossEntropyBackward'), [...trained].join(' '));
     const evaluated = await kernelNames(() => {
       const { logits, final } = model.forward(ids, model.initialState(2));
       tf.dispose([logits, ...final.flat()]);

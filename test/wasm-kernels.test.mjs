@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import * as tf from '../dist/tf.js';
 import { byteOffset, free, heapMemory, malloc } from '../dist/backend/wasm-kernels/backend.js';
 import { registerWasmKernelFixes } from '../dist/backend/wasm-kernels/index.js';
+import { crossEntropy } from '../dist/model/cross-entropy.js';
 
 registerWasmKernelFixes(); // before the backend is initialised (the other order is tested below)
 await tf.setBackend('cpu');
@@ -247,6 +248,24 @@ test('clone shares its data: disposing either leaves the other intact, the last 
   assert.deepEqual(Array.from(y.dataSync()), [1, 2, 3]);
   y.dispose();
   assert.equal(backend.numDataIds(), dataIds);
+});
+
+test('the training loss (our kernel on wasm, tfjs softmaxCrossEntropy on cpu) and its gradient', async () => {
+  const lossAndGradient = (logits, targets) => [
+    crossEntropy(logits, targets),
+    // targets made inside the differentiated function are gone by the time the backward runs
+    tf.grad((x) => crossEntropy(x, tf.tensor1d(targets.dataSync(), 'int32')))(logits),
+  ];
+  for (const [R, V] of [
+    [37, 83],
+    [1, 3],
+    [8, 4],
+  ]) {
+    const logits = random([R, V]);
+    logits.values.forEach((x, i) => (logits.values[i] = 20 * x)); // spread: exp over a wide range
+    const targets = { shape: [R], values: Float32Array.from({ length: R }, (_, r) => (r * 5) % V), dtype: 'int32' };
+    await assertSameAsCpu(lossAndGradient, [logits, targets], `cross-entropy ${R}x${V}`, 2e-6);
+  }
 });
 
 test('no leaked tensors or backend buffers', () => {

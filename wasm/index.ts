@@ -6,6 +6,7 @@
 // write tensors where tfjs keeps them. It has no data segment and no allocator: the host
 // allocates everything, starting with the constant table (setTable, TABLE_BYTES).
 export { matMul, matMulBytes, pack, packedBytes } from './gemm';
+export { crossEntropyBackward, crossEntropyForward } from './cross-entropy';
 export { gruBackward, gruCell, gruForward, gruPackedBytes } from './gru';
 export { lstmBackward, lstmCell, lstmForward } from './lstm';
 export { rnnBackward, rnnForward } from './rnn';

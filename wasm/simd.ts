@@ -1,5 +1,5 @@
 // SIMD building blocks shared by the kernels: multiply-add (fused in the relaxed-SIMD
-// build), tanh and sigmoid on four lanes, and the constant table they read.
+// build), tanh, sigmoid and exp on four lanes, and the constant table they read.
 //
 // The constants live in a table in memory, filled once by `initKernels`, not as v128
 // literals: V8 rebuilds a v128 constant each time round a loop, which made the
@@ -12,14 +12,24 @@
 // Maximum absolute error against float64 over [-20, 20]: 3.6e-7 for tanh (the largest is
 // where it saturates, at 1 − 3.6e-7) and 2.3e-7 for sigmoid; test/fused-lstm.test.mjs
 // holds the kernels to 4e-7.
-
+//
+// exp is Cephes' expf: x = n·ln 2 + r with |r| ≤ ½ ln 2, e^r by a degree-7 polynomial,
+// 2^n put together from its exponent bits; x is clamped to [-87, 88] (normal results).
 const CLAMP_HI = 0;
 const CLAMP_LO = 1;
 const ALPHA = 2; // 7 numerator coefficients, x¹ to x¹³
 const BETA = 9; // 4 denominator coefficients, x⁰ to x⁶
 const HALF = 13;
 const ONE = 14;
-export const CONSTANTS = 15; // v128s in the table
+const EXP_LO = 15;
+const EXP_HI = 16;
+const LOG2E = 17;
+const ROUNDING = 18; // 1.5·2^23: adding it rounds to an integer, held in the low mantissa bits
+const LN2_HI = 19; // −ln 2 in two parts
+const LN2_LO = 20;
+const EXP_P = 21; // 6 polynomial coefficients, r⁷ down to r²
+const EXP_BIAS = 27; // i32: 127 − the bits of ROUNDING
+export const CONSTANTS = 28; // v128s in the table
 /** Scratch after the constants: 16 four-lane slots for loop tails and a 4×8 GEMM tile. */
 export const SLOTS_OFFSET: usize = CONSTANTS << 4;
 export const TILE_OFFSET: usize = SLOTS_OFFSET + (16 << 4);
@@ -45,6 +55,19 @@ export function setTable(ptr: usize): void {
   put(BETA + 3, 1.19825839466702e-6);
   put(HALF, 0.5);
   put(ONE, 1.0);
+  put(EXP_LO, -87.0);
+  put(EXP_HI, 88.0);
+  put(LOG2E, 1.44269504088896341);
+  put(ROUNDING, 12582912.0);
+  put(LN2_HI, -0.693359375);
+  put(LN2_LO, 2.12194440e-4);
+  put(EXP_P, 1.9875691500e-4);
+  put(EXP_P + 1, 1.3981999507e-3);
+  put(EXP_P + 2, 8.3334519073e-3);
+  put(EXP_P + 3, 4.1665795894e-2);
+  put(EXP_P + 4, 1.6666665459e-1);
+  put(EXP_P + 5, 5.0000001201e-1);
+  v128.store(table + (<usize>EXP_BIAS << 4), i32x4.splat(127 - 0x4b400000));
 }
 
 function put(k: i32, value: f32): void {
@@ -87,6 +110,20 @@ function put(k: i32, value: f32): void {
   q = madd(x2, q, constant(BETA + 1));
   q = madd(x2, q, constant(BETA));
   return f32x4.div(f32x4.mul(x, p), q);
+}
+
+@inline export function exp4(v: v128): v128 {
+  const x = f32x4.pmin(f32x4.pmax(v, constant(EXP_LO)), constant(EXP_HI));
+  const t = madd(x, constant(LOG2E), constant(ROUNDING)); // n = round(x / ln 2) + ROUNDING
+  const n = f32x4.sub(t, constant(ROUNDING));
+  const r = madd(n, constant(LN2_LO), madd(n, constant(LN2_HI), x));
+  let p = madd(constant(EXP_P), r, constant(EXP_P + 1));
+  p = madd(p, r, constant(EXP_P + 2));
+  p = madd(p, r, constant(EXP_P + 3));
+  p = madd(p, r, constant(EXP_P + 4));
+  p = madd(p, r, constant(EXP_P + 5));
+  const er = f32x4.add(madd(p, f32x4.mul(r, r), r), constant(ONE));
+  return f32x4.mul(er, i32x4.shl(i32x4.add(t, constant(EXP_BIAS)), 23)); // · 2^n
 }
 
 @inline export function sigmoid4(x: v128): v128 {

@@ -12,6 +12,7 @@
 import * as tf from '../tf.js';
 import { cellKernels, zeroState, type RecurrentCell, type RecurrentState } from '../cells/cell.js';
 import { CELLS, isCellType, type CellType } from '../cells/registry.js';
+import { crossEntropy } from './cross-entropy.js';
 import { attachInitialState, detached } from './learned-init.js';
 import { Rng } from '../rng.js';
 
@@ -207,8 +208,7 @@ export class CharModel {
     options: ForwardOptions = {},
   ): { loss: tf.Scalar; final: RecurrentState[] } {
     const { logits, final } = this.forward(inputs, state, options);
-    const labels = tf.oneHot(targets, this.config.vocabSize);
-    return { loss: tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar, final };
+    return { loss: crossEntropy(logits, targets), final };
   }
 
   dispose(): void {

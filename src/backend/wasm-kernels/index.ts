@@ -9,7 +9,7 @@
 //   Identity       copied every element                        -> shares the data
 //   Sum            over leading axes: transposed everything first -> one pass (wasm/sums.ts)
 // and adds kernels of our own (lstm.ts, gru.ts, rnn.ts: fused layers; step.ts: the sampler's
-// projections; from wasm/).
+// projections; cross-entropy.ts: the training loss; from wasm/).
 //
 // registerWasmKernelFixes() may be called before or after tf.setBackend('wasm'):
 // each replacement keeps the original kernel's setupFunc (the engine runs
@@ -18,6 +18,7 @@
 // by whichever of the two ran. Calling it more than once does nothing.
 import * as tf from '../../tf.js';
 import { makeBatchMatMulConfig } from './batch-matmul.js';
+import { crossEntropyKernelConfigs } from './cross-entropy.js';
 import { makeFusedMatMulConfig } from './fused-matmul.js';
 import { makeGatherConfig } from './gather.js';
 import { makeIdentityConfig } from './identity.js';
@@ -59,7 +60,14 @@ export function registerWasmKernelFixes(): void {
     if (original == null) throw new Error(`wasm kernel ${name} is not registered; is @tensorflow/tfjs-backend-wasm loaded?`);
     if (!installed.has(original)) install(makeConfig(original));
   }
-  for (const config of [unsortedSegmentSumConfig, ...lstmKernelConfigs, ...gruKernelConfigs, ...rnnKernelConfigs, ...stepKernelConfigs]) {
+  for (const config of [
+    unsortedSegmentSumConfig,
+    ...crossEntropyKernelConfigs,
+    ...lstmKernelConfigs,
+    ...gruKernelConfigs,
+    ...rnnKernelConfigs,
+    ...stepKernelConfigs,
+  ]) {
     const current = tf.getKernel(config.kernelName, 'wasm');
     if (current == null || !installed.has(current)) install(config);
   }
