@@ -13,4 +13,4 @@ export { rnnBackward, rnnForward } from './rnn';
 export { HEADER_WORDS, LAYER_WORDS, packedWideBytes, packWide, sampleStep } from './sample';
 export { projectStep } from './step';
 export { setTable, TABLE_BYTES } from './simd';
-export { columnSums } from './sums';
+export { columnSums, segmentRowSums } from './sums';

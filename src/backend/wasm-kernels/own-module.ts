@@ -126,6 +126,7 @@ export interface OwnKernels {
   crossEntropyForward(R: number, V: number, logits: number, targets: number, losses: number, probs: number): void;
   crossEntropyBackward(R: number, V: number, probs: number, targets: number, dLosses: number, dLogits: number): void;
   columnSums(M: number, N: number, x: number, out: number): void;
+  segmentRowSums(R: number, N: number, S: number, x: number, ids: number, out: number): void;
   rnnForward(T: number, B: number, H: number, zIn: number, U: number, h0: number, hs: number, packed: number): void;
   rnnBackward(T: number, B: number, H: number, dHs: number, hs: number, U: number, dZ: number, dh0: number, packed: number): void;
 }
