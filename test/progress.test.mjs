@@ -47,31 +47,13 @@ test('fitLine does not count colour codes as columns', () => {
 
 const tmux = spawnSync('tmux', ['-V']).status === 0 ? false : 'tmux is not installed (apt-get install -y tmux)';
 
-test('in an 80-column terminal the progress bar fits and keeps chars/s and the ETA', { skip: tmux, timeout: 60_000 }, async () => {
-  const dir = workDir('progress');
-  const session = `charrnn-progress-${process.pid}`;
-  const command = [
-    process.execPath,
-    BIN,
-    'train',
-    TINY_CORPUS,
-    '-o',
-    join(dir, 'run'),
-    '--hidden',
-    '16',
-    '--layers',
-    '1',
-    '--batch',
-    '8',
-    '--seq',
-    '20',
-    '--max-steps',
-    '40',
-    '--eval-every',
-    '20',
-    '--threads',
-    '1',
-  ];
+/**
+ * Runs `charrnn train <args>` in an 80×30 tmux terminal and passes every screen it shows
+ * (captured every 250 ms) to `onScreen`; returns the last one, after the command exited.
+ */
+async function inTerminal(args, onScreen = () => {}) {
+  const session = `charrnn-progress-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  const command = [process.execPath, BIN, 'train', ...args];
   execFileSync('tmux', [
     'new-session',
     '-d',
@@ -90,13 +72,42 @@ test('in an 80-column terminal the progress bar fits and keeps chars/s and the E
     for (let waited = 0; waited < 50_000 && !screen.includes('EXITED'); waited += 250) {
       await new Promise((resolve) => setTimeout(resolve, 250));
       screen = execFileSync('tmux', ['capture-pane', '-p', '-J', '-t', session], { encoding: 'utf8' }); // -J: wrapped lines joined
+      onScreen(screen);
     }
     assert.match(screen, /EXITED/, screen);
-    const bar = screen.split('\n').find((l) => l.startsWith('step 40/40'));
-    assert.ok(bar, `no final progress line in:\n${screen}`);
-    assert.ok(bar.trimEnd().length < 80, `wider than the terminal: ${bar}`);
-    assert.match(bar.trimEnd(), /loss \d\.\d{3} \|.* chars\/s \| ETA \d+s$/);
+    return screen;
   } finally {
     spawnSync('tmux', ['kill-session', '-t', session]);
   }
+}
+
+const SMALL_MODEL = ['--hidden', '16', '--layers', '1', '--batch', '8', '--seq', '20', '--threads', '1'];
+
+test('in an 80-column terminal the progress bar fits and keeps chars/s and the ETA', { skip: tmux, timeout: 60_000 }, async () => {
+  const dir = workDir('progress');
+  const screen = await inTerminal([TINY_CORPUS, '-o', join(dir, 'run'), ...SMALL_MODEL, '--max-steps', '40', '--eval-every', '20']);
+  const bar = screen.split('\n').find((l) => l.startsWith('step 40/40'));
+  assert.ok(bar, `no final progress line in:\n${screen}`);
+  assert.ok(bar.trimEnd().length < 80, `wider than the terminal: ${bar}`);
+  assert.match(bar.trimEnd(), /loss \d\.\d{3} \|.* chars\/s \| ETA \d+s$/);
+});
+
+test('under --max-time the bar counts seconds of the budget and its ETA is the time left', { skip: tmux, timeout: 60_000 }, async () => {
+  const dir = workDir('progress-timed');
+  // Epochs that would take hours: an ETA from them, or from steps, could not add up to 8 s.
+  const bars = [];
+  await inTerminal([TINY_CORPUS, '-o', join(dir, 'run'), ...SMALL_MODEL, '--epochs', '100000', '--max-time', '8s'], (screen) => {
+    const bar = screen.split('\n').find((l) => l.startsWith('step ') && l.includes(' | ETA '));
+    if (bar) bars.push(bar.trimEnd());
+  });
+  assert.ok(bars.length >= 3, `too few progress bars seen: ${bars.join('\n')}`);
+  for (const bar of bars) {
+    const [, elapsed, total, eta] = bar.match(/^step \d+ \| (\d+)s of (\d+)s \|.* \| ETA (\d+)s$/) ?? [];
+    assert.equal(total, '8', bar);
+    assert.equal(Number(elapsed) + Number(eta), 8, bar);
+  }
+  assert.ok(
+    bars.some((bar) => /ETA [2-7]s$/.test(bar)),
+    `no bar halfway through the budget: ${bars.join('\n')}`,
+  );
 });

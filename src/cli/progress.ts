@@ -57,6 +57,9 @@ export class TrainingProgress implements TrainingObserver {
           const known = params.total > 0;
           const filled = known ? Math.round(Math.min(1, params.progress) * BAR_WIDTH) : 0;
           const bar = options.barCompleteString!.slice(0, filled) + options.barIncompleteString!.slice(0, BAR_WIDTH - filled);
+          // cli-progress estimates from its last 50 updates, a fraction of a second of a
+          // clock that ticks once a second (an ETA of 1s halfway through): the budget knows.
+          const eta = timed ? params.total - params.value : params.eta;
           // A bar of ~105 characters cut off chars/s and the ETA on an 80-column terminal:
           // fit the width, keeping the step, loss, speed and ETA longest.
           return fitLine(
@@ -68,7 +71,7 @@ export class TrainingProgress implements TrainingObserver {
               { text: `loss ${payload.loss}`, drop: 1 },
               { text: `val ${payload.val}`, drop: 4 },
               { text: `${payload.rate} chars/s`, drop: 2 },
-              ...(known && Number.isFinite(params.eta) ? [{ text: `ETA ${formatDuration(params.eta)}`, drop: 3 }] : []),
+              ...(known && Number.isFinite(eta) ? [{ text: `ETA ${formatDuration(eta)}`, drop: 3 }] : []),
             ],
             (process.stderr.columns || 80) - 1,
           );
