@@ -37,7 +37,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 # charrnn's defaults (src/training/config.ts), used where neither the flags nor --init say otherwise.
 DEFAULTS = dict(cell="lstm", layers=2, hidden=128, dropout=0.0, learnedInit=False, seq=50, batch=50, valFrac=0.05,
-                lr=2e-3, lrDecay=0.97, clip=5.0, epochs=20, maxSteps=None, maxSeconds=None, patience=None,
+                lr=5e-3, lrDecay=0.97, clip=5.0, epochs=20, maxSteps=None, maxSeconds=None, patience=None,
                 evalEvery=100, saveEvery=100, seed=1234)
 VALIDATION_MAX_CHARS = 200_000  # as src/training/trainer.ts
 

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { MetricsLog, readMetrics } from '../dist/checkpoint/metrics.js';
+import { TRAIN_DEFAULTS } from '../dist/training/config.js';
 import { runCli, TINY_CORPUS, workDir } from './helpers.mjs';
 
 const WORK = workDir('plot');
@@ -35,7 +36,7 @@ test('metrics.jsonl: one line per step, with loss, learning rate, speed and time
   );
   for (const m of firstRun) {
     for (const key of ['epoch', 'trainLoss', 'lr', 'charsPerSecond', 'seconds']) assert.equal(typeof m[key], 'number', key);
-    assert.ok(m.trainLoss > 0 && m.lr === 0.002 && m.charsPerSecond >= 0);
+    assert.ok(m.trainLoss > 0 && m.lr === TRAIN_DEFAULTS.lr && m.charsPerSecond >= 0);
     assert.ok(!Number.isNaN(Date.parse(m.time)), 'an ISO time');
   }
   assert.deepEqual(
