@@ -11,7 +11,7 @@ import { readMetrics } from '../dist/checkpoint/metrics.js';
 import { readCorpus } from '../dist/data/corpus.js';
 import { TRAIN_DEFAULTS } from '../dist/training/config.js';
 import { assertMemoryFits, estimateSamplingMemory, estimateTrainingMemory } from '../dist/training/memory.js';
-import { isDivergence } from '../dist/training/rollback.js';
+import { isDivergence, nextLossFloor } from '../dist/training/rollback.js';
 import { trainerThreads } from '../dist/training/data-parallel.js';
 import { train } from '../dist/training/trainer.js';
 import { availableParallelism } from 'node:os';
@@ -255,6 +255,24 @@ describe('legal input that looks odd', () => {
     ]) {
       assert.equal(isDivergence(loss, min), diverged, `loss ${loss} after a lowest ${min}`);
     }
+  });
+
+  test('the divergence guard: one lucky small batch does not make the next hard one a blow-up', () => {
+    // Losses as a 1×8 model on 32-character batches gives them: about 1.2, a lucky 0.6, then a hard 2.3.
+    const losses = [4.3, 3.9, 3.4, 2.9, 2.5, 2.1, 1.8, 1.5, 1.3, 1.2, 1.25, 1.15, 0.6, 2.3, 1.2, 1.1];
+    let floor = Infinity;
+    let lowest = Infinity;
+    for (const loss of losses) {
+      assert.equal(isDivergence(loss, floor), false, `loss ${loss} against the floor ${floor}`);
+      floor = nextLossFloor(floor, loss);
+      lowest = Math.min(lowest, loss);
+    }
+    assert.equal(isDivergence(2.3, lowest), true, 'against the lowest loss ever, the hard batch would read as a blow-up');
+    // A real blow-up from that level is still one, and the floor follows a falling loss down.
+    assert.equal(isDivergence(4.5, floor), true);
+    let falling = 1;
+    for (let k = 0; k < 60; k++) falling = nextLossFloor(falling, 0.01);
+    assert.ok(falling < 0.02, `floor ${falling} after 60 steps at 0.01`);
   });
 
   test('easy text (abab…) trains on: its loss falls near 0 without being called diverged', async () => {

@@ -76,7 +76,7 @@ export interface ResumeState {
   rngState: number;
   /** Train loss accumulated since the last validation, for the history. */
   lossSinceEval: { sum: number; count: number };
-  /** The divergence guard's memory: lowest step loss, learning-rate scale, rollbacks so far. */
+  /** The divergence guard's memory: its loss floor (rollback.ts; named for what it was first), learning-rate scale, rollbacks so far. */
   minLoss: number;
   lrScale: number;
   rollbacks: number;

@@ -11,7 +11,7 @@ import type { TrainConfig } from './config.js';
 import type { Corpus } from '../data/corpus.js';
 import { UserError } from '../errors.js';
 import { disposeState, type RecurrentState } from '../cells/cell.js';
-import { isDivergence, rollBack, RollbackPoint } from './rollback.js';
+import { isDivergence, nextLossFloor, rollBack, RollbackPoint } from './rollback.js';
 import { Cadence, checkInterval, stopReason } from './schedule.js';
 import type { RunState, StartingPoint } from './starting-point.js';
 import type { CharModel } from '../model/model.js';
@@ -153,14 +153,14 @@ class TrainingLoop {
     this.throughput.end(batch.inputs.length);
     await yieldToEventLoop(); // lets a SIGINT handler run between steps
 
-    if (isDivergence(loss, progress.minLoss)) {
+    if (isDivergence(loss, progress.lossFloor)) {
       // Back to the last good state with half the learning rate; never save a diverged model.
       const divergedAt = progress.step;
       this.state = rollBack(this.rollback, this.state, loss, this.options.outDir);
       this.observer.onRollback?.(divergedAt, loss, this.state.progress.step, lr / 2);
       return null;
     }
-    progress.minLoss = Math.min(progress.minLoss, loss);
+    progress.lossFloor = nextLossFloor(progress.lossFloor, loss);
     progress.lossSinceEval.sum += loss;
     progress.lossSinceEval.count++;
     return { loss, lr, gradNorm };

@@ -14,19 +14,35 @@ import { Rng } from '../rng.js';
 /** Rollbacks (each halving the learning rate) before the run gives up. */
 const MAX_ROLLBACKS = 3;
 
-/** A loss above this multiple of the lowest loss so far may be exploding... */
+/** A loss above this multiple of the loss floor (below) may be exploding... */
 const EXPLOSION_FACTOR = 3;
 /**
- * ...if it is also this many nats per character above the lowest. On easy text the loss
+ * ...if it is also this many nats per character above the floor. On easy text the loss
  * falls near 0.1, and one harder batch (streams restarting from a zero state at an epoch)
  * reads 0.4: three times the lowest, but the model is fine. A real blow-up moves the loss
  * by whole nats (towards ln(vocabulary size) and past it), or to NaN.
  */
 const EXPLOSION_MARGIN = 1;
 
-/** Whether a step's loss means training blew up, given the lowest loss so far. */
-export function isDivergence(loss: number, minLoss: number): boolean {
-  return !Number.isFinite(loss) || (loss > EXPLOSION_FACTOR * minLoss && loss > minLoss + EXPLOSION_MARGIN);
+/**
+ * The loss floor moves towards each step's loss: down by at most 10% a step, up by 1%. With
+ * small batches (4 streams of 8 characters)
+ * one lucky batch reads far below the model's usual loss, and an ordinary hard batch after
+ * it reads three times the lowest: a floor that only moves by steps does not take the lucky
+ * batch for the model's level, nor keep it for long.
+ */
+const FLOOR_FALL = 0.9;
+const FLOOR_RISE = 1.01;
+
+/** The floor the next step's loss is judged against, after a step with this loss (Infinity before the first). */
+export function nextLossFloor(floor: number, loss: number): number {
+  if (floor === Infinity) return loss;
+  return Math.min(floor * FLOOR_RISE, Math.max(loss, floor * FLOOR_FALL));
+}
+
+/** Whether a step's loss means training blew up, given the loss floor so far. */
+export function isDivergence(loss: number, floor: number): boolean {
+  return !Number.isFinite(loss) || (loss > EXPLOSION_FACTOR * floor && loss > floor + EXPLOSION_MARGIN);
 }
 
 interface Snapshot {

@@ -38,12 +38,12 @@ export class RunCheckpoints {
 
   /** Writes the `kind` checkpoint (replacing the last one crash-safely); returns its directory. */
   save(kind: CheckpointKind, model: CharModel, adam: Adam, state: RunState, seconds: number): string {
-    const { lossSinceEval, minLoss, lrScale, rollbacks, staleValidations } = state.progress;
+    const { lossSinceEval, lossFloor, lrScale, rollbacks, staleValidations } = state.progress;
     const resume: ResumeState = {
       adamStep: adam.step,
       rngState: state.rng.savedState,
       lossSinceEval,
-      minLoss,
+      minLoss: lossFloor,
       lrScale,
       rollbacks,
       staleValidations,

@@ -22,7 +22,8 @@ export interface Progress {
   bestValLoss: number | null;
   staleValidations: number;
   lossSinceEval: { sum: number; count: number };
-  minLoss: number;
+  /** The divergence guard's floor (rollback.ts), saved as the checkpoint's `minLoss`. */
+  lossFloor: number;
   lrScale: number;
   rollbacks: number;
   /** Training seconds spent before this process (for a resumed run). */
@@ -55,7 +56,7 @@ const newProgress = (): Progress => ({
   bestValLoss: null,
   staleValidations: 0,
   lossSinceEval: { sum: 0, count: 0 },
-  minLoss: Infinity,
+  lossFloor: Infinity,
   lrScale: 1,
   rollbacks: 0,
   seconds: 0,
@@ -111,7 +112,7 @@ export function startFromResume(corpus: Corpus, checkpoint: LoadedCheckpoint): S
       bestValLoss: t.bestValLoss,
       staleValidations: resume.staleValidations,
       lossSinceEval: resume.lossSinceEval,
-      minLoss: resume.minLoss,
+      lossFloor: resume.minLoss,
       lrScale: resume.lrScale,
       rollbacks: resume.rollbacks,
       seconds: t.seconds,
