@@ -40,7 +40,8 @@ export async function sampleCommand(checkpointPath: string, options: SampleComma
     // A sample worth keeping can be made again: say which seed made it.
     if (options.seed === undefined)
       info(`seed ${seed} (pass --seed ${seed} to repeat ${streams.length > 1 ? 'these samples' : 'this sample'})`);
-    const threads = options.threads === undefined ? undefined : Math.min(options.threads, availableParallelism()); // one beyond the cores only shares one
+    // A thread beyond the cores would only share one.
+    const threads = options.threads === undefined ? undefined : Math.min(options.threads, availableParallelism());
     const request = { ...shared, counts, streams, threads };
     if (streams.length === 1 && !options.json) streamOne(sampleStreams(model, vocab, { ...request, keep: false }));
     else

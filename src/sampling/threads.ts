@@ -37,7 +37,10 @@ export function stepWeightBytes(model: CharModel): number {
   return 4 * (V * N + H * N + (layers - 1) * (2 * H * N + N) + H * V + V);
 }
 
-/** Multiply-adds of one step of one stream: layer 0's recurrence (its input is a row lookup), the layers above's input and recurrence, the output. */
+/**
+ * Multiply-adds of one step of one stream: layer 0's recurrence (its input is a row lookup),
+ * the layers above's input and recurrence, the output.
+ */
 export function stepMultiplyAdds(model: CharModel): number {
   const { layers, hidden: H, vocabSize: V } = model.config;
   const N = model.cell.gates * H;

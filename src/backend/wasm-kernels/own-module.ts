@@ -174,7 +174,8 @@ const instances = new WeakMap<WasmBackend, OwnKernels>();
 export function ownKernels(backend: WasmBackend): OwnKernels {
   let kernels = instances.get(backend);
   if (kernels) return kernels;
-  kernels = instantiateOwnKernels(compile().module, heapMemory(backend), (bytes) => malloc(backend, bytes)); // its table lives as long as the backend
+  // Its table lives as long as the backend.
+  kernels = instantiateOwnKernels(compile().module, heapMemory(backend), (bytes) => malloc(backend, bytes));
   instances.set(backend, kernels);
   return kernels;
 }

@@ -136,7 +136,10 @@ export class PackedModelStep {
     });
   }
 
-  /** Feeds one character id per stream, ids (B), and returns the next-character logits (B·V, row b for stream b) as a view of the memory, valid until the next step. */
+  /**
+   * Feeds one character id per stream, ids (B), and returns the next-character logits (B·V,
+   * row b for stream b) as a view of the memory, valid until the next step.
+   */
   step(ids: Int32Array): Float32Array {
     if (ids.length !== this.batch) throw new RangeError(`expected ${this.batch} ids, got ${ids.length}`);
     const { buffer } = this.heap.memory();

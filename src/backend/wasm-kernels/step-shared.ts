@@ -1,7 +1,10 @@
 // What threaded-step.ts and its workers (step-worker.ts) agree on; no tfjs, as the workers load none.
 import type { StepShape } from './packed-model.js';
 
-/** Control words (Int32Array over a SharedArrayBuffer): [CONTROL] the step's generation, or STOP; [1 + w] the last generation worker w finished, or FAILED. */
+/**
+ * Control words (Int32Array over a SharedArrayBuffer): [CONTROL] the step's generation, or
+ * STOP; [1 + w] the last generation worker w finished, or FAILED.
+ */
 export const CONTROL = 0;
 export const STOP = -1;
 export const FAILED = -2;
