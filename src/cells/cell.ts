@@ -60,7 +60,10 @@ export interface CellKernels {
 export interface ModelStepper {
   readonly batch: number;
   readonly vocabSize: number;
-  /** Feeds one character id per stream, ids (B), and returns the next-character logits (B·V, row b for stream b). */
+  /**
+   * Feeds one character id per stream, ids (B), and returns the next-character logits (B·V,
+   * row b for stream b), which may be the stepper's own buffer: valid until the next step.
+   */
   step(ids: Int32Array): Float32Array;
   dispose(): void;
 }

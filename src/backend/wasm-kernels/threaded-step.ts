@@ -44,6 +44,8 @@ export class ThreadedModelStep implements ModelStepper {
   private readonly control: Int32Array;
   private readonly ids: Int32Array;
   private readonly logits: Float32Array;
+  /** What step returns: every stream's logits, reused from step to step. */
+  private readonly out: Float32Array;
   private readonly localStreams: number;
   private generation = 0;
   readonly batch: number;
@@ -63,6 +65,7 @@ export class ThreadedModelStep implements ModelStepper {
     this.control = new Int32Array(control);
     this.ids = new Int32Array(ids);
     this.logits = new Float32Array(logits);
+    this.out = new Float32Array(B * V);
     const values = weights.map((w) => w.dataSync() as Float32Array);
     const states = initial.map((layer) => layer.map((s) => s.dataSync() as Float32Array));
     const [, localTo] = ranges[0];
@@ -95,14 +98,14 @@ export class ThreadedModelStep implements ModelStepper {
     threadedSteps++;
   }
 
-  /** Feeds one character id per stream, ids (B), and returns the next-character logits (B·V, row b for stream b). */
+  /** As ModelStepper.step: the logits of every stream, this thread's and the workers', in one reused buffer. */
   step(ids: Int32Array): Float32Array {
     if (ids.length !== this.batch) throw new RangeError(`expected ${this.batch} ids, got ${ids.length}`);
     const generation = ++this.generation;
     this.ids.set(ids);
     Atomics.store(this.control, CONTROL, generation);
     Atomics.notify(this.control, CONTROL);
-    const out = new Float32Array(this.batch * this.vocabSize);
+    const { out } = this;
     out.set(this.local.step(ids.subarray(0, this.localStreams)));
     this.workers.forEach(({ errors, from, to }, w) => {
       this.awaitWorker(1 + w, generation, errors);
