@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadCheckpoint } from '../dist/checkpoint/checkpoint.js';
 import { saveCheckpoint } from '../dist/checkpoint/save.js';
-import { TRAIN_DEFAULTS } from '../dist/training/config.js';
 import { GradientPool } from '../dist/training/data-parallel.js';
 import { computeGradients } from '../dist/training/gradients.js';
 import { CharModel } from '../dist/model/model.js';
@@ -16,7 +15,7 @@ import { CELLS } from '../dist/cells/registry.js';
 import { BatchStepper } from '../dist/sampling/sampler.js';
 import { Vocabulary } from '../dist/data/vocab.js';
 import { GATES, gradientCheckTests, smallModel, tfGradients } from './gradient-checks.mjs';
-import { maxAbsDiff, useBackend, workDir } from './helpers.mjs';
+import { maxAbsDiff, trainingRecord, useBackend, workDir } from './helpers.mjs';
 
 const tf = await useBackend('wasm');
 
@@ -93,25 +92,13 @@ test("sampling's step path gives the forward's logits, for every cell, from the 
   }
 });
 
-function trainingRecord(config) {
-  return {
-    config: { ...TRAIN_DEFAULTS, cell: config.cell, learnedInit: config.learnedInit, hidden: config.hidden, layers: config.layers },
-    step: 0,
-    epoch: 0,
-    history: [],
-    valLoss: null,
-    bestValLoss: null,
-    backend: 'test',
-    seconds: 0,
-    corpus: { path: 'none.txt', files: [], encoding: 'utf8', bytes: 0, chars: 0, fingerprint: '0' },
-  };
-}
+const recordOf = ({ cell, learnedInit, hidden, layers }) => trainingRecord({ cell, learnedInit, hidden, layers });
 
 test('checkpoints record the cell and the learned initial state; one without a cell is an LSTM', async () => {
   const dir = workDir('cells');
   const vocab = new Vocabulary(['a', 'b', 'c', 'd', 'e']);
   const model = CharModel.create({ vocabSize: 5, hidden: 4, layers: 2, dropout: 0, cell: 'gru', learnedInit: true }, 2);
-  saveCheckpoint(join(dir, 'gru'), model, vocab, trainingRecord(model.config));
+  saveCheckpoint(join(dir, 'gru'), model, vocab, recordOf(model.config));
   const loaded = loadCheckpoint(join(dir, 'gru'));
   assert.equal(loaded.meta.model.cell, 'gru');
   assert.equal(loaded.model.config.learnedInit, true);
@@ -121,7 +108,7 @@ test('checkpoints record the cell and the learned initial state; one without a c
 
   // A checkpoint written before --cell existed: no cell, no learnedInit in its metadata.
   const lstm = CharModel.create({ vocabSize: 5, hidden: 4, layers: 1, dropout: 0, cell: 'lstm', learnedInit: false }, 2);
-  saveCheckpoint(join(dir, 'old'), lstm, vocab, trainingRecord(lstm.config));
+  saveCheckpoint(join(dir, 'old'), lstm, vocab, recordOf(lstm.config));
   const file = join(dir, 'old', 'model.json');
   const json = JSON.parse(readFileSync(file, 'utf8'));
   json.charrnn.formatVersion = 1;

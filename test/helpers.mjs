@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { selectBackend } from '../dist/backend/select.js';
 import { loadCheckpoint } from '../dist/checkpoint/checkpoint.js';
+import { TRAIN_DEFAULTS } from '../dist/training/config.js';
 import { fakeNativeLoader } from './fake-native.mjs';
 
 export const BIN = fileURLToPath(new URL('../bin/charrnn.js', import.meta.url));
@@ -119,4 +120,19 @@ export function errorLine(r) {
   assert.equal(lines.length, 1, r.stderr);
   assert.ok(!r.stderr.includes('    at '), r.stderr);
   return lines[0];
+}
+
+/** The training record saveCheckpoint takes, for a model made in a test rather than trained: `config` overrides the defaults. */
+export function trainingRecord(config, step = 0) {
+  return {
+    config: { ...TRAIN_DEFAULTS, ...config },
+    step,
+    epoch: 0,
+    history: [],
+    valLoss: null,
+    bestValLoss: null,
+    backend: 'test',
+    seconds: 0,
+    corpus: { path: 'none.txt', files: [], encoding: 'utf8', bytes: 0, chars: 0, fingerprint: '0' },
+  };
 }

@@ -13,8 +13,7 @@ import { removeLeftovers, saveCheckpoint } from '../dist/checkpoint/save.js';
 import { claimRunDirectory } from '../dist/checkpoint/run-directory.js';
 import { Vocabulary } from '../dist/data/vocab.js';
 import { CharModel } from '../dist/model/model.js';
-import { TRAIN_DEFAULTS } from '../dist/training/config.js';
-import { BIN, runCli, useBackend, workDir, TINY_CORPUS as TINY } from './helpers.mjs';
+import { BIN, runCli, trainingRecord, useBackend, workDir, TINY_CORPUS as TINY } from './helpers.mjs';
 
 const tf = await useBackend('cpu');
 const WORK = workDir('writes');
@@ -28,17 +27,7 @@ const errorLines = (r) => r.stderr.split('\n').filter((l) => /^charrnn:|Error|  
 // ---------------------------------------------------------------- saving, at every point a write can fail
 
 const vocab = new Vocabulary(['a', 'b', 'c']);
-const record = {
-  config: { ...TRAIN_DEFAULTS, hidden: 4, layers: 1 },
-  step: 1,
-  epoch: 0,
-  history: [],
-  valLoss: null,
-  bestValLoss: null,
-  backend: 'test',
-  seconds: 0,
-  corpus: { path: 'none.txt', files: [], encoding: 'utf8', bytes: 0, chars: 0, fingerprint: '0' },
-};
+const record = trainingRecord({ hidden: 4, layers: 1 }, 1);
 const resumeState = (model) => ({
   adamStep: 1,
   rngState: 1,
