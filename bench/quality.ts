@@ -1,7 +1,8 @@
 /**
  * `npm run bench:quality [-- flags]`: which model is better after the same budget. Ours
  * (`train()` with its defaults and the budget as --max-time or --max-steps) and the
- * PyTorch peer (char-rnn's recipe, 2×128, seq 50, batch 50) train on the same text, the
+ * PyTorch peer (char-rnn's recipe, seq 50, batch 50) train the same model size (2×128
+ * unless --layers/--hidden say otherwise) on the same text, the
  * first megabyte of a file cut 90/5/5 as the peer cuts it, and are validated on the same
  * 90–95% slice; seeds alternate between the sides so that both see the same machine.
  * Prints both curves and the final losses (median and range over seeds) and their ratio
@@ -37,6 +38,11 @@ interface Budget {
   steps: number | null;
 }
 
+interface Size {
+  layers: number;
+  hidden: number;
+}
+
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
 /** The peer's split of `text` (by code point): train and validation are its first 95%, validation its 90–95%. */
@@ -49,11 +55,19 @@ export function peerSplit(text: string): { head: string; valFrac: number } {
   return { head, valFrac: (nVal + 0.5) / (nTrain + nVal) };
 }
 
-async function runOurs(path: string, valFrac: number, budget: Budget, seed: number): Promise<Point[]> {
+async function runOurs(path: string, valFrac: number, budget: Budget, size: Size, seed: number): Promise<Point[]> {
   const curve: Point[] = [];
   const started = performance.now();
   const outDir = mkdtempSync(join(tmpdir(), 'charrnn-quality-'));
-  const config: TrainConfig = { ...TRAIN_DEFAULTS, valFrac, seed, epochs: 1_000_000, maxSeconds: budget.seconds, maxSteps: budget.steps };
+  const config: TrainConfig = {
+    ...TRAIN_DEFAULTS,
+    ...size,
+    valFrac,
+    seed,
+    epochs: 1_000_000,
+    maxSeconds: budget.seconds,
+    maxSteps: budget.steps,
+  };
   if (budget.steps !== null) config.evalEvery = Math.max(1, Math.round(budget.steps / POINTS));
   try {
     await train({
@@ -69,7 +83,7 @@ async function runOurs(path: string, valFrac: number, budget: Budget, seed: numb
   return curve;
 }
 
-async function runPeer(python: string, corpus: string, budget: Budget, seed: number): Promise<Point[]> {
+async function runPeer(python: string, corpus: string, budget: Budget, size: Size, seed: number): Promise<Point[]> {
   const args =
     budget.steps !== null
       ? [
@@ -98,7 +112,7 @@ async function runPeer(python: string, corpus: string, budget: Budget, seed: num
   // Generous: on a busy machine the peer's two OpenMP threads slow many-fold (its README).
   const run = await runProcess(
     python,
-    [...args, '--seed', String(seed), '--threads', String(PEER_THREADS)],
+    [...args, '--layers', String(size.layers), '--hidden', String(size.hidden), '--seed', String(seed), '--threads', String(PEER_THREADS)],
     3600 + 10 * (budget.seconds ?? budget.steps!),
   );
   if (run.code !== 0) throw new Error(`the peer exited with ${run.code ?? 'a timeout'}: ${run.stderr.trim().split('\n').pop()}`);
@@ -128,8 +142,19 @@ const formatSpread = ({ median, min, max }: { median: number; min: number; max: 
 const formatCurve = (curve: Point[]) =>
   curve.map((p) => `${p.step}${Number.isFinite(p.seconds) ? `@${p.seconds.toFixed(0)}s` : ''}:${p.valNats.toFixed(3)}`).join(' ');
 
-async function quality(options: { seconds?: number; steps?: number; seeds: number; corpus?: string; python: string }): Promise<void> {
+interface QualityOptions {
+  seconds?: number;
+  steps?: number;
+  seeds: number;
+  layers: number;
+  hidden: number;
+  corpus?: string;
+  python: string;
+}
+
+async function quality(options: QualityOptions): Promise<void> {
   const budget: Budget = { seconds: options.steps === undefined ? (options.seconds ?? 300) : null, steps: options.steps ?? null };
+  const size: Size = { layers: options.layers, hidden: options.hidden };
   const dir = mkdtempSync(join(tmpdir(), 'charrnn-quality-'));
   try {
     const corpus = prepareCorpus(options.corpus ?? null, 1_000_000, dir);
@@ -139,13 +164,13 @@ async function quality(options: { seconds?: number; steps?: number; seeds: numbe
     const backend = await selectBackend('auto');
     const what = budget.steps !== null ? `${budget.steps} steps` : `${budget.seconds} s`;
     say(
-      `quality: ${corpus.source} (first ${corpus.chars} characters, 90/5/5), ${what} each, ${options.seeds} seeds; ours on ${backend.description}; load average ${loadavg()[0].toFixed(1)}`,
+      `quality: ${corpus.source} (first ${corpus.chars} characters, 90/5/5), ${size.layers}×${size.hidden}, ${what} each, ${options.seeds} seeds; ours on ${backend.description}; load average ${loadavg()[0].toFixed(1)}`,
     );
     const runs: { seed: number; ours: Point[]; peer: Point[] }[] = [];
     for (let seed = 1; seed <= options.seeds; seed++) {
-      const o = await runOurs(ours, valFrac, budget, seed);
+      const o = await runOurs(ours, valFrac, budget, size, seed);
       say(`  seed ${seed} ours: ${formatCurve(o)}`);
-      const p = await runPeer(options.python, corpus.path, budget, seed);
+      const p = await runPeer(options.python, corpus.path, budget, size, seed);
       say(`  seed ${seed} peer: ${formatCurve(p)}`);
       runs.push({ seed, ours: o, peer: p });
     }
@@ -155,7 +180,7 @@ async function quality(options: { seconds?: number; steps?: number; seeds: numbe
       `final held-out loss, nats/char, median [min–max] over ${options.seeds} seeds: ours ${formatSpread(finals.ours)}, peer ${formatSpread(finals.peer)}; ours/peer ${ratio.toFixed(3)}`,
     );
     process.stdout.write(
-      `${JSON.stringify({ corpus: { source: corpus.source, chars: corpus.chars }, budget, backend: backend.description, runs, finals, ratio })}\n`,
+      `${JSON.stringify({ corpus: { source: corpus.source, chars: corpus.chars }, size, budget, backend: backend.description, runs, finals, ratio })}\n`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -173,9 +198,11 @@ const program = new Command('bench:quality')
   .option('--seconds <s>', 'training time of each run (default: 300)', positive('--seconds'))
   .option('--steps <n>', 'train this many steps instead (learning per step)', positive('--steps'))
   .option('--seeds <n>', 'runs of each side', positive('--seeds'), 3)
+  .option('--layers <n>', 'stacked LSTM layers of both models', positive('--layers'), TRAIN_DEFAULTS.layers)
+  .option('--hidden <n>', 'hidden units per layer of both models', positive('--hidden'), TRAIN_DEFAULTS.hidden)
   .option('--corpus <file>', 'text to cut the first megabyte from (default: War and Peace from ../shared/corpora)')
   .option('--python <path>', "python with Debian's torch", '/usr/bin/python3')
-  .action(async (options: Parameters<typeof quality>[0]) => {
+  .action(async (options: QualityOptions) => {
     try {
       await quality(options);
     } catch (err) {
