@@ -20,17 +20,23 @@ export function workDir(prefix) {
   return dir;
 }
 
-/** Runs bin/charrnn.js as a user would (no colour: FORCE_COLOR would beat NO_COLOR); resolves with its exit and output, never rejects on failure. */
-export function runCli(args, { cwd }) {
-  return runProcess(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined } }).then(
-    (r) => ({ ...r, args }),
-  );
+/**
+ * Runs bin/charrnn.js as a user would (no colour: FORCE_COLOR would beat NO_COLOR), with
+ * `env` added and Node's `flags` (e.g. a test preload); killed after `timeout` ms if given.
+ * Resolves with its exit and output, never rejects on failure.
+ */
+export function runCli(args, { cwd, env = {}, flags = [], timeout }) {
+  return runProcess(process.execPath, [...flags, BIN, ...args], {
+    cwd,
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, ...env },
+    timeout,
+  }).then((r) => ({ ...r, args }));
 }
 
-/** Runs a program to its end; resolves with its exit code, signal and output, never rejects on failure. */
-export function runProcess(command, args, { cwd, env = process.env }) {
+/** Runs a program to its end (killed after `timeout` ms if given); resolves with its exit code, signal and output, never rejects on failure. */
+export function runProcess(command, args, { cwd, env = process.env, timeout }) {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd, env, timeout, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
@@ -120,6 +126,11 @@ export function errorLine(r) {
   assert.equal(lines.length, 1, r.stderr);
   assert.ok(!r.stderr.includes('    at '), r.stderr);
   return lines[0];
+}
+
+/** The lines of a run's stderr that report an error: ours (`charrnn: …`) and any stack trace's. */
+export function errorLines(r) {
+  return r.stderr.split('\n').filter((l) => /^charrnn:|Error|    at /.test(l));
 }
 
 /** The training record saveCheckpoint takes, for a model made in a test rather than trained: `config` overrides the defaults. */

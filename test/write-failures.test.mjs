@@ -13,7 +13,7 @@ import { removeLeftovers, saveCheckpoint } from '../dist/checkpoint/save.js';
 import { claimRunDirectory } from '../dist/checkpoint/run-directory.js';
 import { Vocabulary } from '../dist/data/vocab.js';
 import { CharModel } from '../dist/model/model.js';
-import { BIN, runCli, trainingRecord, useBackend, workDir, TINY_CORPUS as TINY } from './helpers.mjs';
+import { BIN, errorLines, runCli, trainingRecord, useBackend, workDir, TINY_CORPUS as TINY } from './helpers.mjs';
 
 const tf = await useBackend('cpu');
 const WORK = workDir('writes');
@@ -22,7 +22,6 @@ const ONE_STEP = ['--hidden', '8', '--layers', '1', '--seq', '4', '--batch', '2'
 let count = 0;
 const fresh = (name) => path.join(WORK, `${name}-${count++}`);
 const show = (r) => `exit ${r.code}\n--- stderr\n${r.stderr}`;
-const errorLines = (r) => r.stderr.split('\n').filter((l) => /^charrnn:|Error|    at /.test(l));
 
 // ---------------------------------------------------------------- saving, at every point a write can fail
 
@@ -163,14 +162,7 @@ describe('leftovers of failed saves are cleared when a run claims its directory'
 
 /** Runs the CLI with the disk "full" after `writesLeft` file writes (fixtures/full-disk.mjs). */
 function runOnFullDisk(args, writesLeft) {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env, NO_COLOR: '1', CHARRNN_TEST_WRITES_LEFT: String(writesLeft) };
-    const child = spawn(process.execPath, ['--import', FULL_DISK, BIN, ...args], { cwd: WORK, env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stderr }));
-  });
+  return runCli(args, { cwd: WORK, env: { CHARRNN_TEST_WRITES_LEFT: String(writesLeft) }, flags: ['--import', FULL_DISK] });
 }
 
 describe('training when the disk fills up', { concurrency: 2 }, () => {
