@@ -48,6 +48,17 @@ export class OutputError extends UserError {
 }
 
 /**
+ * A worker thread sharing training's steps failed or stopped; the run stops, and the
+ * checkpoints it saved are kept.
+ */
+export class WorkerError extends UserError {
+  constructor(message: string) {
+    super(message, 7);
+    this.name = 'WorkerError';
+  }
+}
+
+/**
  * A system error from writing `what`, as one line: `cannot write <what>: no space left on
  * device (ENOSPC)`; anything else is returned as it is.
  */

@@ -22,7 +22,7 @@ export { readCorpus, type Corpus, type CorpusFile, type TextEncoding } from './d
 export { readCorpusFrom, reopenCorpus, STDIN, STDIN_LIMIT_BYTES } from './data/sources.js';
 export { Vocabulary } from './data/vocab.js';
 export { claimNewRunDirectory, claimRunDirectory, type LockHolder, type RunClaim } from './checkpoint/run-directory.js';
-export { CheckpointError, CorpusError, OutputError, TrainingDivergedError, UserError } from './errors.js';
+export { CheckpointError, CorpusError, OutputError, TrainingDivergedError, UserError, WorkerError } from './errors.js';
 export { CharModel, type ModelConfig } from './model/model.js';
 export {
   generate,

@@ -13,6 +13,7 @@ import type { Batch } from '../data/batches.js';
 import { computeGradients, type Gradients } from './gradients.js';
 import type { RecurrentState } from '../cells/cell.js';
 import type { CharModel } from '../model/model.js';
+import { WorkerError } from '../errors.js';
 
 /** Computes a step's loss and gradients for a batch with its carried state. */
 export type GradientSource = (state: RecurrentState[], batch: Batch, dropoutSeed: number) => Promise<Gradients>;
@@ -63,7 +64,13 @@ export interface ShardRequest {
   dropoutSeed: number;
 }
 
-export type ShardReply = { loss: number; final: Float32Array } | { error: string };
+/** A worker's loss for its shard, and its final state laid out as `ShardRequest.state`; its gradients are in shared memory. */
+export interface ShardResult {
+  loss: number;
+  final: Float32Array;
+}
+
+export type ShardReply = ShardResult | { error: string };
 
 /** Streams [from, to) of time-major (T*B) ids. */
 export function shardStreams(ids: Int32Array, batch: number, from: number, to: number): Int32Array {
@@ -79,7 +86,7 @@ export function shardRanges(batch: number, shards: number): [number, number][] {
 }
 
 export class GradientPool {
-  private readonly workers: Worker[];
+  private readonly workers: GradientWorker[];
   private readonly weights: Float32Array;
   private readonly grads: Float32Array[];
   private readonly sizes: number[];
@@ -97,11 +104,13 @@ export class GradientPool {
     const weights = new SharedArrayBuffer(total * 4);
     this.weights = new Float32Array(weights);
     this.grads = [];
-    this.workers = Array.from({ length: shards - 1 }, () => {
+    this.workers = Array.from({ length: shards - 1 }, (_, w) => {
       const grads = new SharedArrayBuffer(total * 4);
       this.grads.push(new Float32Array(grads));
       const setup: WorkerSetup = { modelConfig: model.config, backend, shapes: variables.map((v) => v.shape), weights, grads };
-      return new Worker(new URL('./gradient-worker.js', import.meta.url), { workerData: setup });
+      // No Node flags: the worker needs none, and some (--input-type, from `node -e`) stop it starting.
+      const worker = new Worker(new URL('./gradient-worker.js', import.meta.url), { workerData: setup, execArgv: [] });
+      return new GradientWorker(worker, `gradient worker ${w + 1}`);
     });
   }
 
@@ -109,29 +118,42 @@ export class GradientPool {
     const B = state[0][0].shape[0];
     const ranges = shardRanges(B, this.shards);
     this.publishWeights();
-    const replies = this.workers.map((worker, w) => {
+    const requests = this.workers.map((_, w): ShardRequest => {
       const [from, to] = ranges[w + 1];
-      const request: ShardRequest = {
+      return {
         inputs: shardStreams(batch.inputs, B, from, to),
         targets: shardStreams(batch.targets, B, from, to),
         state: stateRows(state, from, to),
         streams: to - from,
         dropoutSeed: dropoutSeed + 7919 * (w + 1),
       };
-      return ask(worker, request);
     });
+    const replies = Promise.all(this.workers.map((worker, w) => worker.ask(requests[w])));
     // Shard 0 here, while the workers compute theirs.
     const [from0, to0] = ranges[0];
     const local = state.map((layer) => layer.map((t) => t.slice([from0, 0], [to0 - from0, -1])));
-    const mine = computeGradients(
-      this.model,
-      local,
-      shardStreams(batch.inputs, B, from0, to0),
-      shardStreams(batch.targets, B, from0, to0),
-      dropoutSeed,
-    );
-    tf.dispose(local.flat());
-    const theirs = await Promise.all(replies);
+    let mine: Gradients;
+    try {
+      mine = computeGradients(
+        this.model,
+        local,
+        shardStreams(batch.inputs, B, from0, to0),
+        shardStreams(batch.targets, B, from0, to0),
+        dropoutSeed,
+      );
+    } catch (err) {
+      replies.catch(() => {}); // this step has failed: what the workers answer, or a failure of theirs, no longer matters
+      throw err;
+    } finally {
+      tf.dispose(local.flat());
+    }
+    let theirs: ShardResult[];
+    try {
+      theirs = await replies;
+    } catch (err) {
+      tf.dispose([...mine.grads, ...mine.final.flat()]);
+      throw err;
+    }
     return this.combine(mine, theirs, ranges, B);
   };
 
@@ -148,7 +170,7 @@ export class GradientPool {
   }
 
   /** Averages the shards' losses and gradients by their number of streams; joins the states. */
-  private combine(mine: Gradients, theirs: { loss: number; final: Float32Array }[], ranges: [number, number][], B: number): Gradients {
+  private combine(mine: Gradients, theirs: ShardResult[], ranges: [number, number][], B: number): Gradients {
     const streams = ranges.map(([from, to]) => to - from);
     const share = streams.map((n) => n / B);
     const loss = mine.loss * share[0] + theirs.reduce((sum, r, w) => sum + r.loss * share[w + 1], 0);
@@ -189,19 +211,55 @@ export function stateRows(state: RecurrentState[], from: number, to: number): Fl
   return values;
 }
 
-function ask(worker: Worker, request: ShardRequest): Promise<{ loss: number; final: Float32Array }> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (reply: ShardReply) => {
-      worker.off('error', onError);
-      if ('error' in reply) reject(new Error(`gradient worker: ${reply.error}`));
-      else resolve(reply);
-    };
-    const onError = (err: Error) => {
-      worker.off('message', onMessage);
-      reject(err);
-    };
-    worker.once('message', onMessage);
-    worker.once('error', onError);
-    worker.postMessage(request);
-  });
+/**
+ * A worker thread and the one request it may be computing. A worker that fails or stops
+ * (an uncaught error, an exit) fails that request, or the next one if it was idle: a step
+ * never waits for a worker that is gone. An idle worker never keeps the process alive.
+ */
+class GradientWorker {
+  private pending: { resolve: (result: ShardResult) => void; reject: (err: Error) => void } | null = null;
+  private failure: Error | null = null;
+  private stopping = false;
+
+  constructor(
+    private readonly worker: Worker,
+    name: string,
+  ) {
+    worker.unref();
+    worker.on('message', (reply: ShardReply) => this.settle('error' in reply ? workerError(`${name} failed: ${reply.error}`) : reply));
+    worker.on('error', (err) => this.fail(workerError(`${name} failed: ${err.message}`)));
+    worker.on('exit', (code) => this.fail(workerError(`${name} stopped (exit code ${code})`)));
+  }
+
+  ask(request: ShardRequest): Promise<ShardResult> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.worker.ref(); // the process waits for its answer
+      this.worker.postMessage(request);
+    });
+  }
+
+  async terminate(): Promise<void> {
+    this.stopping = true; // held until it has stopped: an answer on its way must not let the process leave first
+    this.worker.ref();
+    await this.worker.terminate();
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err; // an error is followed by an exit: the error says why
+    this.settle(this.failure);
+  }
+
+  private settle(outcome: ShardResult | Error): void {
+    const { pending } = this;
+    this.pending = null;
+    if (!this.stopping) this.worker.unref();
+    if (outcome instanceof Error) pending?.reject(outcome);
+    else pending?.resolve(outcome);
+  }
+}
+
+function workerError(what: string): WorkerError {
+  return new WorkerError(`${what}; the checkpoints saved so far are kept (--resume continues; --threads 1 trains without worker threads)`);
 }
