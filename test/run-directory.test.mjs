@@ -105,6 +105,29 @@ describe('claiming a run directory (library)', () => {
     assert.ok(!fs.existsSync(empty));
   });
 
+  test('a directory inside one a live run holds is refused, and so is one whose best/ a live process holds; inside a stale run, claimed', async () => {
+    const live = { pid: sleeper.pid, host: hostname() };
+    const outer = fresh('outer');
+    writeLock(outer, live);
+    for (const inside of [path.join(outer, 'best'), path.join(outer, 'a', 'b')]) {
+      for (const claim of [claimRunDirectory, claimNewRunDirectory])
+        assert.throws(
+          () => claim(inside, 'test'),
+          (err) => err.exitCode === 6 && err.message.includes(`inside ${outer}, which is in use by another run: pid ${sleeper.pid}`),
+        );
+      assert.ok(!fs.existsSync(inside), 'nothing created');
+    }
+    const around = fresh('around');
+    writeLock(path.join(around, 'best'), live);
+    assert.throws(
+      () => claimRunDirectory(around, 'test'),
+      (err) => err.exitCode === 6 && err.message.includes(`${path.join(around, 'best')} is in use by another run`),
+    );
+    const stale = fresh('stale-outer');
+    writeLock(stale, { pid: await deadPid, host: hostname() });
+    claimRunDirectory(path.join(stale, 'inner'), 'test').release();
+  });
+
   test('new run directories are numbered against every directory that exists, not only runs', () => {
     const base = fresh('numbered');
     fs.mkdirSync(base); // empty: no checkpoints yet, but taken
@@ -228,6 +251,48 @@ describe('nothing of another run or the user is overwritten (CLI)', { concurrenc
       mentions: () => [`pid ${sleeper.pid}`],
     },
     {
+      name: 'import -o into best/ of a directory a live run holds',
+      copy: true,
+      sub: 'best',
+      setup: (_, root) => writeLock(root, { pid: sleeper.pid, host: hostname() }),
+      args: (dir) => ['import', TORCH_FILE, '-o', dir, '--force'],
+      code: 6,
+      mentions: (root) => [`inside ${root}, which is in use`, `pid ${sleeper.pid}`],
+    },
+    {
+      name: 'train -o into a directory inside one a live run holds',
+      sub: 'nested',
+      setup: (_, root) => writeLock(root, { pid: sleeper.pid, host: hostname() }),
+      args: (dir) => ['train', TINY, '-o', dir, ...ONE_STEP],
+      code: 6,
+      mentions: (root) => [`inside ${root}, which is in use`],
+    },
+    {
+      name: 'train -o into a directory whose best/ a live import holds',
+      copy: true,
+      setup: (dir) => writeLock(path.join(dir, 'best'), { pid: sleeper.pid, host: hostname() }),
+      args: (dir) => ['train', TINY, '-o', dir, ...ONE_STEP, '--force'],
+      code: 6,
+      mentions: (root) => [`${path.join(root, 'best')} is in use`],
+    },
+    {
+      name: 'export into a directory inside one a live run holds',
+      copy: true,
+      sub: 'web',
+      setup: (_, root) => writeLock(root, { pid: sleeper.pid, host: hostname() }),
+      args: (dir) => ['export', RUN, dir],
+      code: 6,
+      mentions: (root) => [`inside ${root}, which is in use`],
+    },
+    {
+      name: 'export --format safetensors into a directory a live run holds',
+      copy: true,
+      setup: (dir) => writeLock(dir, { pid: sleeper.pid, host: hostname() }),
+      args: (dir) => ['export', RUN, path.join(dir, 'model.safetensors'), '--format', 'safetensors'],
+      code: 6,
+      mentions: (root) => [`inside ${root}, which is in use`],
+    },
+    {
       name: '--resume A -o B where B holds another run',
       copy: true,
       args: (dir) => ['train', '--resume', RUN, '-o', dir, '--max-steps', '3'],
@@ -284,12 +349,12 @@ describe('nothing of another run or the user is overwritten (CLI)', { concurrenc
     test(`refused: ${c.name} (exit ${c.code}), and nothing there changes`, async () => {
       const root = c.copy ? copyRun('target') : fresh('target');
       const dir = c.sub ? path.join(root, c.sub) : root;
-      c.setup?.(dir);
+      c.setup?.(dir, root);
       const before = snapshot(root);
       const r = await cli(c.args(dir));
       assert.equal(r.code, c.code, show(r));
       const line = errorLine(r);
-      for (const m of c.mentions()) assert.ok(line.includes(m), `error line should mention ${m}:\n${show(r)}`);
+      for (const m of c.mentions(root)) assert.ok(line.includes(m), `error line should mention ${m}:\n${show(r)}`);
       assert.ok(!/step \d/.test(r.stderr), 'refused before the first step');
       assert.deepEqual(snapshot(root), before);
     });

@@ -53,6 +53,7 @@ export interface RunClaim {
 
 /** Claims `dir`, creating it if it does not exist. */
 export function claimRunDirectory(dir: string, command: string): RunClaim {
+  refuseRunsAround(dir);
   makeParent(dir);
   let created = true;
   try {
@@ -70,6 +71,7 @@ export function claimRunDirectory(dir: string, command: string): RunClaim {
  * mkdir is atomic, so two runs started together get different directories.
  */
 export function claimNewRunDirectory(base: string, command: string): RunClaim {
+  refuseInsideLiveRun(base);
   makeParent(base);
   for (let n = 1; ; n++) {
     const dir = n === 1 ? base : `${base}-${n}`;
@@ -98,6 +100,40 @@ export function runOrCheckpoint(dir: string): 'run' | 'checkpoint' | null {
   )
     return 'run';
   return readdirSync(dir).some((name) => /^(weights|state)-[0-9a-f]+\.bin$/.test(name)) ? 'checkpoint' : null;
+}
+
+/**
+ * Refuses to write `target` (a file or directory) inside a run a live process holds: that
+ * run's saves remove files they do not know (save.ts), and its directory is its own until
+ * it ends.
+ */
+export function refuseInsideLiveRun(target: string): void {
+  for (let dir = dirname(resolve(target)); ; dir = dirname(dir)) {
+    const holder = liveHolder(dir);
+    if (holder !== null)
+      throw new OutputError(
+        `${target} is inside ${dir}, which is in use by another run: ${describeHolder(holder)}; wait for it to end or write elsewhere`,
+      );
+    if (dirname(dir) === dir) return;
+  }
+}
+
+/** A run directory is refused inside a live run, and around a live run in one of its checkpoint directories (where it would write). */
+function refuseRunsAround(dir: string): void {
+  refuseInsideLiveRun(dir);
+  for (const sub of CHECKPOINT_DIRS.map((name) => join(dir, name))) {
+    const holder = liveHolder(sub);
+    if (holder !== null)
+      throw new OutputError(`${sub} is in use by another run: ${describeHolder(holder)}; wait for it to end or choose another -o`);
+  }
+}
+
+/** The holder of `dir`'s lock if a live process (or one we cannot tell: another host, an unreadable lock) holds it; else null. */
+function liveHolder(dir: string): LockHolder | 'unreadable' | null {
+  const path = join(dir, LOCK_FILE);
+  const holder = readHolder(path);
+  if (holder === 'missing' || (holder !== 'unreadable' && isStale(holder, path))) return null;
+  return holder;
 }
 
 function makeParent(dir: string): void {
@@ -194,7 +230,8 @@ function readHolder(path: string): LockHolder | 'missing' | 'unreadable' {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'unreadable';
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR' ? 'missing' : 'unreadable'; // ENOTDIR: a file where a directory around it would be
   }
   try {
     const holder = JSON.parse(text) as LockHolder;

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { selectBackend } from '../backend/select.js';
 import { loadCheckpoint, type LoadedCheckpoint } from '../checkpoint/checkpoint.js';
-import { runOrCheckpoint } from '../checkpoint/run-directory.js';
+import { refuseInsideLiveRun, runOrCheckpoint } from '../checkpoint/run-directory.js';
 import { UserError, writeFailure } from '../errors.js';
 import { EXPORT_MODEL_FILES, writeLayersModel } from '../export/layers-model.js';
 import { writeSafetensors } from '../export/safetensors.js';
@@ -24,6 +24,7 @@ export async function exportCommand(checkpointPath: string, out: string, options
   if (options.format === 'tfjs') refuseTarget(out, options.force ?? false);
   else if (existsSync(out) && !options.force)
     throw new UserError(`${out} already exists; pass --force to overwrite it or choose another file`);
+  refuseInsideLiveRun(out);
   await selectBackend('cpu'); // the weights are only read and written again
   const checkpoint = loadCheckpoint(checkpointPath);
   try {
