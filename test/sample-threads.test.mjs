@@ -89,6 +89,19 @@ test('charrnn sample --threads 2 prints the same seeded text as --threads 1, and
   assert.equal(two.code, 0, two.stderr);
   assert.equal(two.stdout, one.stdout);
   assert.ok(one.stdout.length > 16 * 150);
+  assert.ok(!two.stderr.includes('--threads'), `no note on wasm:\n${two.stderr}`);
+});
+
+test('on the cpu backend, which samples on one thread, --threads 2 says so in one line; the text is the same', async () => {
+  const args = ['sample', FIXTURE, '--num-samples', '4', '--seed', '7', '-n', '40', '--backend', 'cpu'];
+  const [one, two] = await Promise.all(['1', '2'].map((threads) => runCli([...args, '--threads', threads], { cwd: process.cwd() })));
+  assert.equal(two.code, 0, two.stderr);
+  assert.equal(two.stdout, one.stdout);
+  const notes = (r) => r.stderr.split('\n').filter((line) => line.includes('--threads'));
+  assert.deepEqual(notes(one), []);
+  assert.deepEqual(notes(two), [
+    '--threads 2 ignored: only the wasm backend shares sampling between threads, so sampling runs on one thread on cpu',
+  ]);
 });
 
 test('a worker that fails is one error on the main thread, not a hang', () => {

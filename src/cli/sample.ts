@@ -10,6 +10,7 @@ import { selectBackend } from '../backend/select.js';
 import { loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { UserError } from '../errors.js';
 import { SAMPLE_OPTIONS, type SampleSettings } from '../sampling/options.js';
+import { samplingThreadsNote } from '../sampling/threads.js';
 import { refuseUnknownChars, sampleStreams, type Sample, type SampleEvent, type StreamSettings } from '../sampling/sampler.js';
 import { announceBackend } from './announce.js';
 import { interactiveSession } from './interactive.js';
@@ -20,6 +21,8 @@ export async function sampleCommand(checkpointPath: string, options: SampleComma
   announceBackend(await selectBackend(options.backend));
   const { model, vocab, dir, meta } = loadCheckpoint(checkpointPath);
   try {
+    const threadsNote = samplingThreadsNote(model, options.threads);
+    if (threadsNote) info(threadsNote);
     const shared = sharedSettings(options);
     refuseUnknownChars(vocab, shared); // before an interactive session starts
     const temperatures = options.argmax ? [0] : options.temperature;

@@ -6,7 +6,9 @@
  * weights; so more than one only where the whole sample and each thread's share of a step
  * are large enough to pay, and the copies small enough to stay in cache together.
  */
+import * as tf from '../tf.js';
 import { availableParallelism } from 'node:os';
+import { cellKernels } from '../cells/cell.js';
 import type { CharModel } from '../model/model.js';
 
 /**
@@ -47,12 +49,25 @@ export function stepMultiplyAdds(model: CharModel): number {
   return H * N + (layers - 1) * 2 * H * N + H * V;
 }
 
+/** Whether sampling `model` can share its streams between threads here: only with the cell's whole model step (on wasm: cells/fused.ts). */
+function threadsShareSteps(model: CharModel): boolean {
+  return cellKernels(model.cell).modelStep !== undefined;
+}
+
+/** Why `requested` threads will not sample `model` here, for the user; null when they will (or when no more than one was asked for). */
+export function samplingThreadsNote(model: CharModel, requested: number | undefined): string | null {
+  if (requested === undefined || requested <= 1 || threadsShareSteps(model)) return null;
+  return `--threads ${requested} ignored: only the wasm backend shares sampling between threads, so sampling runs on one thread on ${tf.getBackend()}`;
+}
+
 /**
- * Threads for `streams` streams of `characters` steps each: `requested` (at most one per
- * stream) if given; else one per core where the work pays (PARALLEL_MIN_WORK, PARALLEL_MIN_SHARE,
+ * Threads for `streams` streams of `characters` steps each: one where the backend cannot
+ * share them (`samplingThreadsNote`); else `requested` (at most one per stream) if given;
+ * else one per core where the work pays (PARALLEL_MIN_WORK, PARALLEL_MIN_SHARE,
  * PARALLEL_MAX_WEIGHT_BYTES), else one.
  */
 export function samplingThreads(model: CharModel, streams: number, characters: number, requested?: number): number {
+  if (!threadsShareSteps(model)) return 1;
   if (requested !== undefined) return Math.max(1, Math.min(requested, streams));
   const perStream = stepMultiplyAdds(model);
   if (characters * streams * perStream < PARALLEL_MIN_WORK) return 1;
