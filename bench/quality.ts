@@ -1,8 +1,8 @@
 /**
  * `npm run bench:quality [-- flags]`: which model is better after the same budget. Ours
  * (`train()` with its defaults and the budget as --max-time or --max-steps) and the
- * PyTorch peer (char-rnn's recipe, seq 50, batch 50) train the same model size (2×128
- * unless --layers/--hidden say otherwise) on the same text, the
+ * PyTorch peer (char-rnn's recipe, seq 50, batch 50) train the same model size (ours'
+ * default for the budget unless --layers/--hidden say otherwise) on the same text, the
  * first megabyte of a file cut 90/5/5 as the peer cuts it, and are validated on the same
  * 90–95% slice; seeds alternate between the sides so that both see the same machine.
  * Prints both curves and the final losses (median and range over seeds) and their ratio
@@ -18,7 +18,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { selectBackend } from '../dist/backend/select.js';
 import { readCorpus } from '../dist/data/corpus.js';
-import { TRAIN_DEFAULTS, type TrainConfig } from '../dist/training/config.js';
+import type { TrainConfig } from '../dist/training/config.js';
+import { freshSettings } from '../dist/training/settings.js';
 import { train } from '../dist/training/trainer.js';
 import { prepareCorpus } from './corpus.js';
 import { PEER_SCRIPT, PEER_THREADS, pythonJson, runProcess } from './peer.js';
@@ -59,15 +60,8 @@ async function runOurs(path: string, valFrac: number, budget: Budget, size: Size
   const curve: Point[] = [];
   const started = performance.now();
   const outDir = mkdtempSync(join(tmpdir(), 'charrnn-quality-'));
-  const config: TrainConfig = {
-    ...TRAIN_DEFAULTS,
-    ...size,
-    valFrac,
-    seed,
-    epochs: 1_000_000,
-    maxSeconds: budget.seconds,
-    maxSteps: budget.steps,
-  };
+  // Only what the comparison fixes: the rest, the number of epochs included, is ours' default for the budget.
+  const config: Partial<TrainConfig> = { ...size, valFrac, seed, maxSeconds: budget.seconds, maxSteps: budget.steps };
   if (budget.steps !== null) config.evalEvery = Math.max(1, Math.round(budget.steps / POINTS));
   try {
     await train({
@@ -146,15 +140,16 @@ interface QualityOptions {
   seconds?: number;
   steps?: number;
   seeds: number;
-  layers: number;
-  hidden: number;
+  layers?: number;
+  hidden?: number;
   corpus?: string;
   python: string;
 }
 
 async function quality(options: QualityOptions): Promise<void> {
   const budget: Budget = { seconds: options.steps === undefined ? (options.seconds ?? 300) : null, steps: options.steps ?? null };
-  const size: Size = { layers: options.layers, hidden: options.hidden };
+  const defaults = freshSettings({ maxSeconds: budget.seconds, maxSteps: budget.steps });
+  const size: Size = { layers: options.layers ?? defaults.layers, hidden: options.hidden ?? defaults.hidden };
   const dir = mkdtempSync(join(tmpdir(), 'charrnn-quality-'));
   try {
     const corpus = prepareCorpus(options.corpus ?? null, 1_000_000, dir);
@@ -198,8 +193,8 @@ const program = new Command('bench:quality')
   .option('--seconds <s>', 'training time of each run (default: 300)', positive('--seconds'))
   .option('--steps <n>', 'train this many steps instead (learning per step)', positive('--steps'))
   .option('--seeds <n>', 'runs of each side', positive('--seeds'), 3)
-  .option('--layers <n>', 'stacked LSTM layers of both models', positive('--layers'), TRAIN_DEFAULTS.layers)
-  .option('--hidden <n>', 'hidden units per layer of both models', positive('--hidden'), TRAIN_DEFAULTS.hidden)
+  .option('--layers <n>', "stacked LSTM layers of both models (default: ours' for the budget)", positive('--layers'))
+  .option('--hidden <n>', "hidden units per layer of both models (default: ours' for the budget)", positive('--hidden'))
   .option('--corpus <file>', 'text to cut the first megabyte from (default: War and Peace from ../shared/corpora)')
   .option('--python <path>', "python with Debian's torch", '/usr/bin/python3')
   .action(async (options: QualityOptions) => {

@@ -191,6 +191,8 @@ def main():
     lo, hi = rank * B // world, (rank + 1) * B // world
     if steps_per_epoch < 1 or hi == lo:
         sys.exit(f"{len(train_ids)} training characters cannot fill {B} streams of {T + 1} on {world} ranks")
+    # a budgeted charrnn run saves epochs null (no limit): here --steps is the only other stop
+    cfg["epochs"] = cfg["epochs"] or DEFAULTS["epochs"]
     total = min(args.steps or math.inf, cfg["epochs"] * steps_per_epoch)
 
     torch.manual_seed(cfg["seed"])

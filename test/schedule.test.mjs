@@ -10,6 +10,7 @@ import { loadCheckpoint } from '../dist/checkpoint/checkpoint.js';
 import { TRAIN_DEFAULTS } from '../dist/training/config.js';
 import { readCorpus } from '../dist/data/corpus.js';
 import { checkInterval } from '../dist/training/schedule.js';
+import { freshSettings } from '../dist/training/settings.js';
 import { resume, train } from '../dist/training/trainer.js';
 import { runCli, TINY_CORPUS, useBackend, TINY_MODEL } from './helpers.mjs';
 
@@ -116,6 +117,34 @@ test('a time budget resumes exactly: stopped at step 4 and resumed with the 6 s 
   a.model.variables.forEach((v, k) => assert.deepEqual(b.model.variables[k].dataSync(), v.dataSync()));
   a.model.dispose();
   b.model.dispose();
+  assert.equal(tf.memory().numTensors, 0);
+});
+
+test('a budget, not the default 20 epochs, ends a fresh run unless --epochs is given', async () => {
+  assert.equal(freshSettings({}).epochs, 20);
+  assert.equal(freshSettings({ maxSeconds: 60 }).epochs, null);
+  assert.equal(freshSettings({ maxSteps: 500 }).epochs, null);
+  assert.equal(freshSettings({ maxSeconds: 60, epochs: 3 }).epochs, 3);
+  // Long streams make an epoch a few steps, so 21 epochs are quick.
+  const corpus = readCorpus(TINY_CORPUS);
+  const shape = { hidden: 8, layers: 1, seq: 64, batch: 16, valFrac: 0.05 };
+  const options = (outDir, config, observer = {}) => ({
+    corpus,
+    config,
+    outDir: join(tmp(), outDir),
+    backend: 'test',
+    threads: 1,
+    observer,
+  });
+  let stepsPerEpoch = 0;
+  await train(options('probe', { ...shape, maxSteps: 1 }, { onStart: (plan) => (stepsPerEpoch = plan.stepsPerEpoch) }));
+  const maxSteps = 21 * stepsPerEpoch;
+  const budgeted = await train(options('budgeted', { ...shape, maxSteps }));
+  assert.equal(budgeted.stoppedBy, 'max-steps');
+  assert.equal(budgeted.steps, maxSteps);
+  const capped = await train(options('capped', { ...shape, maxSteps, epochs: 20 }));
+  assert.equal(capped.stoppedBy, 'epochs');
+  assert.equal(capped.steps, 20 * stepsPerEpoch);
   assert.equal(tf.memory().numTensors, 0);
 });
 

@@ -81,13 +81,17 @@ function refuse(flag: string, range: string | undefined, text: string): never {
   throw new UserError(`${flag} must be ${range} (got '${text}')`);
 }
 
-/** An integer ≥ `min`. */
-export function integer<D extends number | null | undefined>(spec: Described & { min: number; default: D }): OptionSpec<number | D> {
+/** An integer ≥ `min`; `nullable`: the library may also give null (what null means is the setting's to say). */
+export function integer<D extends number | null | undefined>(
+  spec: Described & { min: number; default: D; nullable?: true },
+): OptionSpec<number | D> {
+  const { nullable, ...described } = spec;
   const range = `an integer ≥ ${spec.min}`;
-  const accepts = (value: unknown): boolean => value === spec.default || (Number.isInteger(value) && (value as number) >= spec.min);
+  const accepts = (value: unknown): boolean =>
+    value === spec.default || (nullable === true && value === null) || (Number.isInteger(value) && (value as number) >= spec.min);
   return {
     placeholder: 'n',
-    ...spec,
+    ...described,
     range,
     accepts,
     parse: (text) => {

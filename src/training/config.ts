@@ -54,7 +54,8 @@ export interface TrainConfig {
   clip: number;
 
   // run length: training stops at whichever comes first
-  epochs: number;
+  /** Passes over the training text; null: no limit (a fresh run's default under --max-time or --max-steps, settings.ts). */
+  epochs: number | null;
   /** Optional cap on steps (null: none). */
   maxSteps: number | null;
   /** Optional cap on wall-clock seconds (null: none). */
@@ -133,7 +134,15 @@ export const TRAIN_OPTIONS: { [K in keyof TrainConfig]: OptionSpec<TrainConfig[K
     default: 5,
     help: 'largest global gradient norm',
   }),
-  epochs: integer({ flag: '--epochs', group: 'run length', min: 1, default: 20, help: 'passes over the training text' }),
+  epochs: integer({
+    flag: '--epochs',
+    group: 'run length',
+    min: 1,
+    default: 20,
+    nullable: true,
+    defaultText: '20, or no limit under --max-time or --max-steps',
+    help: 'passes over the training text',
+  }),
   maxSteps: integer({ flag: '--max-steps', group: 'run length', min: 1, default: null, help: 'stop after this many steps' }),
   maxSeconds: duration({
     flag: '--max-time',

@@ -49,7 +49,7 @@ export async function runTraining(corpus: Corpus, config: TrainConfig, start: St
 /** What the run will do, for the observer; refuses a run that is already done. */
 function planRun(config: TrainConfig, start: StartingPoint, data: TrainingData, threads: ReturnType<typeof trainerThreads>): TrainingPlan {
   const { batcher } = data;
-  const totalSteps = Math.min(config.maxSteps ?? Infinity, config.epochs * batcher.stepsPerEpoch);
+  const totalSteps = Math.min(config.maxSteps ?? Infinity, (config.epochs ?? Infinity) * batcher.stepsPerEpoch);
   const firstStep = start.progress.step;
   if (firstStep >= totalSteps) {
     throw new UserError(`the run is already at step ${firstStep} of ${totalSteps}; raise --epochs or --max-steps to train further`);

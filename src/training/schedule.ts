@@ -50,7 +50,7 @@ export function stopReason(
   secondsHere: number,
   signal: AbortSignal | undefined,
 ): StopReason | null {
-  if (step >= plan.totalSteps) return step >= config.epochs * plan.stepsPerEpoch ? 'epochs' : 'max-steps';
+  if (step >= plan.totalSteps) return step >= (config.epochs ?? Infinity) * plan.stepsPerEpoch ? 'epochs' : 'max-steps';
   if (config.maxSeconds !== null && secondsHere >= config.maxSeconds) return 'max-time';
   return signal?.aborted ? 'interrupted' : null;
 }

@@ -12,9 +12,20 @@ import { trainFlag, TRAIN_DEFAULTS, validateTrainConfig, type TrainConfig } from
 /** What may change when a run is resumed: how long it goes on, and how often it reports. */
 export const RESUMABLE: readonly (keyof TrainConfig)[] = ['epochs', 'maxSteps', 'maxSeconds', 'patience', 'evalEvery', 'saveEvery'];
 
-/** The defaults with `changes` (undefined values are no change), checked. */
+/**
+ * The defaults that depend on the budget: a run given --max-time or --max-steps stops when
+ * that runs out, not after --epochs' default 20 passes (docs/defaults.md: a 2×128 LSTM on
+ * 900 K characters still gained 0.03 nats between its 20th epoch and its 20th minute).
+ */
+export function budgetDefaults(given: Partial<TrainConfig>): Partial<TrainConfig> {
+  const budgeted = (given.maxSeconds ?? null) !== null || (given.maxSteps ?? null) !== null;
+  return budgeted ? { epochs: null } : {};
+}
+
+/** The defaults (those of its budget first) with `changes` (undefined values are no change), checked. */
 export function freshSettings(changes: Partial<TrainConfig>): TrainConfig {
-  const config = { ...TRAIN_DEFAULTS, ...definedOnly(changes) };
+  const given = definedOnly(changes);
+  const config = { ...TRAIN_DEFAULTS, ...budgetDefaults(given), ...given };
   validateTrainConfig(config);
   return config;
 }
