@@ -142,6 +142,9 @@ test('a budget, not the default 20 epochs, ends a fresh run unless --epochs is g
   const budgeted = await train(options('budgeted', { ...shape, maxSteps }));
   assert.equal(budgeted.stoppedBy, 'max-steps');
   assert.equal(budgeted.steps, maxSteps);
+  const saved = loadCheckpoint(budgeted.latestDir);
+  assert.equal(saved.meta.training.config.epochs, null, 'a checkpoint keeps "no limit" for its resume');
+  saved.model.dispose();
   const capped = await train(options('capped', { ...shape, maxSteps, epochs: 20 }));
   assert.equal(capped.stoppedBy, 'epochs');
   assert.equal(capped.steps, 20 * stepsPerEpoch);
