@@ -6,6 +6,7 @@ import * as tf from '../dist/tf.js';
 import { byteOffset, free, heapMemory, malloc } from '../dist/backend/wasm-kernels/backend.js';
 import { registerWasmKernelFixes } from '../dist/backend/wasm-kernels/index.js';
 import { crossEntropy } from '../dist/model/cross-entropy.js';
+import { Adam } from '../dist/training/adam.js';
 
 registerWasmKernelFixes(); // before the backend is initialised (the other order is tested below)
 await tf.setBackend('cpu');
@@ -316,6 +317,61 @@ test('tfjs-backend-wasm internals we rely on: its heap memory, data offsets, mal
   assert.deepEqual(Array.from(y.dataSync()), [7, 8]);
   free(backend, ptr);
   tf.dispose([x, y]);
+});
+
+/** Whether two float arrays hold the same values bit for bit (NaN payloads aside); the first difference otherwise. */
+function firstDifference(a, b) {
+  if (a.length !== b.length) return `lengths ${a.length} and ${b.length}`;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return `[${i}]: ${a[i]} and ${b[i]}`;
+  return null;
+}
+
+test("Adam's update in one kernel gives the op-by-op update's float32 values bit for bit (clipped or not, tails of 4)", async () => {
+  const shapes = [[3, 5], [7], [64, 33]];
+  const params = shapes.map((shape) => tf.variable(tf.tensor(random(shape).values, shape)));
+  const adam = new Adam(params);
+  // The reference: Adam.apply's op-by-op form, written out.
+  const p = params.map((x) => x.clone());
+  const m = params.map((x) => tf.zerosLike(x));
+  const v = params.map((x) => tf.zerosLike(x));
+  for (const [step, scale] of [
+    [1, 1],
+    [2, 0.3],
+    [3, 1],
+  ]) {
+    const grads = shapes.map((shape) => tf.tensor(random(shape).values, shape));
+    adam.apply(grads, 5e-3, scale);
+    const stepSize = tf.scalar((5e-3 * Math.sqrt(1 - 0.999 ** step)) / (1 - 0.9 ** step));
+    const [gf, sf] = [tf.scalar(0.1 * scale), tf.scalar(0.001 * scale * scale)];
+    grads.forEach((g, k) => {
+      const [mk, vk] = [tf.add(tf.mul(m[k], 0.9), tf.mul(g, gf)), tf.add(tf.mul(v[k], 0.999), tf.mul(tf.square(g), sf))];
+      const pk = tf.sub(p[k], tf.mul(tf.div(mk, tf.add(tf.sqrt(vk), 1e-8)), stepSize));
+      tf.dispose([m[k], v[k], p[k]]);
+      [m[k], v[k], p[k]] = [mk, vk, pk];
+    });
+    tf.dispose([...grads, stepSize, gf, sf]);
+    const moments = adam.moments;
+    params.forEach((param, k) => {
+      for (const [name, actual, expected] of [
+        ['p', param, p[k]],
+        ['m', moments[k], m[k]],
+        ['v', moments[shapes.length + k], v[k]],
+      ]) {
+        const difference = firstDifference(actual.dataSync(), expected.dataSync());
+        assert.equal(difference, null, `step ${step}, parameter ${k}, ${name}${difference}`);
+      }
+    });
+  }
+  const grads = params.map((x) => tf.onesLike(x));
+  const { kernels } = await tf.profile(() => adam.apply(grads, 5e-3));
+  assert.deepEqual(
+    kernels.map((k) => k.name),
+    params.map(() => 'CharrnnAdamUpdate'),
+    'one kernel per parameter',
+  );
+  adam.dispose();
+  tf.dispose(grads);
+  tf.dispose([...params, ...p, ...m, ...v]);
 });
 
 test('registerWasmKernelFixes is idempotent and only touches wasm', () => {

@@ -5,6 +5,7 @@
 // The module imports its memory: it runs on tfjs-backend-wasm's heap, so kernels read and
 // write tensors where tfjs keeps them. It has no data segment and no allocator: the host
 // allocates everything, starting with the constant table (setTable, TABLE_BYTES).
+export { adamUpdate } from './adam';
 export { matMul, matMulBytes, pack, packedBytes } from './gemm';
 export { crossEntropyBackward, crossEntropyForward } from './cross-entropy';
 export { gruBackward, gruCell, gruForward, gruPackedBytes } from './gru';

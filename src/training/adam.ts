@@ -4,6 +4,7 @@
  * checkpoint and change between steps.
  */
 import * as tf from '../tf.js';
+import { ADAM_UPDATE, type AdamUpdateAttrs } from '../backend/wasm-kernels/adam.js';
 
 export class Adam {
   step = 0;
@@ -18,7 +19,7 @@ export class Adam {
     moments?: { step: number; tensors: tf.Tensor[] },
     private readonly beta1 = 0.9,
     private readonly beta2 = 0.999,
-    epsilon = 1e-8,
+    private readonly epsilon = 1e-8,
   ) {
     const initial = moments?.tensors ?? [...params.map((p) => tf.zerosLike(p)), ...params.map((p) => tf.zerosLike(p))];
     const variables = initial.map((t) => tf.variable(t, false));
@@ -38,14 +39,35 @@ export class Adam {
    * One update of every parameter with its gradient `grads[k]` times `gradScale` (gradient
    * clipping). The scale is folded into the moments' factors, so clipping adds no op:
    *   m ← β1·m + ((1−β1)·s)·g      v ← β2·v + ((1−β2)·s²)·g²      p ← p − α·m / (√v + ε)
-   * 12 kernels per parameter, and three scalars uploaded per step.
+   * On wasm one kernel per parameter (src/backend/wasm-kernels/adam.ts: one pass, the same
+   * float32 results); elsewhere 12 kernels per parameter, and three scalars uploaded per step.
    */
   apply(grads: tf.Tensor[], learningRate: number, gradScale = 1): void {
     this.step++;
-    const { beta1, beta2, step, constants } = this;
-    const stepSize = tf.scalar((learningRate * Math.sqrt(1 - beta2 ** step)) / (1 - beta1 ** step));
-    const gradFactor = tf.scalar((1 - beta1) * gradScale);
-    const squareFactor = tf.scalar((1 - beta2) * gradScale * gradScale);
+    const { beta1, beta2, step } = this;
+    const stepSize = (learningRate * Math.sqrt(1 - beta2 ** step)) / (1 - beta1 ** step);
+    const gradFactor = (1 - beta1) * gradScale;
+    const squareFactor = (1 - beta2) * gradScale * gradScale;
+    if (tf.getKernel(ADAM_UPDATE, tf.getBackend()) != null) {
+      const attrs: AdamUpdateAttrs = { beta1, beta2, gradFactor, squareFactor, epsilon: this.epsilon, stepSize };
+      this.params.forEach((param, k) => {
+        const inputs = { p: param, m: this.m[k], v: this.v[k], g: grads[k] };
+        const [p, m, v] = tf.engine().runKernel(ADAM_UPDATE, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+        this.m[k].assign(m);
+        this.v[k].assign(v);
+        param.assign(p);
+        tf.dispose([p, m, v]);
+      });
+      return;
+    }
+    this.applyOpByOp(grads, stepSize, gradFactor, squareFactor);
+  }
+
+  private applyOpByOp(grads: tf.Tensor[], stepSizeValue: number, gradFactorValue: number, squareFactorValue: number): void {
+    const { constants } = this;
+    const stepSize = tf.scalar(stepSizeValue);
+    const gradFactor = tf.scalar(gradFactorValue);
+    const squareFactor = tf.scalar(squareFactorValue);
     // A tidy per parameter: one tidy around them all held every parameter's temporaries
     // (~8 copies of the model) at once. For the same reason the update is not made over
     // one flat buffer of all parameters: that would save under 2% of a training step's

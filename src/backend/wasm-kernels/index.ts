@@ -9,7 +9,7 @@
 //   Identity       copied every element                        -> shares the data
 //   Sum            over leading axes: transposed everything first -> one pass (wasm/sums.ts)
 // and adds kernels of our own (lstm.ts, gru.ts, rnn.ts: fused layers; step.ts: the sampler's
-// projections; cross-entropy.ts: the training loss; from wasm/).
+// projections; cross-entropy.ts: the training loss; adam.ts: the optimiser's update; from wasm/).
 //
 // registerWasmKernelFixes() may be called before or after tf.setBackend('wasm'):
 // each replacement keeps the original kernel's setupFunc (the engine runs
@@ -17,6 +17,7 @@
 // and the replaced kernels call the original kernelFuncs, which were set up
 // by whichever of the two ran. Calling it more than once does nothing.
 import * as tf from '../../tf.js';
+import { adamKernelConfig } from './adam.js';
 import { makeBatchMatMulConfig } from './batch-matmul.js';
 import { crossEntropyKernelConfigs } from './cross-entropy.js';
 import { makeFusedMatMulConfig } from './fused-matmul.js';
@@ -62,6 +63,7 @@ export function registerWasmKernelFixes(): void {
   }
   for (const config of [
     unsortedSegmentSumConfig,
+    adamKernelConfig,
     ...crossEntropyKernelConfigs,
     ...lstmKernelConfigs,
     ...gruKernelConfigs,

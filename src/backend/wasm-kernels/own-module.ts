@@ -14,6 +14,22 @@ import { free, heapMemory, malloc, type WasmBackend } from './backend.js';
 import { instantiateOwnKernels } from './packed-model.js';
 
 export interface OwnKernels {
+  adamUpdate(
+    n: number,
+    p: number,
+    m: number,
+    v: number,
+    g: number,
+    pOut: number,
+    mOut: number,
+    vOut: number,
+    beta1: number,
+    beta2: number,
+    gradFactor: number,
+    squareFactor: number,
+    epsilon: number,
+    stepSize: number,
+  ): void;
   packedBytes(K: number, N: number): number;
   pack(src: number, K: number, N: number, sk: number, sn: number, dst: number): void;
   matMulBytes(M: number, N: number, K: number): number;
