@@ -1,15 +1,17 @@
-// What a budget (--max-steps, --max-time) plans: the spacing of validations, exact resume
-// under a budget, and the progress shown against the budget. The learning rate is the
+// What a budget (--max-steps, --max-time) plans: the spacing of validations (paced to
+// what they cost under --max-time), exact resume under a budget, and the progress shown
+// against the budget. The learning rate is the
 // same with or without one (plot.test.mjs checks it stays constant under --max-steps).
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { loadCheckpoint } from '../dist/checkpoint/checkpoint.js';
 import { TRAIN_DEFAULTS } from '../dist/training/config.js';
 import { readCorpus } from '../dist/data/corpus.js';
-import { checkInterval } from '../dist/training/schedule.js';
+import { CHECK_SHARE, checkInterval, checkPeriod } from '../dist/training/schedule.js';
 import { freshSettings } from '../dist/training/settings.js';
 import { resume, train } from '../dist/training/trainer.js';
 import { runCli, TINY_CORPUS, useBackend, TINY_MODEL } from './helpers.mjs';
@@ -24,7 +26,119 @@ test('validations are spaced to the budget unless --eval-every is given', () => 
   assert.deepEqual(checkInterval(7, { maxSteps: 1000, maxSeconds: null }, 1000), { steps: 7 });
   assert.deepEqual(checkInterval(null, { maxSteps: 1000, maxSeconds: null }, 1000), { steps: 50 });
   assert.deepEqual(checkInterval(null, { maxSteps: 10, maxSeconds: null }, 10), { steps: 1 });
-  assert.deepEqual(checkInterval(null, { maxSteps: null, maxSeconds: 300 }, Infinity), { seconds: 15 });
+  assert.deepEqual(checkInterval(null, { maxSteps: null, maxSeconds: 300 }, Infinity), { budgetSeconds: 300 });
+  assert.deepEqual(checkInterval(null, { maxSteps: 1000, maxSeconds: 300 }, 1000), { steps: 50 }, 'steps stay reproducible');
+  assert.deepEqual(checkInterval(9, { maxSteps: null, maxSeconds: 300 }, Infinity), { steps: 9 });
+});
+
+test('under --max-time a check is followed by 19 times its cost, but by a twentieth to a quarter of the budget', () => {
+  assert.equal(checkPeriod(60, 0.75), 15, 'a 0.75 s check in a minute: 5% of 15 s');
+  assert.equal(checkPeriod(60, 0.5), 10);
+  assert.equal(checkPeriod(300, 0.5), 15, 'cheap checks: every twentieth, as many as a budget ever gets');
+  assert.equal(checkPeriod(60, 0), 3);
+  assert.equal(checkPeriod(60, 10), 15, 'dear checks: still every quarter');
+});
+
+const tinyCorpus = readCorpus(TINY_CORPUS);
+
+/**
+ * Trains under a fake clock: each step takes `stepMs`, each validation `checkMs`. Returns
+ * the result, the validations (step and clock seconds when each started) and the steps
+ * at which latest/ was written.
+ */
+async function fakeClockRun(config, { stepMs, checkMs }) {
+  let ms = 0;
+  let step = 0;
+  const validations = [];
+  const saves = [];
+  const result = await train({
+    corpus: tinyCorpus,
+    config: { ...SMALL, epochs: 100_000, ...config },
+    outDir: join(tmp(), 'run'),
+    backend: 'test',
+    threads: 1,
+    clock: () => ms,
+    observer: {
+      onStep: (p) => {
+        step = p.step;
+        ms += stepMs;
+      },
+      onValidation: (at) => {
+        validations.push({ step: at, seconds: ms / 1000 });
+        ms += checkMs;
+      },
+      onCheckpoint: (kind) => kind === 'latest' && saves.push(step),
+    },
+  });
+  return { result, validations, saves };
+}
+
+/** Seconds between the starts of consecutive validations. */
+const gaps = (validations) => validations.slice(1).map((v, k) => v.seconds - validations[k].seconds);
+
+test('a 20 s budget whose checks cost 0.15 s checks every 3 s, one step late at most, and at the end', async () => {
+  const { result, validations, saves } = await fakeClockRun({ maxSeconds: 20 }, { stepMs: 100, checkMs: 150 });
+  assert.equal(result.stoppedBy, 'max-time');
+  const last = validations.at(-1);
+  assert.equal(last.step, result.steps, 'the final model is validated, so best/ can be it');
+  assert.equal(validations[0].seconds, 1, 'the first after a twentieth of the budget');
+  for (const gap of gaps(validations.slice(0, -1))) assert.ok(gap >= 3 && gap < 3.1 + 1e-9, `gap ${gap}`);
+  assert.ok(last.seconds >= 20);
+  assert.deepEqual(
+    saves,
+    validations.map((v) => v.step),
+    'latest/ is written with every validation',
+  );
+  const checkSeconds = 0.15 * (validations.length - 1);
+  assert.ok(checkSeconds <= CHECK_SHARE * last.seconds + 0.15, `${checkSeconds} s of ${last.seconds} s checking`);
+});
+
+test('checks that cost more than a twentieth of a quarter of the budget still come every quarter', async () => {
+  const { validations } = await fakeClockRun({ maxSeconds: 20 }, { stepMs: 100, checkMs: 2000 });
+  assert.deepEqual(
+    validations.map((v) => v.seconds),
+    [1, 6, 11, 16, 20],
+    'four within the budget and the final one',
+  );
+});
+
+test('under --max-time, --eval-every and --save-every still count steps', async () => {
+  const { result, validations, saves } = await fakeClockRun({ maxSeconds: 6, evalEvery: 7, saveEvery: 5 }, { stepMs: 100, checkMs: 1000 });
+  const multiples = (n) => Array.from({ length: Math.floor((result.steps - 1) / n) }, (_, k) => (k + 1) * n);
+  assert.deepEqual(
+    validations.map((v) => v.step),
+    [...multiples(7), result.steps],
+  );
+  assert.deepEqual(saves, [...multiples(5), result.steps]);
+});
+
+test('a real 2 s run leaves 19 times the cost of each check before the next, or a quarter of the budget', async () => {
+  const budget = 2;
+  const corpus = readCorpus(fileURLToPath(new URL('../corpora/default.txt', import.meta.url)));
+  const now = () => performance.now() / 1000;
+  const checks = [];
+  let stepEnded = 0;
+  const result = await train({
+    corpus,
+    config: { ...SMALL, epochs: 100_000, maxSeconds: budget },
+    outDir: join(tmp(), 'real'),
+    backend: 'test',
+    threads: 1,
+    observer: {
+      onStep: () => (stepEnded = now()),
+      onValidation: (step) => checks.push({ step, start: stepEnded }),
+      onCheckpoint: (kind) => kind === 'latest' && (checks.at(-1).end = now()),
+    },
+  });
+  assert.equal(checks.at(-1).step, result.steps);
+  assert.ok(checks.length >= 2, 'one within the budget, one at its end');
+  // The final check comes when the budget is spent, however soon after the one before.
+  for (const [k, check] of checks.slice(0, -2).entries()) {
+    const gap = checks[k + 1].start - check.start;
+    const cost = check.end - check.start;
+    const wanted = Math.min(budget / 4, Math.max(budget / 20, cost / CHECK_SHARE));
+    assert.ok(gap >= wanted - 1e-3, `check ${k} took ${cost.toFixed(3)} s and the next came ${gap.toFixed(3)} s after it`);
+  }
 });
 
 test('a steps budget resumes exactly: stopped at step 20 and resumed, it ends where an uninterrupted run does', async () => {
@@ -70,7 +184,7 @@ test('a steps budget resumes exactly: stopped at step 20 and resumed, it ends wh
 
 test('a time budget resumes exactly: stopped at step 4 and resumed with the 6 s left, it ends where an uninterrupted run does', async () => {
   // A clock that moves one second per step makes the time budget reproducible: 10 s is 10
-  // steps, validations and saves fall every half second (a twentieth), i.e. after every step.
+  // steps; checks take no time, so they fall every half second (a twentieth), i.e. after every step.
   const corpus = readCorpus(TINY_CORPUS);
   const config = { ...SMALL, epochs: 100_000, maxSeconds: 10 };
   const run = async ({ outDir, stopAt = Infinity, checkpoint }) => {

@@ -5,7 +5,7 @@
  * every checkpoint, so sampling and evaluation need no shape flags.
  */
 import { CELL_TYPES, type CellType } from '../cells/registry.js';
-import { DEFAULT_CHECK_STEPS } from './schedule.js';
+import { CHECK_SHARE, DEFAULT_CHECK_STEPS, MIN_CHECKS_PER_BUDGET } from './schedule.js';
 import {
   above,
   atLeast,
@@ -72,7 +72,9 @@ export interface TrainConfig {
 }
 
 /** --eval-every's and --save-every's default (null): schedule.ts's checkInterval. */
-const SPACED_TO_BUDGET = `${DEFAULT_CHECK_STEPS}, or a twentieth of --max-steps/--max-time`;
+const SPACED_TO_BUDGET =
+  `${DEFAULT_CHECK_STEPS}, a twentieth of --max-steps, or under --max-time as often as ${CHECK_SHARE * 100}% of the time allows, ` +
+  `at least every 1/${MIN_CHECKS_PER_BUDGET} of it`;
 
 export const TRAIN_OPTIONS: { [K in keyof TrainConfig]: OptionSpec<TrainConfig[K]> } = {
   cell: choice({

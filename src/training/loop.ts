@@ -180,12 +180,15 @@ class TrainingLoop {
     const { config, options } = this;
     const { progress } = this.state;
     const { step } = progress;
-    let stoppedBy = stopReason(step, this.plan, config, this.secondsHere(), options.signal);
+    const started = this.secondsHere();
+    let stoppedBy = stopReason(step, this.plan, config, started, options.signal);
+    const validationDue = this.validation.due(step, started);
+    const saveDue = this.saving.due(step, started);
 
     // An interrupted run saves at once and skips validation: the user is waiting. A signal
     // during validation abandons it (validation yields to the event loop to see one).
     const validated =
-      stoppedBy !== 'interrupted' && (this.validation.due(step, this.secondsHere()) || stoppedBy !== null)
+      stoppedBy !== 'interrupted' && (validationDue || stoppedBy !== null)
         ? await validate(this.model, this.data.valIds, config, progress, this.batcher.stepsPerEpoch, lr, this.seconds(), options.signal)
         : null;
     if (validated === null && options.signal?.aborted) stoppedBy = 'interrupted';
@@ -195,10 +198,14 @@ class TrainingLoop {
       if (isBest) this.save('best');
       if (stoppedBy === null && config.patience !== null && progress.staleValidations >= config.patience) stoppedBy = 'patience';
     }
-    if (this.saving.due(step, this.secondsHere()) || stoppedBy !== null) {
+    if (saveDue || stoppedBy !== null) {
       this.save('latest');
       this.takeRollbackPoint();
     }
+    // A time budget spaces the next checks by what this one cost.
+    const ended = this.secondsHere();
+    if (validationDue) this.validation.ran(started, ended);
+    if (saveDue) this.saving.ran(started, ended);
     return stoppedBy;
   }
 

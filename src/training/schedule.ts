@@ -1,44 +1,71 @@
 /**
  * When a run validates, writes its latest checkpoint, and stops. Without a budget: every
- * DEFAULT_CHECK_STEPS steps. A budget (--max-steps, --max-time) is divided into
- * CHECKS_PER_BUDGET parts instead, so a short run is not all validation and a long one
- * still keeps its best checkpoint often enough. --eval-every / --save-every override it.
+ * DEFAULT_CHECK_STEPS steps. --max-steps is divided into CHECKS_PER_BUDGET parts, so a
+ * short run is not all validation and a long one still keeps its best checkpoint often
+ * enough. Under --max-time alone the checks are spaced by what they cost: each one is
+ * followed by enough training that checks take at most CHECK_SHARE of the time, so a
+ * 1-minute budget is not a quarter checking. --eval-every / --save-every override both.
  */
 import type { TrainConfig } from './config.js';
 import type { StopReason, TrainingPlan } from './observer.js';
 
-/** Validations (each with a write of the latest checkpoint) a budget is divided into, unless --eval-every / --save-every say otherwise. */
+/** Validations (each with a write of the latest checkpoint) a budget is divided into at most, unless --eval-every / --save-every say otherwise. */
 export const CHECKS_PER_BUDGET = 20;
+/** Under --max-time: the share of the time that validations and checkpoints may take (the final ones aside). */
+export const CHECK_SHARE = 0.05;
+/**
+ * Under --max-time: checks are never further apart than this part of the budget, however
+ * much they cost, so that `best/` has a few candidates and `latest/` is never older.
+ */
+export const MIN_CHECKS_PER_BUDGET = 4;
 /** Without a budget: every this many steps. */
 export const DEFAULT_CHECK_STEPS = 100;
 
-export type Interval = { steps: number } | { seconds: number };
+/** Every so many steps (reproducible), or paced to a time budget of so many seconds. */
+export type Interval = { steps: number } | { budgetSeconds: number };
 
 /**
  * How often to validate (or save): every `given` steps if the flag was given; else a
- * twentieth of the budget (in steps for --max-steps, in seconds for --max-time alone);
- * else every DEFAULT_CHECK_STEPS steps.
+ * twentieth of --max-steps; else paced to --max-time; else every DEFAULT_CHECK_STEPS steps.
+ * A steps budget stays in steps: its checks cost time but no steps, and a run must give
+ * the same history (and --patience stop) on every machine.
  */
 export function checkInterval(given: number | null, config: Pick<TrainConfig, 'maxSteps' | 'maxSeconds'>, totalSteps: number): Interval {
   if (given !== null) return { steps: given };
   if (config.maxSteps !== null) return { steps: Math.max(1, Math.ceil(totalSteps / CHECKS_PER_BUDGET)) };
-  if (config.maxSeconds !== null) return { seconds: config.maxSeconds / CHECKS_PER_BUDGET };
+  if (config.maxSeconds !== null) return { budgetSeconds: config.maxSeconds };
   return { steps: DEFAULT_CHECK_STEPS };
 }
 
-/** Whether a validation (or a save) is due: every so many steps, or every so many seconds of this process. */
+/**
+ * Under a time budget of `budget` seconds: seconds from the start of one check to the
+ * start of the next, after a check that took `cost` seconds. Long enough that the check
+ * is at most CHECK_SHARE of it, but between a twentieth and a quarter of the budget.
+ */
+export function checkPeriod(budget: number, cost: number): number {
+  return Math.min(budget / MIN_CHECKS_PER_BUDGET, Math.max(budget / CHECKS_PER_BUDGET, cost / CHECK_SHARE));
+}
+
+/**
+ * Whether a validation (or a save) is due: every so many steps, or, under a time budget,
+ * once a period (`checkPeriod`) has passed since the last check started; the first after a
+ * twentieth of the budget. Seconds are this process's.
+ */
 export class Cadence {
   private nextSeconds: number;
 
   constructor(private readonly interval: Interval) {
-    this.nextSeconds = 'seconds' in interval ? interval.seconds : Infinity;
+    this.nextSeconds = 'budgetSeconds' in interval ? interval.budgetSeconds / CHECKS_PER_BUDGET : Infinity;
   }
 
   due(step: number, secondsHere: number): boolean {
     if ('steps' in this.interval) return step % this.interval.steps === 0;
-    if (secondsHere < this.nextSeconds) return false;
-    while (this.nextSeconds <= secondsHere) this.nextSeconds += this.interval.seconds;
-    return true;
+    return secondsHere >= this.nextSeconds;
+  }
+
+  /** A check this cadence called for ran from `start` to `end`: the whole pause, whatever else it held. */
+  ran(start: number, end: number): void {
+    if ('budgetSeconds' in this.interval) this.nextSeconds = start + checkPeriod(this.interval.budgetSeconds, end - start);
   }
 }
 
