@@ -234,11 +234,16 @@ test('a time budget resumes exactly: stopped at step 4 and resumed with the 6 s 
   assert.equal(tf.memory().numTensors, 0);
 });
 
-test('a budget, not the default 20 epochs, ends a fresh run unless --epochs is given', async () => {
+test('a budget, not the default 20 epochs, ends a fresh run unless --epochs is given; a long one trains a wider model', async () => {
   assert.equal(freshSettings({}).epochs, 20);
   assert.equal(freshSettings({ maxSeconds: 60 }).epochs, null);
   assert.equal(freshSettings({ maxSteps: 500 }).epochs, null);
   assert.equal(freshSettings({ maxSeconds: 60, epochs: 3 }).epochs, 3);
+  // A long time budget trains a wider model, unless the width is given.
+  assert.equal(freshSettings({ maxSeconds: 599 }).hidden, 128);
+  assert.equal(freshSettings({ maxSeconds: 600 }).hidden, 256);
+  assert.equal(freshSettings({ maxSeconds: 1200, hidden: 64 }).hidden, 64);
+  assert.equal(freshSettings({ maxSteps: 100_000 }).hidden, 128);
   // Long streams make an epoch a few steps, so 21 epochs are quick.
   const corpus = readCorpus(TINY_CORPUS);
   const shape = { hidden: 8, layers: 1, seq: 64, batch: 16, valFrac: 0.05 };

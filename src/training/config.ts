@@ -71,6 +71,13 @@ export interface TrainConfig {
   seed: number;
 }
 
+/**
+ * From this --max-time on, a fresh run's default width is LONG_BUDGET_HIDDEN: 2×256 learnt
+ * more than 2×128 from 10 minutes on, on War and Peace and on the built-in corpus (docs/defaults.md).
+ */
+export const LONG_BUDGET_SECONDS = 600;
+export const LONG_BUDGET_HIDDEN = 256;
+
 /** --eval-every's and --save-every's default (null): schedule.ts's checkInterval. */
 const SPACED_TO_BUDGET =
   `${DEFAULT_CHECK_STEPS}, a twentieth of --max-steps, or under --max-time as often as ${CHECK_SHARE * 100}% of the time allows, ` +
@@ -86,7 +93,15 @@ export const TRAIN_OPTIONS: { [K in keyof TrainConfig]: OptionSpec<TrainConfig[K
     help: 'recurrent cell; rnn is a vanilla tanh RNN',
   }),
   layers: integer({ flag: '--layers', group: 'model', min: 1, default: 2, help: 'stacked recurrent layers' }),
-  hidden: integer({ flag: '--hidden', group: 'model', min: 1, default: 128, help: 'units per recurrent layer', example: '--hidden 256' }),
+  hidden: integer({
+    flag: '--hidden',
+    group: 'model',
+    min: 1,
+    default: 128,
+    defaultText: `128, or ${LONG_BUDGET_HIDDEN} under --max-time ${LONG_BUDGET_SECONDS / 60}m or more`,
+    help: 'units per recurrent layer',
+    example: '--hidden 256',
+  }),
   dropout: real({
     flag: '--dropout',
     placeholder: 'p',
