@@ -12,7 +12,7 @@ import type { Corpus } from '../data/corpus.js';
 import { UserError } from '../errors.js';
 import { disposeState, type RecurrentState } from '../cells/cell.js';
 import { isDivergence, nextLossFloor, rollBack, RollbackPoint } from './rollback.js';
-import { Cadence, checkInterval, stopReason } from './schedule.js';
+import { Cadence, checkInterval, epochsEnd, stopReason } from './schedule.js';
 import type { RunState, StartingPoint } from './starting-point.js';
 import type { CharModel } from '../model/model.js';
 import type { StopReason, TrainingObserver, TrainingPlan, TrainResult } from './observer.js';
@@ -49,7 +49,7 @@ export async function runTraining(corpus: Corpus, config: TrainConfig, start: St
 /** What the run will do, for the observer; refuses a run that is already done. */
 function planRun(config: TrainConfig, start: StartingPoint, data: TrainingData, threads: ReturnType<typeof trainerThreads>): TrainingPlan {
   const { batcher } = data;
-  const totalSteps = Math.min(config.maxSteps ?? Infinity, (config.epochs ?? Infinity) * batcher.stepsPerEpoch);
+  const totalSteps = Math.min(config.maxSteps ?? Infinity, epochsEnd(config, batcher.stepsPerEpoch));
   const firstStep = start.progress.step;
   if (firstStep >= totalSteps) {
     throw new UserError(`the run is already at step ${firstStep} of ${totalSteps}; raise --epochs or --max-steps to train further`);

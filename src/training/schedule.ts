@@ -69,6 +69,11 @@ export class Cadence {
   }
 }
 
+/** The step at which --epochs ends a run: Infinity when it sets no limit (null). */
+export function epochsEnd(config: Pick<TrainConfig, 'epochs'>, stepsPerEpoch: number): number {
+  return config.epochs === null ? Infinity : config.epochs * stepsPerEpoch;
+}
+
 /** Why the run stops after `step`, if it does: its length, its time (`secondsHere`, this process's), or an abort. */
 export function stopReason(
   step: number,
@@ -77,7 +82,7 @@ export function stopReason(
   secondsHere: number,
   signal: AbortSignal | undefined,
 ): StopReason | null {
-  if (step >= plan.totalSteps) return step >= (config.epochs ?? Infinity) * plan.stepsPerEpoch ? 'epochs' : 'max-steps';
+  if (step >= plan.totalSteps) return step >= epochsEnd(config, plan.stepsPerEpoch) ? 'epochs' : 'max-steps';
   if (config.maxSeconds !== null && secondsHere >= config.maxSeconds) return 'max-time';
   return signal?.aborted ? 'interrupted' : null;
 }

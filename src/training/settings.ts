@@ -18,7 +18,7 @@ export const RESUMABLE: readonly (keyof TrainConfig)[] = ['epochs', 'maxSteps', 
  * on 900 K characters still gained 0.03 nats between its 20th epoch and its 20th minute);
  * a long --max-time trains a wider model.
  */
-export function budgetDefaults(given: Partial<TrainConfig>): Partial<TrainConfig> {
+function budgetDefaults(given: Partial<TrainConfig>): Partial<TrainConfig> {
   const budgeted = (given.maxSeconds ?? null) !== null || (given.maxSteps ?? null) !== null;
   const long = (given.maxSeconds ?? 0) >= LONG_BUDGET_SECONDS;
   return { ...(budgeted ? { epochs: null } : {}), ...(long ? { hidden: LONG_BUDGET_HIDDEN } : {}) };
