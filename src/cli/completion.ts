@@ -6,7 +6,8 @@
  * directory completes those; others complete nothing.
  */
 import type { OptionTable } from '../options/option.js';
-import type { ArgumentSpec, CommandSpec, ProgramSpec, Shell } from './commands.js';
+import type { ArgumentSpec, CommandSpec, ProgramSpec } from './command-spec.js';
+import type { Shell } from './commands.js';
 
 /** What a shell needs to know about one subcommand. */
 interface CompletionSpec {

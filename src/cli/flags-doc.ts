@@ -4,7 +4,8 @@
  * --help uses. `npm run docs:flags` writes it; a test fails when the file differs.
  */
 import { shownDefault, type OptionSpec } from '../options/option.js';
-import { argumentUsage, COMMANDS, PROGRAM, type CommandSpec, type ProgramSpec } from './commands.js';
+import { argumentUsage, type CommandSpec, type ProgramSpec } from './command-spec.js';
+import { COMMANDS, PROGRAM } from './commands.js';
 
 export function flagsMarkdown(program: ProgramSpec = PROGRAM, commands: readonly CommandSpec[] = COMMANDS): string {
   const sections = [programSection(program), ...commands.map(commandSection)];

@@ -17,13 +17,9 @@ import {
   PROGRAM,
   SAMPLE_COMMAND,
   TRAIN_COMMAND,
-  argumentUsage,
-  type ArgumentSpec,
-  type ArgumentValues,
-  type CommandFunction,
-  type CommandSpec,
   type Shell,
 } from './commands.js';
+import { argumentUsage, type ArgumentSpec, type ArgumentValues, type CommandFunction, type CommandSpec } from './command-spec.js';
 import { completionScript } from './completion.js';
 import { evalCommand } from './eval.js';
 import { exportCommand } from './export.js';
