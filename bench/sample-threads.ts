@@ -1,32 +1,53 @@
 /**
- * Sampling's whole step on one thread against the streams shared out between two (the main
- * thread and a worker: src/backend/wasm-kernels/threaded-step.ts), side by side in one
- * process on the wasm backend, LSTM models of the bench's sizes. Alternates the two, so
- * machine noise falls on both; prints, as medians with their spread [min–max]:
+ * Sampling's whole step on one thread against two ways of sharing it with a worker thread,
+ * side by side in one process on the wasm backend, LSTM models of the bench's sizes: the
+ * streams split (each thread with its own copy of the weights: threaded-step.ts), and each
+ * layer's units and the output's columns split (one shared copy: column-step.ts, what
+ * `modelStepper(model, B, 2)` takes). Alternates the three, so machine noise falls on all;
+ * prints, as medians with their spread [min–max]:
  *   start-up  ms from asking for the stepper to the first step's logits (one thread: the
  *             packing; two: also the worker's start);
  *   chars/s   B / step time in WALL time (the point of a second thread), over about SECONDS;
- *   ratio     of the two threads' chars/s to one's, repetition by repetition;
- *   break-even  characters per stream after which two threads have paid their extra
- *             start-up: Δstart-up / (step time on one − on two).
+ *   ratio     of two threads' chars/s to one's, repetition by repetition;
+ *   break-even  characters per stream after which two threads (the column split) have paid
+ *             their extra start-up: Δstart-up / (step time on one − on two).
  * and the load average before and after (the machine may be shared).
  *
  *   npm run bench:threads -- [repeats] [sizes] [batches]   (default 5 2x128,2x256,3x512 4,16)
  */
 import { loadavg } from 'node:os';
 import { selectBackend } from '../dist/backend/select.js';
+import { asWasm } from '../dist/backend/wasm-kernels/backend.js';
+import { ThreadedModelStep } from '../dist/backend/wasm-kernels/threaded-step.js';
+import type { ModelStepper } from '../dist/cells/cell.js';
 import { CharModel } from '../dist/model/model.js';
 import { modelStepper } from '../dist/sampling/sampler.js';
+import * as tf from '../dist/tf.js';
 import { median } from './measure.js';
 
 const VOCAB = 82; // warpeace.txt's
 const SECONDS = 0.3; // per timing
 
-/** Start-up ms and wall-clock chars/s of the whole step on `threads` threads. */
-function time(model: CharModel, batch: number, threads: number): { startMs: number; rate: number } {
+/** The streams split between two threads, each with its own copy of the weights. */
+function streamSplit(model: CharModel, batch: number): ModelStepper {
+  const initial = model.initialState(batch);
+  const weights = model.weights.map((named) => named.tensor);
+  const stepper = new ThreadedModelStep(asWasm(tf.backend()), 'lstm', weights, initial, 2);
+  tf.dispose(initial.flat());
+  return stepper;
+}
+
+const ways: [string, (model: CharModel, batch: number) => ModelStepper][] = [
+  ['1 thread', (model, batch) => modelStepper(model, batch, 1)],
+  ['2 (streams)', streamSplit],
+  ['2 (columns)', (model, batch) => modelStepper(model, batch, 2)],
+];
+
+/** Start-up ms and wall-clock chars/s of the whole step made by `make`. */
+function time(make: (model: CharModel, batch: number) => ModelStepper, model: CharModel, batch: number): { startMs: number; rate: number } {
   const ids = new Int32Array(batch).fill(5);
   let start = performance.now();
-  const stepper = modelStepper(model, batch, threads);
+  const stepper = make(model, batch);
   stepper.step(ids);
   const startMs = performance.now() - start;
   for (let k = 0; k < 5; k++) stepper.step(ids); // warm-up
@@ -57,26 +78,29 @@ const fmt = (xs: number[], digits = 0) =>
 for (const [layers, hidden] of sizes) {
   const model = CharModel.create({ vocabSize: VOCAB, hidden, layers, dropout: 0, cell: 'lstm', learnedInit: false }, 1);
   for (const batch of batches) {
-    const runs: { startMs: number; rate: number }[][] = [[], []];
-    for (let r = 0; r < repeats; r++) [1, 2].forEach((threads, k) => runs[k].push(time(model, batch, threads)));
-    const [one, two] = runs;
-    const ratios = two.map((x, r) => x.rate / one[r].rate);
+    const runs = ways.map(() => [] as { startMs: number; rate: number }[]);
+    for (let r = 0; r < repeats; r++) ways.forEach(([, make], k) => runs[k].push(time(make, model, batch)));
+    const one = runs[0];
+    const columns = runs[2];
     // Per stream: steps × (1/rate1 − 1/rate2) × B = extra start-up.
-    const breakEven = two.map((x, r) => {
+    const breakEven = columns.map((x, r) => {
       const saved = batch / one[r].rate - batch / x.rate; // s per step
       return saved > 0 ? (x.startMs - one[r].startMs) / 1000 / saved : Infinity;
     });
-    console.log(
-      `lstm ${layers}x${hidden} batch ${batch}: start-up ms 1 thread ${fmt(
-        one.map((x) => x.startMs),
+    const parts = ways.map(([name], k) => {
+      const ratio =
+        k === 0
+          ? ''
+          : `, ${fmt(
+              runs[k].map((x, r) => x.rate / one[r].rate),
+              2,
+            )}x`;
+      return `${name} ${fmt(runs[k].map((x) => x.rate))}${ratio}, start-up ${fmt(
+        runs[k].map((x) => x.startMs),
         1,
-      )}, 2 ${fmt(
-        two.map((x) => x.startMs),
-        1,
-      )}; ` +
-        `chars/s 1 thread ${fmt(one.map((x) => x.rate))}, 2 ${fmt(two.map((x) => x.rate))}, ${fmt(ratios, 2)}x; ` +
-        `break-even ${fmt(breakEven)} chars per stream`,
-    );
+      )} ms`;
+    });
+    console.log(`lstm ${layers}x${hidden} batch ${batch}: chars/s ${parts.join('; ')}; break-even ${fmt(breakEven)} chars per stream`);
   }
   model.dispose();
 }

@@ -36,6 +36,9 @@ test('the package tarball holds what runs, and no source maps, tests or benchmar
     'scale-out/train_ddp.py',
     'wasm/build/kernels-simd.wasm',
     'wasm/build/kernels-relaxed-simd.wasm',
+    'wasm/build/kernels-shared-simd.wasm',
+    'wasm/build/kernels-shared-relaxed-simd.wasm',
+    'dist/backend/wasm-kernels/column-worker.js',
   ]) {
     assert.ok(files.includes(needed), `${needed} is not in the tarball`);
   }

@@ -1,12 +1,13 @@
-// Sampling's streams shared out between threads (src/backend/wasm-kernels/threaded-step.ts):
-// the same logits bit for bit and the same seeded text as on one thread, the threaded path
-// taken when asked (and by the rule only where it pays), workers that never keep a process alive.
+// Sampling's step shared out between threads (src/backend/wasm-kernels/column-step.ts: each
+// layer's units and the output's columns): the same logits bit for bit and the same seeded
+// text as on one thread, at odd shapes too, the threaded path taken when asked (and by the
+// rule only where it pays), a worker's failure one error, workers that never keep a process alive.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
-import { ThreadedModelStep, threadedStepsMade } from '../dist/backend/wasm-kernels/threaded-step.js';
+import { ColumnSplitModelStep, columnStepsMade } from '../dist/backend/wasm-kernels/column-step.js';
 import { CharModel } from '../dist/model/model.js';
 import { modelStepper, sampleStreams } from '../dist/sampling/sampler.js';
 import {
@@ -23,24 +24,24 @@ import { runCli, useBackend } from './helpers.mjs';
 const tf = await useBackend('wasm');
 const vocab = new Vocabulary([...'abcdefghij \n']);
 
-function randomModel(cell, seed) {
-  const model = CharModel.create({ vocabSize: vocab.size, hidden: 20, layers: 2, dropout: 0, learnedInit: false, cell }, seed);
-  const scale = 1.5 / Math.sqrt(20); // beyond the gates' linear range, as in whole-step.test.mjs
+function randomModel(cell, seed, { vocabSize = vocab.size, hidden = 20, layers = 2 } = {}) {
+  const model = CharModel.create({ vocabSize, hidden, layers, dropout: 0, learnedInit: false, cell }, seed);
+  const scale = 1.5 / Math.sqrt(hidden); // beyond the gates' linear range, as in whole-step.test.mjs
   model.variables.forEach((v, k) => v.assign(tf.randomUniform(v.shape, -scale, scale, 'float32', seed * 100 + k)));
   return model;
 }
 
 function texts(model, B, threads) {
   const streams = Array.from({ length: B }, (_, k) => ({ temperature: [0.7, 1, 1.4][k % 3], seed: 7 + k }));
-  const made = threadedStepsMade();
+  const made = columnStepsMade();
   const out = [];
   for (const event of sampleStreams(model, vocab, { streams, length: 120, prime: 'ab', threads }))
     if (event.type === 'done') out[event.sample.stream] = event.sample.text;
-  return { texts: out, threaded: threadedStepsMade() - made };
+  return { texts: out, threaded: columnStepsMade() - made };
 }
 
 for (const cell of ['lstm', 'gru', 'rnn']) {
-  test(`${cell}: seeded samples are the same text on 1 and 2 threads (16 streams, and 5 split 3/2), logits bit for bit`, () => {
+  test(`${cell}: seeded samples are the same text on 1 and 2 threads (16 and 5 streams), logits bit for bit`, () => {
     const model = randomModel(cell, 3);
     for (const B of [16, 5]) {
       const one = texts(model, B, 1);
@@ -51,12 +52,31 @@ for (const cell of ['lstm', 'gru', 'rnn']) {
       assert.ok(new Set(one.texts).size > 1, 'streams differ');
     }
     const [single, threaded] = [1, 2].map((threads) => modelStepper(model, 5, threads));
-    assert.ok(threaded instanceof ThreadedModelStep);
+    assert.ok(threaded instanceof ColumnSplitModelStep);
     for (let k = 0; k < 40; k++) {
       const ids = Int32Array.from({ length: 5 }, (_, b) => (k * 7 + b * 3) % vocab.size);
       assert.deepEqual(threaded.step(ids), single.step(ids), `step ${k}`);
     }
     [single, threaded, model].forEach((x) => x.dispose());
+  });
+
+  test(`${cell}: logits bit for bit on 1, 2 and 3 threads at odd shapes (H 13, 3 layers; 1 and 6 streams)`, () => {
+    // Split at multiples of 8, H 13 is units 8 | 5 and 8 | 0 | 5, the 12 characters' columns 8 | 4 and 8 | 0 | 4: shares
+    // that are not whole panels, and empty ones. Batch 1 takes the 32-column panels, 6 the 8-column ones.
+    const model = randomModel(cell, 5, { hidden: 13, layers: 3 });
+    for (const B of [1, 6]) {
+      const initial = model.initialState(B);
+      const weights = model.weights.map((named) => named.tensor);
+      const steppers = [modelStepper(model, B, 1), ...[2, 3].map((threads) => new ColumnSplitModelStep(cell, weights, initial, threads))];
+      tf.dispose(initial.flat());
+      for (let k = 0; k < 30; k++) {
+        const ids = Int32Array.from({ length: B }, (_, b) => (k * 5 + b * 3) % vocab.size);
+        const [one, ...more] = steppers.map((s) => s.step(ids).slice());
+        more.forEach((logits, t) => assert.deepEqual(logits, one, `${t + 2} threads, batch ${B}, step ${k}`));
+      }
+      steppers.forEach((s) => s.dispose());
+    }
+    model.dispose();
   });
 }
 
@@ -106,11 +126,14 @@ test('on the cpu backend, which samples on one thread, --threads 2 says so in on
 
 test('a worker that fails is one error on the main thread, not a hang', () => {
   const model = randomModel('lstm', 4);
-  const stepper = modelStepper(model, 5, 2); // streams 0–2 here, 3–4 on the worker
+  const stepper = modelStepper(model, 5, 2);
   stepper.step(Int32Array.of(1, 2, 3, 4, 5));
+  // The worker's plan only (the stepper's private parts): its layer 0's packed U at the end of the 4 GB address space.
+  const words = new Int32Array(stepper.logits.buffer);
+  const layer0 = (stepper.plans[1] >> 2) + 17; // wasm/sample.ts HEADER_WORDS
+  words[layer0 + 3] = -64; // PACKED_U
   const started = Date.now();
-  // An id far past the vocabulary, in the worker's share only: its lookup reads outside its memory.
-  assert.throws(() => stepper.step(Int32Array.of(1, 2, 3, 4, 1e8)), /^Error: sampling worker failed: .*out of bounds/);
+  assert.throws(() => stepper.step(Int32Array.of(1, 2, 3, 4, 5)), /^Error: sampling worker failed: .*out of bounds/);
   assert.ok(Date.now() - started < 5000);
   [stepper, model].forEach((x) => x.dispose());
 });
@@ -129,5 +152,5 @@ test('a threaded stepper never disposed does not keep the process alive', () => 
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd, encoding: 'utf8', timeout: 15_000 });
   assert.equal(r.signal, null, 'killed after 15 s: a worker kept it alive');
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout.trim(), 'ThreadedModelStep');
+  assert.equal(r.stdout.trim(), 'ColumnSplitModelStep');
 });

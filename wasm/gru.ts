@@ -69,28 +69,36 @@ export function gruCell(B: i32, H: i32, szr: usize, xh: usize, Uh: usize, hPrev:
  * recurrent product, and h = ĥ + z∘(hPrev − ĥ).
  */
 function step(B: i32, H: i32, a: usize, hPrev: usize, rh: usize, packedUh: usize, h: usize): void {
-  gruGates(B, H, a, hPrev, rh);
+  gruGates(B, H, a, hPrev, rh, H);
   gemm(B, H, H, rh, H, 1, packedUh, a + 2 * <usize>H * 4, 3 * H, true);
-  gruOutput(B, H, a, hPrev, h);
+  gruOutput(B, H, a, hPrev, h, H);
 }
 
-/** The step before the candidate's recurrent product: z, r = σ(·) in place in a (B, 3H), rh = r∘hPrev (B, H). */
-export function gruGates(B: i32, H: i32, a: usize, hPrev: usize, rh: usize): void {
+/**
+ * The step before the candidate's recurrent product for H units: z, r = σ(·) in place in
+ * a (B, 3H), rh = r∘hPrev (B rows of H, `stateRow` floats apart, as hPrev's).
+ */
+export function gruGates(B: i32, H: i32, a: usize, hPrev: usize, rh: usize, stateRow: i32): void {
   const row = <usize>H * 4;
+  const state = <usize>stateRow * 4;
   for (let b = 0; b < B; b++) {
     const ab = a + <usize>b * 3 * row;
     sigmoidInPlace(ab, 2 * H);
-    multiply(ab + row, hPrev + <usize>b * row, rh + <usize>b * row, H);
+    multiply(ab + row, hPrev + <usize>b * state, rh + <usize>b * state, H);
   }
 }
 
-/** The step after it (a's candidate columns complete): ĥ = tanh(·) in place, h = ĥ + z∘(hPrev − ĥ) (h may be hPrev). */
-export function gruOutput(B: i32, H: i32, a: usize, hPrev: usize, h: usize): void {
+/**
+ * The step after it (a's candidate columns complete): ĥ = tanh(·) in place, h = ĥ + z∘(hPrev − ĥ)
+ * (B rows of H, `stateRow` floats apart, as hPrev's; h may be hPrev).
+ */
+export function gruOutput(B: i32, H: i32, a: usize, hPrev: usize, h: usize, stateRow: i32): void {
   const row = <usize>H * 4;
+  const state = <usize>stateRow * 4;
   for (let b = 0; b < B; b++) {
     const ab = a + <usize>b * 3 * row;
     tanhInPlace(ab + 2 * row, H);
-    interpolate(H, ab, ab + 2 * row, hPrev + <usize>b * row, h + <usize>b * row);
+    interpolate(H, ab, ab + 2 * row, hPrev + <usize>b * state, h + <usize>b * state);
   }
 }
 

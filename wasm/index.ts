@@ -11,7 +11,7 @@ export { crossEntropyBackward, crossEntropyForward } from './cross-entropy';
 export { gruBackward, gruCell, gruForward, gruPackedBytes } from './gru';
 export { lstmBackward, lstmCell, lstmForward } from './lstm';
 export { rnnBackward, rnnForward } from './rnn';
-export { HEADER_WORDS, LAYER_WORDS, packedWideBytes, packWide, sampleStep } from './sample';
+export { HEADER_WORDS, LAYER_WORDS, sampleCandidate, sampleLayer, sampleOutput, sampleStep } from './sample';
 export { projectStep } from './step';
 export { setTable, TABLE_BYTES } from './simd';
 export { columnSums, segmentRowSums } from './sums';

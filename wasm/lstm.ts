@@ -54,7 +54,7 @@ export function lstmCell(B: i32, H: i32, z: usize, cPrev: usize, gates: usize, h
 }
 
 /** One stream's step from its pre-activations z (4H) and c_{t-1}: activations a (4H; may be z), c and h (H). */
-function forwardRow(H: i32, z: usize, a: usize, cPrev: usize, c: usize, h: usize): void {
+export function forwardRow(H: i32, z: usize, a: usize, cPrev: usize, c: usize, h: usize): void {
   const gate = <usize>H * 4;
   let j = 0;
   for (; j + 4 <= H; j += 4) {

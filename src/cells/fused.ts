@@ -20,7 +20,7 @@ import { LSTM_BACKWARD, LSTM_CELL, LSTM_FORWARD } from '../backend/wasm-kernels/
 import { RNN_BACKWARD, RNN_FORWARD } from '../backend/wasm-kernels/rnn.js';
 import { WasmModelStep, type WholeStepCell } from '../backend/wasm-kernels/model-step.js';
 import { asWasm } from '../backend/wasm-kernels/backend.js';
-import { ThreadedModelStep } from '../backend/wasm-kernels/threaded-step.js';
+import { ColumnSplitModelStep } from '../backend/wasm-kernels/column-step.js';
 import {
   stepProjection,
   type LayerOutput,
@@ -213,6 +213,6 @@ export function stepProjectorFactory(): StepProjectorFactory {
 export function fusedModelStep(cell: WholeStepCell): (weights: tf.Tensor[], initial: RecurrentState[], threads?: number) => ModelStepper {
   return (weights, initial, threads = 1) =>
     threads > 1
-      ? new ThreadedModelStep(asWasm(tf.backend()), cell, weights, initial, threads)
+      ? new ColumnSplitModelStep(cell, weights, initial, threads)
       : new WasmModelStep(asWasm(tf.backend()), cell, weights, initial);
 }

@@ -41,13 +41,9 @@ export class WasmModelStep {
     const [V, N] = weights[0].shape; // N = G·H
     const shape = { cell, layers: initial.length, hidden: H, vocabSize: V, gates: N / H };
     const states = initial.map((layer) => layer.map((s) => s.dataSync() as Float32Array));
-    this.packed = new PackedModelStep(
-      backendHeap(backend),
-      shape,
-      weights.map((w) => byteOffset(backend, w)),
-      states,
-      B,
-    );
+    const offsets = weights.map((w) => byteOffset(backend, w));
+    const views = () => weights.map((w, k) => new Float32Array(heapMemory(backend).buffer, offsets[k], w.size));
+    this.packed = new PackedModelStep(backendHeap(backend), shape, views, states, B);
     this.batch = B;
     this.vocabSize = V;
   }

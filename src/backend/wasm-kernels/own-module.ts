@@ -4,7 +4,8 @@
 // copies. Scratch memory comes from the backend's malloc.
 //
 // Two builds of one source: plain SIMD, and relaxed SIMD, whose multiply-adds are fused
-// (FMA) where the CPU has them. The relaxed build runs where the engine validates it; on
+// (FMA) where the CPU has them; and each again for a shared memory (column-step.ts: threads
+// on one copy of the weights), as a module declares its memory shared or not. The relaxed build runs where the engine validates it; on
 // Node 20 that needs V8's --experimental-wasm-relaxed-simd, which is set here at run time
 // (before any module is compiled) and otherwise the plain build runs.
 // CHARRNN_WASM_SIMD=plain forces the plain build (to compare the two).
@@ -132,10 +133,12 @@ export interface OwnKernels {
     packedU: number,
     z: number,
   ): void;
-  packedWideBytes(K: number, N: number): number;
-  packWide(src: number, K: number, N: number, sk: number, sn: number, dst: number): void;
-  /** The sampler's whole step over the model a plan describes (wasm/sample.ts; model-step.ts writes the plan). */
+  /** The sampler's whole step over the model a one-share plan describes (wasm/sample.ts; packed-model.ts writes the plans). */
   sampleStep(plan: number): void;
+  /** A share's phases of the step (column-step.ts): layer l's units, the GRU's candidate, the output columns. */
+  sampleLayer(plan: number, layer: number, parity: number): void;
+  sampleCandidate(plan: number, layer: number, parity: number): void;
+  sampleOutput(plan: number, parity: number): void;
   /** i32 words of the plan's header, and of each layer's entry. */
   HEADER_WORDS: WebAssembly.Global<'i32'>;
   LAYER_WORDS: WebAssembly.Global<'i32'>;
@@ -145,6 +148,9 @@ export interface OwnKernels {
   segmentRowSums(R: number, N: number, S: number, x: number, ids: number, out: number): void;
   rnnForward(T: number, B: number, H: number, zIn: number, U: number, h0: number, hs: number, packed: number): void;
   rnnBackward(T: number, B: number, H: number, dHs: number, hs: number, U: number, dZ: number, dh0: number, packed: number): void;
+  /** Points the instance at its constant table and scratch, TABLE_BYTES the host allocated (wasm/simd.ts). */
+  setTable(ptr: number): void;
+  TABLE_BYTES: WebAssembly.Global<'i32'>;
 }
 
 export type SimdBuild = 'relaxed SIMD' | 'SIMD';
@@ -152,6 +158,8 @@ export type SimdBuild = 'relaxed SIMD' | 'SIMD';
 interface Compiled {
   build: SimdBuild;
   module: WebAssembly.Module;
+  /** The same source built for a shared memory, compiled on first use. */
+  shared?: WebAssembly.Module;
 }
 
 let compiled: Compiled | undefined;
@@ -169,6 +177,13 @@ function relaxedSimdValidates(bytes: Uint8Array<ArrayBuffer>): boolean {
 /** The compiled module of the build that runs here, for a worker thread to instantiate (see threaded-step.ts). */
 export function ownKernelsModule(): WebAssembly.Module {
   return compile().module;
+}
+
+/** The same build for a shared WebAssembly.Memory (column-step.ts). */
+export function sharedOwnKernelsModule(): WebAssembly.Module {
+  const built = compile();
+  built.shared ??= new WebAssembly.Module(buildBytes(built.build === 'SIMD' ? 'kernels-shared-simd' : 'kernels-shared-relaxed-simd'));
+  return built.shared;
 }
 
 /** Which build runs here (compiling it on first use). */

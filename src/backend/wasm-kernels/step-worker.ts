@@ -23,12 +23,7 @@ let generation = 0;
 try {
   const kernels = instantiateOwnKernels(setup.module, memory, malloc);
   const heap: StepHeap = { kernels, memory: () => memory, malloc, free: () => {} };
-  const offsets = setup.weights.map((w) => {
-    const at = malloc(w.length * 4);
-    new Float32Array(memory.buffer, at, w.length).set(w);
-    return at;
-  });
-  const stepper = new PackedModelStep(heap, setup.shape, offsets, setup.initial, to - from);
+  const stepper = new PackedModelStep(heap, setup.shape, () => setup.weights, setup.initial, to - from);
   const ids = new Int32Array(setup.ids, from * 4, to - from);
   const logits = new Float32Array(setup.logits, from * setup.shape.vocabSize * 4, (to - from) * setup.shape.vocabSize);
   for (;;) {
