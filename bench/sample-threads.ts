@@ -18,6 +18,7 @@
 import { loadavg } from 'node:os';
 import { selectBackend } from '../dist/backend/select.js';
 import { asWasm } from '../dist/backend/wasm-kernels/backend.js';
+import { ColumnSplitModelStep } from '../dist/backend/wasm-kernels/column-step.js';
 import { ThreadedModelStep } from '../dist/backend/wasm-kernels/threaded-step.js';
 import type { ModelStepper } from '../dist/cells/cell.js';
 import { CharModel } from '../dist/model/model.js';
@@ -28,19 +29,21 @@ import { median } from './measure.js';
 const VOCAB = 82; // warpeace.txt's
 const SECONDS = 0.3; // per timing
 
-/** The streams split between two threads, each with its own copy of the weights. */
-function streamSplit(model: CharModel, batch: number): ModelStepper {
+/** The model's weights and B streams' initial state, as the whole step's constructors take them. */
+function parts(model: CharModel, batch: number, make: (weights: tf.Tensor[], initial: tf.Tensor[][]) => ModelStepper): ModelStepper {
   const initial = model.initialState(batch);
-  const weights = model.weights.map((named) => named.tensor);
-  const stepper = new ThreadedModelStep(asWasm(tf.backend()), 'lstm', weights, initial, 2);
+  const stepper = make(
+    model.weights.map((named) => named.tensor),
+    initial,
+  );
   tf.dispose(initial.flat());
   return stepper;
 }
 
 const ways: [string, (model: CharModel, batch: number) => ModelStepper][] = [
   ['1 thread', (model, batch) => modelStepper(model, batch, 1)],
-  ['2 (streams)', streamSplit],
-  ['2 (columns)', (model, batch) => modelStepper(model, batch, 2)],
+  ['2 (streams)', (model, batch) => parts(model, batch, (w, s) => new ThreadedModelStep(asWasm(tf.backend()), 'lstm', w, s, 2))],
+  ['2 (columns)', (model, batch) => parts(model, batch, (w, s) => new ColumnSplitModelStep('lstm', w, s, 2))],
 ];
 
 /** Start-up ms and wall-clock chars/s of the whole step made by `make`. */
@@ -79,7 +82,8 @@ for (const [layers, hidden] of sizes) {
   const model = CharModel.create({ vocabSize: VOCAB, hidden, layers, dropout: 0, cell: 'lstm', learnedInit: false }, 1);
   for (const batch of batches) {
     const runs = ways.map(() => [] as { startMs: number; rate: number }[]);
-    for (let r = 0; r < repeats; r++) ways.forEach(([, make], k) => runs[k].push(time(make, model, batch)));
+    // Streams split needs two streams at least.
+    for (let r = 0; r < repeats; r++) ways.forEach(([, make], k) => (batch > 1 || k !== 1) && runs[k].push(time(make, model, batch)));
     const one = runs[0];
     const columns = runs[2];
     // Per stream: steps × (1/rate1 − 1/rate2) × B = extra start-up.
@@ -87,7 +91,8 @@ for (const [layers, hidden] of sizes) {
       const saved = batch / one[r].rate - batch / x.rate; // s per step
       return saved > 0 ? (x.startMs - one[r].startMs) / 1000 / saved : Infinity;
     });
-    const parts = ways.map(([name], k) => {
+    const rows = ways.map(([name], k) => {
+      if (runs[k].length === 0) return `${name} -`;
       const ratio =
         k === 0
           ? ''
@@ -100,7 +105,7 @@ for (const [layers, hidden] of sizes) {
         1,
       )} ms`;
     });
-    console.log(`lstm ${layers}x${hidden} batch ${batch}: chars/s ${parts.join('; ')}; break-even ${fmt(breakEven)} chars per stream`);
+    console.log(`lstm ${layers}x${hidden} batch ${batch}: chars/s ${rows.join('; ')}; break-even ${fmt(breakEven)} chars per stream`);
   }
   model.dispose();
 }

@@ -109,8 +109,8 @@ export class ColumnSplitModelStep implements ModelStepper {
     if (ids.length !== this.batch) throw new RangeError(`expected ${this.batch} ids, got ${ids.length}`);
     this.ids.set(ids);
     signal(this.control, 0, ++this.count); // the start
-    for (const phase of this.phases) {
-      phase(this.parity);
+    for (let k = 0; k < this.phases.length; k++) {
+      this.phases[k](this.parity);
       signal(this.control, 0, ++this.count);
       for (let w = 1; w <= this.workers.length; w++) this.awaitWorker(w);
     }

@@ -19,27 +19,24 @@ function barrier(count: number): boolean {
   return true;
 }
 
+/** Runs the share's phases step after step, as the main thread starts them, until a thread stops. */
+function run(phases: ((parity: number) => void)[]): void {
+  let count = 0;
+  for (let parity = 0; ; parity ^= 1) {
+    if (awaitCount(control, 0, count + 1) < 0) return; // the step's start
+    count++;
+    for (let k = 0; k < phases.length; k++) {
+      phases[k](parity);
+      signal(control, index, ++count);
+      if (!barrier(count)) return;
+    }
+  }
+}
+
 let status = STOP;
 try {
   const kernels = instantiateOwnKernels(setup.module, setup.memory, () => setup.table);
-  const phases = stepPhases(kernels, setup.cell, setup.layers, setup.plan);
-  let count = 0;
-  let parity = 0;
-  for (;;) {
-    if (awaitCount(control, 0, count + 1) < 0) break; // the step's start
-    count++;
-    let stopped = false;
-    for (const phase of phases) {
-      phase(parity);
-      signal(control, index, ++count);
-      if (!barrier(count)) {
-        stopped = true;
-        break;
-      }
-    }
-    if (stopped) break;
-    parity ^= 1;
-  }
+  run(stepPhases(kernels, setup.cell, setup.layers, setup.plan));
 } catch (err) {
   setup.errors.postMessage(err instanceof Error ? err.message : String(err));
   status = FAILED;

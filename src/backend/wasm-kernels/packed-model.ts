@@ -91,9 +91,13 @@ function packedBytes(K: number, N: number, width: number): number {
 function packColumns(src: Float32Array, K: number, stride: number, columns: number[], width: number, out: Float32Array, at: number): void {
   for (let p = 0; p < columns.length; p += width) {
     const n = Math.min(width, columns.length - p);
+    const first = columns[p];
+    const contiguous = columns[p + n - 1] - first === n - 1; // columns increase: a run, copied without the lookups
     for (let k = 0; k < K; k++, at += width) {
-      for (let j = 0; j < n; j++) out[at + j] = src[k * stride + columns[p + j]];
-      out.fill(0, at + n, at + width);
+      const row = k * stride;
+      if (contiguous) for (let j = 0; j < n; j++) out[at + j] = src[row + first + j];
+      else for (let j = 0; j < n; j++) out[at + j] = src[row + columns[p + j]];
+      if (n < width) out.fill(0, at + n, at + width);
     }
   }
 }
