@@ -1,25 +1,21 @@
 /**
- * Sampling's whole step on one thread against two ways of sharing it with a worker thread,
- * side by side in one process on the wasm backend, LSTM models of the bench's sizes: the
- * streams split (each thread with its own copy of the weights: threaded-step.ts), and each
- * layer's units and the output's columns split (one shared copy: column-step.ts, what
- * `modelStepper(model, B, 2)` takes). Alternates the three, so machine noise falls on all;
- * prints, as medians with their spread [min–max]:
+ * Sampling's whole step on one thread and on two (column-step.ts: each layer's units and the
+ * output's columns split between this thread and a worker, one shared copy of the weights),
+ * side by side in one process on the wasm backend, LSTM models of the bench's sizes.
+ * Alternates the two, so machine noise falls on both; prints, as medians with their spread [min–max]:
  *   start-up  ms from asking for the stepper to the first step's logits (one thread: the
  *             packing; two: also the worker's start);
  *   chars/s   B / step time in WALL time (the point of a second thread), over about SECONDS;
  *   ratio     of two threads' chars/s to one's, repetition by repetition;
- *   break-even  characters per stream after which two threads (the column split) have paid
- *             their extra start-up: Δstart-up / (step time on one − on two).
+ *   break-even  characters per stream after which two threads have paid their extra
+ *             start-up: Δstart-up / (step time on one − on two).
  * and the load average before and after (the machine may be shared).
  *
- *   npm run bench:threads -- [repeats] [sizes] [batches]   (default 5 2x128,2x256,3x512 4,16)
+ *   npm run bench:threads -- [repeats] [sizes] [batches]   (default 5 2x128,2x256,3x512 1,4,16)
  */
 import { loadavg } from 'node:os';
 import { selectBackend } from '../dist/backend/select.js';
-import { asWasm } from '../dist/backend/wasm-kernels/backend.js';
 import { ColumnSplitModelStep } from '../dist/backend/wasm-kernels/column-step.js';
-import { ThreadedModelStep } from '../dist/backend/wasm-kernels/threaded-step.js';
 import type { ModelStepper } from '../dist/cells/cell.js';
 import { CharModel } from '../dist/model/model.js';
 import { modelStepper } from '../dist/sampling/sampler.js';
@@ -42,8 +38,8 @@ function parts(model: CharModel, batch: number, make: (weights: tf.Tensor[], ini
 
 const ways: [string, (model: CharModel, batch: number) => ModelStepper][] = [
   ['1 thread', (model, batch) => modelStepper(model, batch, 1)],
-  ['2 (streams)', (model, batch) => parts(model, batch, (w, s) => new ThreadedModelStep(asWasm(tf.backend()), 'lstm', w, s, 2))],
-  ['2 (columns)', (model, batch) => parts(model, batch, (w, s) => new ColumnSplitModelStep('lstm', w, s, 2))],
+  // Made directly: modelStepper keeps one thread for one stream.
+  ['2 threads', (model, batch) => parts(model, batch, (w, s) => new ColumnSplitModelStep('lstm', w, s, 2))],
 ];
 
 /** Start-up ms and wall-clock chars/s of the whole step made by `make`. */
@@ -68,7 +64,7 @@ function time(make: (model: CharModel, batch: number) => ModelStepper, model: Ch
 
 const repeats = Number(process.argv[2] ?? 5);
 const sizes = (process.argv[3] ?? '2x128,2x256,3x512').split(',').map((s) => s.split('x').map(Number));
-const batches = (process.argv[4] ?? '4,16').split(',').map(Number);
+const batches = (process.argv[4] ?? '1,4,16').split(',').map(Number);
 const backend = await selectBackend('wasm');
 const load = () =>
   loadavg()
@@ -82,17 +78,14 @@ for (const [layers, hidden] of sizes) {
   const model = CharModel.create({ vocabSize: VOCAB, hidden, layers, dropout: 0, cell: 'lstm', learnedInit: false }, 1);
   for (const batch of batches) {
     const runs = ways.map(() => [] as { startMs: number; rate: number }[]);
-    // Streams split needs two streams at least.
-    for (let r = 0; r < repeats; r++) ways.forEach(([, make], k) => (batch > 1 || k !== 1) && runs[k].push(time(make, model, batch)));
-    const one = runs[0];
-    const columns = runs[2];
+    for (let r = 0; r < repeats; r++) ways.forEach(([, make], k) => runs[k].push(time(make, model, batch)));
+    const [one, two] = runs;
     // Per stream: steps × (1/rate1 − 1/rate2) × B = extra start-up.
-    const breakEven = columns.map((x, r) => {
+    const breakEven = two.map((x, r) => {
       const saved = batch / one[r].rate - batch / x.rate; // s per step
       return saved > 0 ? (x.startMs - one[r].startMs) / 1000 / saved : Infinity;
     });
     const rows = ways.map(([name], k) => {
-      if (runs[k].length === 0) return `${name} -`;
       const ratio =
         k === 0
           ? ''

@@ -1,6 +1,7 @@
 /**
  * How many threads share sampling's streams (the wasm backend's whole step: see
- * backend/wasm-kernels/threaded-step.ts). A second thread costs a worker's start (measured
+ * backend/wasm-kernels/column-step.ts; the figures below are from the streams split it replaced,
+ * each thread with a copy of the weights, and are still to be re-measured for it). A second thread costs a worker's start (measured
  * 50–350 ms, medians 100–150, 2×128 to 2×384, ~250 at 3×512, on this 2-core machine; `npm run bench:threads`)
  * and a wake-up per step, saves at most half of each step, and reads a second copy of the
  * weights; so more than one only where the whole sample and each thread's share of a step

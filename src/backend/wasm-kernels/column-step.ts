@@ -5,16 +5,17 @@
  * shared WebAssembly.Memory on an instance of our module built for one (own-module.ts); a
  * barrier on Atomics after each phase (column-shared.ts), this thread's phases run here, and
  * the logits are read where the threads wrote them. So each thread reads only its part of the
- * weights, and one copy of them stays in the shared cache where a copy a thread
- * (threaded-step.ts) would not. Every output's sum is in the same order whatever the share
- * (wasm/sample.ts), so seeded samples are the same text on any number of threads.
+ * weights every step, and their one copy stays in the shared L3 cache (threads that each
+ * stepped some of the streams on a copy of their own lost where two copies did not fit in it:
+ * README, Speed). Every output's sum is in the same order whatever the share (wasm/sample.ts),
+ * so seeded samples are the same text on any number of threads.
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type * as tf from '../../tf.js';
 import type { ModelStepper } from '../../cells/cell.js';
 import { sharedOwnKernelsModule } from './own-module.js';
 import { instantiateOwnKernels, StepLayout, stepShares, type StepShape, type WholeStepCell } from './packed-model.js';
-import { awaitCount, FAILED, signal, STOP, stepPhases, type ColumnWorkerSetup } from './column-shared.js';
+import { awaitCount, controlBytes, FAILED, signal, STOP, stepPhases, type ColumnWorkerSetup } from './column-shared.js';
 
 /**
  * How long this thread waits for a worker at a barrier before giving up on it (a worker that
@@ -81,7 +82,7 @@ export class ColumnSplitModelStep implements ModelStepper {
     this.ids = new Int32Array(memory.buffer, origin + layout.ids, B);
     this.logits = new Float32Array(memory.buffer, origin + layout.logits, B * V);
     this.phases = stepPhases(kernels, cell, shape.layers, this.plans[0]);
-    const control = new SharedArrayBuffer(4 * threads);
+    const control = new SharedArrayBuffer(controlBytes(threads));
     this.control = new Int32Array(control);
     this.workers = tables.map((table, w) => {
       const { port1, port2 } = new MessageChannel();
@@ -93,6 +94,7 @@ export class ColumnSplitModelStep implements ModelStepper {
         plan: this.plans[1 + w],
         table,
         index: 1 + w,
+        threads,
         control,
         errors: port2,
       };

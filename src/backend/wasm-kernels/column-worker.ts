@@ -9,9 +9,8 @@ import { instantiateOwnKernels } from './packed-model.js';
 import { awaitCount, FAILED, signal, STOP, stepPhases, type ColumnWorkerSetup } from './column-shared.js';
 
 const setup = workerData as ColumnWorkerSetup & { errors: MessagePort };
-const { index } = setup;
+const { index, threads } = setup;
 const control = new Int32Array(setup.control);
-const threads = control.length;
 
 /** Waits for every other thread to pass barrier `count`; false if one has stopped. */
 function barrier(count: number): boolean {

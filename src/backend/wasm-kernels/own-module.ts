@@ -174,12 +174,7 @@ function relaxedSimdValidates(bytes: Uint8Array<ArrayBuffer>): boolean {
   return WebAssembly.validate(bytes);
 }
 
-/** The compiled module of the build that runs here, for a worker thread to instantiate (see threaded-step.ts). */
-export function ownKernelsModule(): WebAssembly.Module {
-  return compile().module;
-}
-
-/** The same build for a shared WebAssembly.Memory (column-step.ts). */
+/** The build that runs here for a shared WebAssembly.Memory (column-step.ts), compiled, for worker threads to instantiate too. */
 export function sharedOwnKernelsModule(): WebAssembly.Module {
   const built = compile();
   built.shared ??= new WebAssembly.Module(buildBytes(built.build === 'SIMD' ? 'kernels-shared-simd' : 'kernels-shared-relaxed-simd'));

@@ -1,8 +1,7 @@
 // The sampler's whole step (wasm/sample.ts) on any memory our module runs on: the weights
 // packed once, the state stepped in place. No tfjs here, so that worker threads can step on
-// instances of our module (threaded-step.ts: a share of the streams each, on memory of its own;
-// column-step.ts: a share of every layer's units each, on one shared memory); model-step.ts
-// runs it on the wasm backend's heap.
+// instances of our module (column-step.ts: a share of every layer's units each, on one shared
+// memory); model-step.ts runs one share of everything on the wasm backend's heap.
 //
 // Weights as Float32Arrays in checkpoint order (see model/model.ts):
 //   per layer W (D, G·H), U (H, G·H), b (G·H); then Wy (H, V), by (V)
