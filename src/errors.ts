@@ -48,8 +48,8 @@ export class OutputError extends UserError {
 }
 
 /**
- * A worker thread sharing training's steps failed or stopped; the run stops, and the
- * checkpoints it saved are kept.
+ * A worker thread sharing training's or sampling's steps failed or stopped; the command
+ * stops, and the checkpoints a training run saved are kept.
  */
 export class WorkerError extends UserError {
   constructor(message: string) {

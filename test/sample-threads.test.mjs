@@ -19,6 +19,7 @@ import {
   stepWeightBytes,
 } from '../dist/sampling/threads.js';
 import { Vocabulary } from '../dist/data/vocab.js';
+import { UserError } from '../dist/errors.js';
 import { runCli, useBackend } from './helpers.mjs';
 
 const tf = await useBackend('wasm');
@@ -124,7 +125,7 @@ test('on the cpu backend, which samples on one thread, --threads 2 says so in on
   ]);
 });
 
-test('a worker that fails is one error on the main thread, not a hang', () => {
+test('a worker that fails is one error on the main thread (one line from the CLI, exit 7), not a hang', () => {
   const model = randomModel('lstm', 4);
   const stepper = modelStepper(model, 5, 2);
   stepper.step(Int32Array.of(1, 2, 3, 4, 5));
@@ -133,7 +134,13 @@ test('a worker that fails is one error on the main thread, not a hang', () => {
   const layer0 = (stepper.plans[1] >> 2) + 17; // wasm/sample.ts HEADER_WORDS
   words[layer0 + 3] = -64; // PACKED_U
   const started = Date.now();
-  assert.throws(() => stepper.step(Int32Array.of(1, 2, 3, 4, 5)), /^Error: sampling worker failed: .*out of bounds/);
+  assert.throws(
+    () => stepper.step(Int32Array.of(1, 2, 3, 4, 5)),
+    (err) =>
+      err instanceof UserError &&
+      err.exitCode === 7 && // the CLI prints it as one line
+      /^sampling worker failed: .*out of bounds.* \(--threads 1 samples without worker threads\)$/.test(err.message),
+  );
   assert.ok(Date.now() - started < 5000);
   [stepper, model].forEach((x) => x.dispose());
 });

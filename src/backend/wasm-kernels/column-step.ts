@@ -13,6 +13,7 @@
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type * as tf from '../../tf.js';
 import type { ModelStepper } from '../../cells/cell.js';
+import { WorkerError } from '../../errors.js';
 import { sharedOwnKernelsModule } from './own-module.js';
 import { instantiateOwnKernels, StepLayout, stepShares, type StepShape, type WholeStepCell } from './packed-model.js';
 import { awaitCount, controlBytes, FAILED, signal, STOP, stepPhases, type ColumnWorkerSetup } from './column-shared.js';
@@ -28,6 +29,11 @@ const PAGE = 65536;
 const MAX_PAGES = 65536;
 
 let made = 0;
+
+/** One line for the user (the CLI's exit 7), with the way round it. */
+function workerError(what: string): WorkerError {
+  return new WorkerError(`${what} (--threads 1 samples without worker threads)`);
+}
 
 /** How many column-split steppers have been made in this process (for tests that the sampler takes this path). */
 export function columnStepsMade(): number {
@@ -101,6 +107,8 @@ export class ColumnSplitModelStep implements ModelStepper {
       // No Node flags: the worker needs none (no tfjs, the module compiled), and some (--input-type) stop it starting.
       const worker = new Worker(new URL('./column-worker.js', import.meta.url), { workerData: setup, transferList: [port2], execArgv: [] });
       worker.unref(); // never keeps the process alive
+      // One that cannot start misses its first barrier, which awaitWorker reports; its error event, later, must not end the process.
+      worker.on('error', () => {});
       return { worker, errors: port1 };
     });
     made++;
@@ -123,10 +131,10 @@ export class ColumnSplitModelStep implements ModelStepper {
   private awaitWorker(index: number): void {
     const seen = awaitCount(this.control, index, this.count, WORKER_TIMEOUT_MS);
     if (seen >= this.count) return;
-    if (seen >= 0) throw new Error(`sampling worker did not answer within ${WORKER_TIMEOUT_MS / 1000} s`);
+    if (seen >= 0) throw workerError(`sampling worker did not answer within ${WORKER_TIMEOUT_MS / 1000} s`);
     // Failed, or stopped because another worker failed: the reason is on some worker's port.
     const reason = this.workers.map(({ errors }) => receiveMessageOnPort(errors)?.message as string | undefined).find((m) => m);
-    throw new Error(`sampling worker failed: ${reason ?? (seen === FAILED ? 'no reason given' : 'it stopped')}`);
+    throw workerError(`sampling worker failed: ${reason ?? (seen === FAILED ? 'no reason given' : 'it stopped')}`);
   }
 
   dispose(): void {
