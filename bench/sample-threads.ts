@@ -4,9 +4,10 @@
  * side by side in one process on the wasm backend, LSTM models of the bench's sizes.
  * Alternates the two, so machine noise falls on both; prints, as medians with their spread [min–max]:
  *   start-up  ms from asking for the stepper to the first step's logits (one thread: the
- *             packing; two: also the worker's start);
+ *             packing; two: also threads.ts's probe of the idle cores and the worker's start);
  *   chars/s   B / step time in WALL time (the point of a second thread), over about SECONDS;
  *   ratio     of two threads' chars/s to one's, repetition by repetition;
+ *   with the draws  chars/s and ratio of `sampleStreams` on 1 and 2 threads (the characters drawn too);
  *   break-even  characters per stream after which two threads have paid their extra
  *             start-up: Δstart-up / (step time on one − on two).
  * and the load average before and after (the machine may be shared).
@@ -18,11 +19,14 @@ import { selectBackend } from '../dist/backend/select.js';
 import { ColumnSplitModelStep } from '../dist/backend/wasm-kernels/column-step.js';
 import type { ModelStepper } from '../dist/cells/cell.js';
 import { CharModel } from '../dist/model/model.js';
-import { modelStepper } from '../dist/sampling/sampler.js';
+import { Vocabulary } from '../dist/data/vocab.js';
+import { modelStepper, sampleStreams } from '../dist/sampling/sampler.js';
+import { idleCores } from '../dist/sampling/threads.js';
 import * as tf from '../dist/tf.js';
 import { median } from './measure.js';
 
 const VOCAB = 82; // warpeace.txt's
+const VOCABULARY = new Vocabulary(Array.from({ length: VOCAB }, (_, k) => String.fromCharCode(32 + k)));
 const SECONDS = 0.3; // per timing
 
 /** The model's weights and B streams' initial state, as the whole step's constructors take them. */
@@ -36,11 +40,29 @@ function parts(model: CharModel, batch: number, make: (weights: tf.Tensor[], ini
   return stepper;
 }
 
-const ways: [string, (model: CharModel, batch: number) => ModelStepper][] = [
-  ['1 thread', (model, batch) => modelStepper(model, batch, 1)],
-  // Made directly: modelStepper keeps one thread for one stream.
-  ['2 threads', (model, batch) => parts(model, batch, (w, s) => new ColumnSplitModelStep('lstm', w, s, 2))],
+const ways: [string, number, (model: CharModel, batch: number) => ModelStepper][] = [
+  ['1 thread', 1, (model, batch) => modelStepper(model, batch, 1)],
+  // Made directly, after the probe the default rule makes before it takes a second thread (part of its start-up).
+  ['2 threads', 2, (model, batch) => (idleCores(), parts(model, batch, (w, s) => new ColumnSplitModelStep('lstm', w, s, 2)))],
 ];
+
+/**
+ * Wall-clock chars/s of `sampleStreams` on `threads` threads (what `charrnn sample` runs: this
+ * thread draws every stream's character between steps while the worker waits), from the first
+ * step's characters on.
+ */
+function sampled(model: CharModel, batch: number, threads: number): number {
+  const streams = Array.from({ length: batch }, (_, b) => ({ temperature: 1, seed: 1 + b }));
+  let chars = -batch;
+  let start = 0;
+  for (const event of sampleStreams(model, VOCABULARY, { streams, length: 1_000_000, prime: '', keep: false, threads })) {
+    if (event.type !== 'char' || event.stream !== batch - 1) continue;
+    if (chars < 0) start = performance.now();
+    chars += batch;
+    if (chars % (10 * batch) === 0 && performance.now() - start >= SECONDS * 1000) break;
+  }
+  return chars / ((performance.now() - start) / 1000);
+}
 
 /** Start-up ms and wall-clock chars/s of the whole step made by `make`. */
 function time(make: (model: CharModel, batch: number) => ModelStepper, model: CharModel, batch: number): { startMs: number; rate: number } {
@@ -71,34 +93,45 @@ const load = () =>
     .map((x) => x.toFixed(2))
     .join(' ');
 console.log(`backend: ${backend.description}; load average ${load()}`);
-console.log(`whole step on 1 and 2 threads, wall clock, medians of ${repeats} alternating repeats [min–max]`);
+console.log(`whole step and sampleStreams on 1 and 2 threads, wall clock, medians of ${repeats} alternating repeats [min–max]`);
 const fmt = (xs: number[], digits = 0) =>
   `${median(xs).toFixed(digits)} [${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}]`;
 for (const [layers, hidden] of sizes) {
   const model = CharModel.create({ vocabSize: VOCAB, hidden, layers, dropout: 0, cell: 'lstm', learnedInit: false }, 1);
   for (const batch of batches) {
-    const runs = ways.map(() => [] as { startMs: number; rate: number }[]);
-    for (let r = 0; r < repeats; r++) ways.forEach(([, make], k) => runs[k].push(time(make, model, batch)));
+    const runs = ways.map(() => [] as { startMs: number; rate: number; sampled: number }[]);
+    for (let r = 0; r < repeats; r++)
+      ways.forEach(([, threads, make], k) => runs[k].push({ ...time(make, model, batch), sampled: sampled(model, batch, threads) }));
     const [one, two] = runs;
     // Per stream: steps × (1/rate1 − 1/rate2) × B = extra start-up.
     const breakEven = two.map((x, r) => {
       const saved = batch / one[r].rate - batch / x.rate; // s per step
       return saved > 0 ? (x.startMs - one[r].startMs) / 1000 / saved : Infinity;
     });
-    const rows = ways.map(([name], k) => {
-      const ratio =
-        k === 0
-          ? ''
-          : `, ${fmt(
-              runs[k].map((x, r) => x.rate / one[r].rate),
-              2,
-            )}x`;
-      return `${name} ${fmt(runs[k].map((x) => x.rate))}${ratio}, start-up ${fmt(
-        runs[k].map((x) => x.startMs),
-        1,
-      )} ms`;
-    });
-    console.log(`lstm ${layers}x${hidden} batch ${batch}: chars/s ${rows.join('; ')}; break-even ${fmt(breakEven)} chars per stream`);
+    const rows = (rate: (x: (typeof one)[number]) => number) =>
+      ways
+        .map(([name], k) => {
+          const ratio =
+            k === 0
+              ? ''
+              : `, ${fmt(
+                  runs[k].map((x, r) => rate(x) / rate(one[r])),
+                  2,
+                )}x`;
+          return `${name} ${fmt(runs[k].map(rate))}${ratio}`;
+        })
+        .join('; ');
+    const startUp = ways
+      .map(
+        ([name], k) =>
+          `${name} ${fmt(
+            runs[k].map((x) => x.startMs),
+            1,
+          )} ms`,
+      )
+      .join('; ');
+    console.log(`lstm ${layers}x${hidden} batch ${batch}: step chars/s ${rows((x) => x.rate)}; start-up ${startUp}`);
+    console.log(`  with the draws (sampleStreams) ${rows((x) => x.sampled)}; break-even ${fmt(breakEven)} chars per stream`);
   }
   model.dispose();
 }

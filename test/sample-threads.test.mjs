@@ -1,23 +1,17 @@
 // Sampling's step shared out between threads (src/backend/wasm-kernels/column-step.ts: each
 // layer's units and the output's columns): the same logits bit for bit and the same seeded
 // text as on one thread, at odd shapes too, the threaded path taken when asked (and by the
-// rule only where it pays), a worker's failure one error, workers that never keep a process alive.
+// rule only where it pays), no leaks, a worker's failure one error, workers that never keep a
+// process alive and end with their stepper.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, cpus } from 'node:os';
 import { ColumnSplitModelStep, columnStepsMade } from '../dist/backend/wasm-kernels/column-step.js';
 import { CharModel } from '../dist/model/model.js';
 import { modelStepper, sampleStreams } from '../dist/sampling/sampler.js';
-import {
-  PARALLEL_MAX_WEIGHT_BYTES,
-  PARALLEL_MIN_SHARE,
-  PARALLEL_MIN_WORK,
-  samplingThreads,
-  stepMultiplyAdds,
-  stepWeightBytes,
-} from '../dist/sampling/threads.js';
+import { idleCores, PARALLEL_MIN_SHARE, PARALLEL_MIN_WORK, samplingThreads, stepMultiplyAdds } from '../dist/sampling/threads.js';
 import { Vocabulary } from '../dist/data/vocab.js';
 import { UserError } from '../dist/errors.js';
 import { runCli, useBackend } from './helpers.mjs';
@@ -81,24 +75,59 @@ for (const cell of ['lstm', 'gru', 'rnn']) {
   });
 }
 
-test('by default, more threads only where the whole sample and each thread’s share of a step pay for them', () => {
+test('by default, more threads only where the sample and each thread’s share of a step pay, on cores other processes leave idle', () => {
+  const idle = () => 2;
+  const cores = Math.min(2, availableParallelism());
   const small = randomModel('lstm', 1);
-  assert.equal(samplingThreads(small, 16, 500), 1, 'a tiny model: one thread');
+  const unprobed = () => assert.fail('the idle cores are probed only where the work pays');
+  assert.equal(samplingThreads(small, 16, 500, undefined, unprobed), 1, 'a tiny model: one thread');
   assert.equal(samplingThreads(small, 16, 500, 2), 2, 'asked for: two');
-  assert.equal(samplingThreads(small, 3, 500, 8), 3, 'never more threads than streams');
+  assert.equal(samplingThreads(small, 1, 500, 3), 3, 'asked for: three, even for one stream (they share its units)');
   const big = CharModel.create({ vocabSize: 82, hidden: 256, layers: 2, dropout: 0, learnedInit: false, cell: 'lstm' }, 1);
   const perStream = stepMultiplyAdds(big);
   assert.equal(perStream, 256 * 1024 + 2 * 256 * 1024 + 256 * 82);
   const enough = Math.ceil(PARALLEL_MIN_WORK / (16 * perStream));
-  assert.equal(samplingThreads(big, 16, enough), Math.min(2, availableParallelism()), '2×256, 16 streams, long enough: one per core');
-  assert.equal(samplingThreads(big, 16, enough - 1), 1, 'too short to pay for the start');
-  const fewStreams = Math.floor((2 * PARALLEL_MIN_SHARE) / perStream) - 1; // each of 2 threads' share below PARALLEL_MIN_SHARE
-  assert.equal(samplingThreads(big, fewStreams, 1e6), 1, 'too little work a step');
+  assert.equal(samplingThreads(big, 16, enough, undefined, idle), cores, '2×256, 16 streams, long enough, cores idle: one per core');
+  assert.equal(
+    samplingThreads(big, 16, enough, undefined, () => 1.6),
+    cores,
+    'cores nearly idle',
+  );
+  assert.equal(
+    samplingThreads(big, 16, enough, undefined, () => 0.4),
+    1,
+    'other processes keep the cores busy: one',
+  );
+  assert.equal(samplingThreads(big, 16, enough - 1, undefined, unprobed), 1, 'too short to pay for the start');
+  const mid = CharModel.create({ vocabSize: 82, hidden: 128, layers: 2, dropout: 0, learnedInit: false, cell: 'lstm' }, 1);
+  const fewest = Math.ceil((2 * PARALLEL_MIN_SHARE) / stepMultiplyAdds(mid)); // streams for two threads' shares
+  assert.ok(fewest > 1);
+  assert.equal(samplingThreads(mid, fewest - 1, 1e6, undefined, unprobed), 1, '2×128, too few streams: too little work a step');
+  assert.equal(samplingThreads(mid, fewest, 1e6, undefined, idle), cores, '2×128, enough streams');
+  assert.equal(samplingThreads(big, 1, 1e6, undefined, idle), cores, '2×256, one stream: enough');
   const huge = CharModel.create({ vocabSize: 82, hidden: 512, layers: 3, dropout: 0, learnedInit: false, cell: 'lstm' }, 1);
-  assert.ok(stepWeightBytes(huge) * 2 > PARALLEL_MAX_WEIGHT_BYTES);
-  assert.equal(samplingThreads(huge, 16, 1e6), 1, '3×512: two copies of the weights do not stay in cache');
-  assert.equal(samplingThreads(huge, 16, 1e6, 2), 2, 'unless asked for');
-  [small, big, huge].forEach((m) => m.dispose());
+  assert.equal(samplingThreads(huge, 1, 1e4, undefined, idle), cores, '3×512, one stream: each thread a share of every layer');
+  const probed = idleCores();
+  assert.ok(probed >= 0 && probed <= cpus().length + 0.5, `idle cores ${probed}`);
+  [small, mid, big, huge].forEach((m) => m.dispose());
+});
+
+test('column-split steppers leak no tensors, and their workers end when they are disposed', { timeout: 30_000 }, async () => {
+  const model = randomModel('gru', 6);
+  const before = tf.memory().numTensors;
+  const exits = [];
+  for (let k = 0; k < 4; k++) {
+    const stepper = modelStepper(model, 3, 3);
+    assert.ok(stepper instanceof ColumnSplitModelStep);
+    stepper.step(Int32Array.of(1, 2, 3));
+    // The stepper's private workers: each must exit.
+    exits.push(...stepper.workers.map(({ worker }) => new Promise((resolve) => worker.once('exit', resolve))));
+    stepper.dispose();
+  }
+  assert.equal(tf.memory().numTensors, before);
+  await Promise.all(exits);
+  assert.equal(exits.length, 8);
+  model.dispose();
 });
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/v1-lstm', import.meta.url));

@@ -50,7 +50,7 @@ export interface CellKernels {
   /**
    * Sampling's whole model step (every layer and the output layer) in one call, where a
    * backend has one: from the model's weights in checkpoint order and the state B streams
-   * start from (copied: later changes to either are not seen), the streams shared out
+   * start from (copied: later changes to either are not seen), its work shared out
    * between `threads` threads (default 1).
    */
   modelStep?(weights: tf.Tensor[], initial: RecurrentState[], threads?: number): ModelStepper;

@@ -27,8 +27,8 @@ import { samplingThreads } from './threads.js';
 
 /**
  * B streams of the model stepped together: the cell's whole model step where the backend
- * has one (on wasm, one call per character: wasm/sample.ts; its streams shared out between
- * `threads` threads), else `BatchStepper` (on one thread). The weights are copied when it
+ * has one (on wasm, one call per character: wasm/sample.ts; each layer's units and the
+ * output's columns shared out between `threads` threads, even for one stream), else `BatchStepper` (on one thread). The weights are copied when it
  * is made: later changes to the model's weights are not seen.
  */
 export function modelStepper(model: CharModel, batch: number, threads = 1): ModelStepper {
@@ -39,7 +39,7 @@ export function modelStepper(model: CharModel, batch: number, threads = 1): Mode
     return modelStep(
       model.weights.map((named) => named.tensor),
       initial,
-      Math.min(threads, batch),
+      threads,
     );
   } finally {
     disposeState(initial);
