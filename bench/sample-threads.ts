@@ -130,8 +130,10 @@ for (const [layers, hidden] of sizes) {
           )} ms`,
       )
       .join('; ');
-    console.log(`lstm ${layers}x${hidden} batch ${batch}: step chars/s ${rows((x) => x.rate)}; start-up ${startUp}`);
-    console.log(`  with the draws (sampleStreams) ${rows((x) => x.sampled)}; break-even ${fmt(breakEven)} chars per stream`);
+    console.log(
+      `lstm ${layers}x${hidden} batch ${batch}: step chars/s ${rows((x) => x.rate)}; start-up ${startUp}; break-even ${fmt(breakEven)} chars per stream`,
+    );
+    console.log(`  with the draws (sampleStreams) ${rows((x) => x.sampled)}`);
   }
   model.dispose();
 }

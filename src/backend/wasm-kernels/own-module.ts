@@ -5,9 +5,10 @@
 //
 // Two builds of one source: plain SIMD, and relaxed SIMD, whose multiply-adds are fused
 // (FMA) where the CPU has them; and each again for a shared memory (column-step.ts: threads
-// on one copy of the weights), as a module declares its memory shared or not. The relaxed build runs where the engine validates it; on
-// Node 20 that needs V8's --experimental-wasm-relaxed-simd, which is set here at run time
-// (before any module is compiled) and otherwise the plain build runs.
+// on one copy of the weights), as a module declares its memory shared or not. The relaxed
+// build runs where the engine validates it; on Node 20 that needs V8's
+// --experimental-wasm-relaxed-simd, which is set here at run time (before any module is
+// compiled) and otherwise the plain build runs.
 // CHARRNN_WASM_SIMD=plain forces the plain build (to compare the two).
 import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
