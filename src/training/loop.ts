@@ -153,7 +153,7 @@ class TrainingLoop {
     this.throughput.end(batch.inputs.length);
     await yieldToEventLoop(); // lets a SIGINT handler run between steps
 
-    if (isDivergence(loss, progress.lossFloor)) {
+    if (isDivergence(loss, progress.lossFloor, () => this.nextBatchLoss())) {
       // Back to the last good state with half the learning rate; never save a diverged model.
       const divergedAt = progress.step;
       this.state = rollBack(this.rollback, this.state, loss, this.options.outDir);
@@ -164,6 +164,23 @@ class TrainingLoop {
     progress.lossSinceEval.sum += loss;
     progress.lossSinceEval.count++;
     return { loss, lr, gradNorm };
+  }
+
+  /**
+   * The loss of the next step's batch with the weights as they are now: the divergence
+   * guard's second look at a loss over its line. Without dropout, and nothing a step
+   * changes (weights, optimiser, carried state, RNG) is touched, so runs stay reproducible.
+   */
+  private nextBatchLoss(): number {
+    const position = this.state.progress.step % this.batcher.stepsPerEpoch;
+    const { inputs, targets } = this.batcher.get(position);
+    return tf.tidy(() => {
+      // As in step: a new epoch starts its streams from the initial state.
+      const state = position === 0 ? this.model.initialState(this.config.batch) : this.state.carried;
+      const { loss, final } = this.model.loss(tf.tensor1d(inputs, 'int32'), tf.tensor1d(targets, 'int32'), state);
+      disposeState(final);
+      return loss.dataSync()[0];
+    });
   }
 
   private report({ loss, lr, gradNorm }: StepOutcome): void {
