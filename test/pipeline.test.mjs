@@ -1,7 +1,6 @@
 // Batching, training, checkpoints, sampling and scoring, through the library API.
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { StreamBatcher } from '../dist/data/batches.js';
@@ -14,10 +13,12 @@ import { CharModel } from '../dist/model/model.js';
 import { generate, Sampler } from '../dist/sampling/sampler.js';
 import { train } from '../dist/training/trainer.js';
 import { Vocabulary } from '../dist/data/vocab.js';
-import { TINY_CORPUS, tinyText, useBackend } from './helpers.mjs';
+import { TINY_CORPUS, tinyText, useBackend, workDir } from './helpers.mjs';
 
 const tf = await useBackend('wasm');
-const tmp = () => mkdtempSync(join(tmpdir(), 'charrnn-'));
+const WORK = workDir('pipeline');
+/** A fresh directory in WORK (removed with it when the tests end). */
+const tmp = () => mkdtempSync(join(WORK, 'run-'));
 
 test('batches: streams are contiguous, targets are inputs shifted by one', () => {
   const ids = Int32Array.from({ length: 103 }, (_, k) => k);

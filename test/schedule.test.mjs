@@ -4,7 +4,6 @@
 // same with or without one (plot.test.mjs checks it stays constant under --max-steps).
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
@@ -14,10 +13,12 @@ import { readCorpus } from '../dist/data/corpus.js';
 import { CHECK_SHARE, checkInterval, checkPeriod } from '../dist/training/schedule.js';
 import { freshSettings } from '../dist/training/settings.js';
 import { resume, train } from '../dist/training/trainer.js';
-import { runCli, TINY_CORPUS, useBackend, TINY_MODEL } from './helpers.mjs';
+import { runCli, TINY_CORPUS, useBackend, TINY_MODEL, workDir } from './helpers.mjs';
 
 const tf = await useBackend('wasm');
-const tmp = () => mkdtempSync(join(tmpdir(), 'charrnn-schedule-'));
+const WORK = workDir('schedule');
+/** A fresh directory in WORK (removed with it when the tests end). */
+const tmp = () => mkdtempSync(join(WORK, 'run-'));
 const SMALL = { ...TRAIN_DEFAULTS, hidden: 16, layers: 2, seq: 16, batch: 8, dropout: 0.1, valFrac: 0.05 };
 
 test('validations are spaced to the budget unless --eval-every is given', () => {
