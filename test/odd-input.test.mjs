@@ -18,7 +18,7 @@ import { availableParallelism } from 'node:os';
 import { runCli, useBackend, workDir, TINY_CORPUS as TINY } from './helpers.mjs';
 
 const WORK = workDir('odd');
-await useBackend('wasm');
+const tf = await useBackend('wasm');
 const cli = (args) => runCli(args, { cwd: WORK });
 const TINY_MODEL = { ...TRAIN_DEFAULTS, hidden: 8, layers: 1, seq: 8, batch: 4, maxSteps: 2, evalEvery: 1, saveEvery: 1 };
 
@@ -343,6 +343,7 @@ describe('legal input that looks odd', () => {
   test('the tiny model trains through its hard epoch-end batches at a high rate without a rollback', async () => {
     // The run the recorded losses above come from: judged alone, its step 194 was a blow-up four times over.
     const config = { ...TINY_MODEL, lr: 0.05, maxSteps: 300, evalEvery: 300, saveEvery: 300 };
+    const tensors = tf.memory().numTensors;
     const rollbacks = [];
     const observer = { onRollback: (step) => rollbacks.push(step) };
     const result = await train({
@@ -355,6 +356,7 @@ describe('legal input that looks odd', () => {
     });
     assert.deepEqual(rollbacks, []);
     assert.equal(result.stoppedBy, 'max-steps');
+    assert.equal(tf.memory().numTensors, tensors, 'the second looks at steps 194 and 291 keep no tensor');
   });
 
   test('easy text (abab…) trains on: its loss falls near 0 without being called diverged', async () => {
