@@ -61,7 +61,8 @@ async function torchrun(processes, scriptArgs) {
     '--tee',
     '9:1',
   ];
-  const r = await runProcess(PYTHON, [...launcher, SCRIPT, ...scriptArgs], { cwd: dir });
+  // The launcher's torchelastic_* temporary directories go in `dir`, removed with it.
+  const r = await runProcess(PYTHON, [...launcher, SCRIPT, ...scriptArgs], { cwd: dir, env: { ...process.env, TMPDIR: dir } });
   assert.equal(r.code, 0, r.stderr);
   return r.stdout;
 }
