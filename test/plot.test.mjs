@@ -36,7 +36,9 @@ test('metrics.jsonl: one line per step, with loss, learning rate, speed and time
   );
   for (const m of firstRun) {
     for (const key of ['epoch', 'trainLoss', 'lr', 'charsPerSecond', 'seconds']) assert.equal(typeof m[key], 'number', key);
-    assert.ok(m.trainLoss > 0 && m.lr === TRAIN_DEFAULTS.lr && m.charsPerSecond >= 0);
+    assert.ok(m.trainLoss > 0 && m.charsPerSecond >= 0);
+    // The rate each step ran at: --max-steps 12 holds it for 8 steps, then brings it down over the last 4.
+    assert.equal(m.lr, TRAIN_DEFAULTS.lr * Math.min(1, (12 - (m.step - 1)) / 4), `step ${m.step}`);
     assert.ok(!Number.isNaN(Date.parse(m.time)), 'an ISO time');
   }
   assert.deepEqual(

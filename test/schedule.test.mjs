@@ -1,16 +1,16 @@
-// What a budget (--max-steps, --max-time) plans: the spacing of validations (paced to
-// what they cost under --max-time), exact resume under a budget, and the progress shown
-// against the budget. The learning rate is the
-// same with or without one (plot.test.mjs checks it stays constant under --max-steps).
+// What a budget (--max-steps, --max-time) plans: the learning rate's decay over its end,
+// the spacing of validations (paced to what they cost under --max-time), exact resume
+// under a budget, and the progress shown against the budget.
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { loadCheckpoint } from '../dist/checkpoint/checkpoint.js';
 import { TRAIN_DEFAULTS } from '../dist/training/config.js';
 import { readCorpus } from '../dist/data/corpus.js';
 import { CHECK_SHARE, checkInterval, checkPeriod } from '../dist/training/schedule.js';
+import { decayFactor, learningRate, planTimeDecay, stepsBudgetDecay } from '../dist/training/learning-rate.js';
 import { freshSettings } from '../dist/training/settings.js';
 import { resume, train } from '../dist/training/trainer.js';
 import { runCli, TINY_CORPUS, useBackend, TINY_MODEL, workDir } from './helpers.mjs';
@@ -20,6 +20,33 @@ const WORK = workDir('schedule');
 /** A fresh directory in WORK (removed with it when the tests end). */
 const tmp = () => mkdtempSync(join(WORK, 'run-'));
 const SMALL = { ...TRAIN_DEFAULTS, hidden: 16, layers: 2, seq: 16, batch: 8, dropout: 0.1, valFrac: 0.05 };
+
+test('without a budget the rate is --lr times --lr-decay per completed epoch', () => {
+  const config = { lr: 0.01, lrDecay: 0.5 };
+  assert.equal(learningRate(config, 0, 10, null), 0.01);
+  assert.equal(learningRate(config, 9, 10, null), 0.01);
+  assert.equal(learningRate(config, 10, 10, null), 0.005);
+  assert.equal(learningRate(config, 25, 10, null), 0.0025);
+});
+
+test('a steps budget holds the rate, then brings it down linearly to 0 over its last 30%', () => {
+  const decay = stepsBudgetDecay(100);
+  assert.deepEqual(decay, { start: 70, end: 100 });
+  assert.equal(decayFactor(69, decay), 1);
+  assert.equal(decayFactor(70, decay), 1);
+  assert.equal(decayFactor(85, decay), 0.5);
+  assert.equal(decayFactor(99, decay), 1 / 30);
+  assert.equal(decayFactor(100, decay), 0);
+  assert.equal(learningRate({ lr: 0.01, lrDecay: 0.5 }, 85, 50, decay), 0.01 * 0.5 * 0.5, 'the epochs still decay it too');
+  assert.deepEqual(stepsBudgetDecay(1), { start: 0, end: 1 }, 'a one-step budget still has a window');
+});
+
+test('a time budget plans its decay once 30% of the time is left, from the speed so far', () => {
+  assert.equal(planTimeDecay(690, 690, 69, 100), null, 'not yet');
+  assert.deepEqual(planTimeDecay(700, 700, 70, 100), { start: 700, end: 1000 }, '10 steps a second for the last 30 s');
+  assert.deepEqual(planTimeDecay(1200, 700, 70, 100), { start: 1200, end: 1500 }, 'a resumed run counts its own steps and seconds');
+  assert.deepEqual(planTimeDecay(5, 5, 200, 100), { start: 5, end: 6 }, 'past the budget: one step');
+});
 
 test('validations are spaced to the budget unless --eval-every is given', () => {
   const none = { maxSteps: null, maxSeconds: null };
@@ -84,7 +111,8 @@ test('a 20 s budget whose checks cost 0.15 s checks every 3 s, one step late at 
   assert.equal(last.step, result.steps, 'the final model is validated, so best/ can be it');
   assert.equal(validations[0].seconds, 1, 'the first after a twentieth of the budget');
   for (const gap of gaps(validations.slice(0, -1))) assert.ok(gap >= 3 && gap < 3.1 + 1e-9, `gap ${gap}`);
-  assert.ok(last.seconds >= 20);
+  // The run ends where the rate's decay, planned at 14 s from the speed so far, reaches 0.
+  assert.ok(last.seconds > 19.5 && last.seconds <= 20.1, `ended at ${last.seconds} s`);
   assert.deepEqual(
     saves,
     validations.map((v) => v.step),
@@ -97,10 +125,12 @@ test('a 20 s budget whose checks cost 0.15 s checks every 3 s, one step late at 
 test('checks that cost more than a twentieth of a quarter of the budget still come every quarter', async () => {
   const { validations } = await fakeClockRun({ maxSeconds: 20 }, { stepMs: 100, checkMs: 2000 });
   assert.deepEqual(
-    validations.map((v) => v.seconds),
-    [1, 6, 11, 16, 20],
-    'four within the budget and the final one',
+    validations.slice(0, -1).map((v) => v.seconds),
+    [1, 6, 11, 16],
+    'four within the budget',
   );
+  // The final one where the rate's decay ends: planned at 14 s, it counted the checks' cost as part of the speed.
+  assert.ok(validations.length === 5 && validations[4].seconds > 19 && validations[4].seconds <= 20, `${validations[4]?.seconds}`);
 });
 
 test('under --max-time, --eval-every and --save-every still count steps', async () => {
@@ -176,6 +206,8 @@ test('a steps budget resumes exactly: stopped at step 20 and resumed, it ends wh
   });
   assert.equal(resumed.steps, 40);
   assert.deepEqual(splitLrs, wholeLrs);
+  assert.equal(wholeLrs[0], config.lr);
+  assert.ok(wholeLrs[39] < config.lr / 10, `the last step's rate ${wholeLrs[39]} has come down`);
   const [a, b] = [whole.latestDir, resumed.latestDir].map((dir) => loadCheckpoint(dir));
   a.model.variables.forEach((v, k) => assert.deepEqual(b.model.variables[k].dataSync(), v.dataSync()));
   a.model.dispose();
@@ -183,9 +215,9 @@ test('a steps budget resumes exactly: stopped at step 20 and resumed, it ends wh
   assert.equal(tf.memory().numTensors, 0);
 });
 
-test('a time budget resumes exactly: stopped at step 4 and resumed with the 6 s left, it ends where an uninterrupted run does', async () => {
+test('a time budget plans its decay once, keeps it in the checkpoint, and a run stopped during it resumes exactly', async () => {
   // A clock that moves one second per step makes the time budget reproducible: 10 s is 10
-  // steps; checks take no time, so they fall every half second (a twentieth), i.e. after every step.
+  // steps, and the decay is planned at step 7, when 30% of the time is left, to end at step 10.
   const corpus = readCorpus(TINY_CORPUS);
   const config = { ...SMALL, epochs: 100_000, maxSeconds: 10 };
   const run = async ({ outDir, stopAt = Infinity, checkpoint }) => {
@@ -206,32 +238,41 @@ test('a time budget resumes exactly: stopped at step 4 and resumed with the 6 s 
         },
       },
     };
-    // --max-time counts this process only, so the resumed run is given the time that was left.
-    const result = await (checkpoint
-      ? resume({ ...options, checkpoint, changes: { maxSeconds: 6 } })
-      : train({ ...options, config, outDir }));
+    const result = await (checkpoint ? resume({ ...options, checkpoint }) : train({ ...options, config, outDir }));
     return { result, lrs };
   };
   const whole = await run({ outDir: join(tmp(), 'whole') });
   assert.equal(whole.result.stoppedBy, 'max-time');
   assert.equal(whole.result.steps, 10);
+  assert.deepEqual(
+    whole.lrs.map((lr) => lr / config.lr),
+    [1, 1, 1, 1, 1, 1, 1, 1, 2 / 3, 1 / 3],
+  );
+  const saved = loadCheckpoint(whole.result.latestDir);
+  assert.deepEqual(saved.meta.resume.timeDecay, { start: 7, end: 10 });
+  saved.model.dispose();
 
   const out = join(tmp(), 'split');
-  const first = await run({ outDir: out, stopAt: 4 });
+  const first = await run({ outDir: out, stopAt: 8 });
   assert.equal(first.result.stoppedBy, 'interrupted');
-  assert.equal(first.result.steps, 4);
+  // The resumed process's clock starts again at 0 with the whole 10 s: without the stored
+  // plan it would hold the rate for 7 more steps.
   const resumed = await run({ checkpoint: loadCheckpoint(out, { resume: true }) });
   assert.equal(resumed.result.stoppedBy, 'max-time');
   assert.equal(resumed.result.steps, 10);
   assert.deepEqual([...first.lrs, ...resumed.lrs], whole.lrs);
-  assert.ok(
-    whole.lrs.every((lr) => lr === config.lr),
-    'the budget leaves the learning rate alone',
-  );
   const [a, b] = [whole.result.latestDir, resumed.result.latestDir].map((dir) => loadCheckpoint(dir));
   a.model.variables.forEach((v, k) => assert.deepEqual(b.model.variables[k].dataSync(), v.dataSync()));
   a.model.dispose();
   b.model.dispose();
+
+  // A decay that ran to its end belonged to that budget: resuming that run plans a new one.
+  const again = await run({ checkpoint: loadCheckpoint(dirname(whole.result.latestDir), { resume: true }) });
+  assert.equal(again.result.steps, 20);
+  assert.deepEqual(
+    again.lrs.map((lr) => lr / config.lr),
+    [1, 1, 1, 1, 1, 1, 1, 1, 2 / 3, 1 / 3],
+  );
   assert.equal(tf.memory().numTensors, 0);
 });
 

@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TrainConfig } from '../training/config.js';
+import type { Decay } from '../training/learning-rate.js';
 import type { CorpusFile, TextEncoding } from '../data/corpus.js';
 import { CheckpointError } from '../errors.js';
 import { readRegularFile } from '../read-file.js';
@@ -82,6 +83,8 @@ export interface ResumeState {
   rollbacks: number;
   /** Validations in a row without a new best (for --patience). */
   staleValidations: number;
+  /** A time budget's planned learning-rate decay (training/learning-rate.ts); absent in older checkpoints. */
+  timeDecay?: Decay | null;
   /** Adam's moments (first, then second, of every weight), then the carried state of every layer (its cell's tensors). */
   tensors: tf.Tensor[];
 }

@@ -160,6 +160,7 @@ const resumeRecord = object({
   lrScale: where(number(0, 1), (x) => x > 0, 'in (0, 1]'),
   rollbacks: count,
   staleValidations: count,
+  timeDecay: nullable(where(object({ start: count, end: count }), (d) => d.end > d.start, 'with end after start')),
   file: string,
   sha256: hex(64),
   shapes: array(array(integer(1))),

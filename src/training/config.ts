@@ -160,12 +160,18 @@ export const TRAIN_OPTIONS: { [K in keyof TrainConfig]: OptionSpec<TrainConfig[K
     defaultText: '20, or no limit under --max-time or --max-steps',
     help: 'passes over the training text',
   }),
-  maxSteps: integer({ flag: '--max-steps', group: 'run length', min: 1, default: null, help: 'stop after this many steps' }),
+  maxSteps: integer({
+    flag: '--max-steps',
+    group: 'run length',
+    min: 1,
+    default: null,
+    help: 'stop after this many steps (the rate falls to 0 over the last 30%)',
+  }),
   maxSeconds: duration({
     flag: '--max-time',
     group: 'run length',
     default: null,
-    help: 'stop after this long, e.g. 90s, 5m, 1h',
+    help: 'stop after this long, e.g. 90s, 5m, 1h (the rate falls to 0 over the last 30%)',
     example: '--max-time 30m',
   }),
   patience: integer({

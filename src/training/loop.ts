@@ -13,6 +13,7 @@ import { UserError } from '../errors.js';
 import { disposeState, type RecurrentState } from '../cells/cell.js';
 import { isDivergence, nextLossFloor, rollBack, RollbackPoint } from './rollback.js';
 import { Cadence, checkInterval, epochsEnd, stopReason } from './schedule.js';
+import { learningRate, planTimeDecay, stepsBudgetDecay, type Decay } from './learning-rate.js';
 import type { RunState, StartingPoint } from './starting-point.js';
 import type { CharModel } from '../model/model.js';
 import type { StopReason, TrainingObserver, TrainingPlan, TrainResult } from './observer.js';
@@ -89,6 +90,9 @@ class TrainingLoop {
   private readonly throughput = new Throughput();
   private readonly clock: () => number;
   private readonly startTime: number;
+  /** A steps budget's decay window (learning-rate.ts); a time budget's is planned as it runs and kept in the progress. */
+  private readonly stepsDecay: Decay | null;
+  private readonly firstStep: number;
   private state: RunState;
 
   constructor(
@@ -114,6 +118,8 @@ class TrainingLoop {
     this.state = { carried: start.carried ?? this.model.initialState(config.batch), rng: start.rng, progress: start.progress };
     this.validation = new Cadence(checkInterval(config.evalEvery, config, plan.totalSteps));
     this.saving = new Cadence(checkInterval(config.saveEvery, config, plan.totalSteps));
+    this.stepsDecay = config.maxSteps !== null ? stepsBudgetDecay(plan.totalSteps) : null;
+    this.firstStep = plan.firstStep;
   }
 
   async run(): Promise<TrainResult> {
@@ -135,14 +141,13 @@ class TrainingLoop {
   /** One step: its learning rate and batch, forward/backward, clip, Adam; null if the loss diverged and the run went back. */
   private async step(): Promise<StepOutcome | null> {
     const { progress } = this.state;
-    const epochIndex = Math.floor(progress.step / this.batcher.stepsPerEpoch);
     const position = progress.step % this.batcher.stepsPerEpoch;
     if (position === 0 && progress.step > 0) {
       // A new epoch starts every stream over from its beginning: the old state no longer fits.
       disposeState(this.state.carried);
       this.state.carried = this.model.initialState(this.config.batch);
     }
-    const lr = this.config.lr * this.config.lrDecay ** epochIndex * progress.lrScale;
+    const lr = learningRate(this.config, progress.step, this.batcher.stepsPerEpoch, this.decay()) * progress.lrScale;
     const batch = this.batcher.get(position);
 
     this.throughput.begin();
@@ -183,6 +188,18 @@ class TrainingLoop {
     });
   }
 
+  /** The budget's decay window: a time budget plans its own when the time comes, unless a steps budget's comes first. */
+  private decay(): Decay | null {
+    const { progress } = this.state;
+    const { maxSeconds } = this.config;
+    const stepsDecayStarted = this.stepsDecay !== null && progress.step >= this.stepsDecay.start;
+    if (maxSeconds !== null && progress.timeDecay === null && !stepsDecayStarted) {
+      const planned = planTimeDecay(progress.step, progress.step - this.firstStep, this.secondsHere(), maxSeconds);
+      progress.timeDecay = planned && { start: planned.start, end: Math.min(planned.end, this.plan.totalSteps) };
+    }
+    return progress.timeDecay ?? this.stepsDecay;
+  }
+
   private report({ loss, lr, gradNorm }: StepOutcome): void {
     const { step } = this.state.progress;
     const epoch = step / this.batcher.stepsPerEpoch;
@@ -198,7 +215,7 @@ class TrainingLoop {
     const { progress } = this.state;
     const { step } = progress;
     const started = this.secondsHere();
-    let stoppedBy = stopReason(step, this.plan, config, started, options.signal);
+    let stoppedBy = stopReason(step, this.plan, config, started, progress.timeDecay, options.signal);
     const validationDue = this.validation.due(step, started);
     const saveDue = this.saving.due(step, started);
 

@@ -38,7 +38,7 @@ export class RunCheckpoints {
 
   /** Writes the `kind` checkpoint (replacing the last one crash-safely); returns its directory. */
   save(kind: CheckpointKind, model: CharModel, adam: Adam, state: RunState, seconds: number): string {
-    const { lossSinceEval, lossFloor, lrScale, rollbacks, staleValidations } = state.progress;
+    const { lossSinceEval, lossFloor, lrScale, rollbacks, staleValidations, timeDecay } = state.progress;
     const resume: ResumeState = {
       adamStep: adam.step,
       rngState: state.rng.savedState,
@@ -47,6 +47,7 @@ export class RunCheckpoints {
       lrScale,
       rollbacks,
       staleValidations,
+      timeDecay,
       tensors: [...adam.moments, ...state.carried.flat()],
     };
     saveCheckpoint(this.dirs[kind], model, this.run.vocab, this.record(state, seconds), resume);

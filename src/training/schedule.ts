@@ -8,6 +8,7 @@
  */
 import type { TrainConfig } from './config.js';
 import type { StopReason, TrainingPlan } from './observer.js';
+import type { Decay } from './learning-rate.js';
 
 /** Validations (each with a write of the latest checkpoint) a budget is divided into at most, unless --eval-every / --save-every say otherwise. */
 export const CHECKS_PER_BUDGET = 20;
@@ -74,15 +75,21 @@ export function epochsEnd(config: Pick<TrainConfig, 'epochs'>, stepsPerEpoch: nu
   return config.epochs === null ? Infinity : config.epochs * stepsPerEpoch;
 }
 
-/** Why the run stops after `step`, if it does: its length, its time (`secondsHere`, this process's), or an abort. */
+/**
+ * Why the run stops after `step`, if it does: its length, its time (`secondsHere`, this
+ * process's; or the end of the decay a time budget planned, where the rate reaches 0), or
+ * an abort.
+ */
 export function stopReason(
   step: number,
   plan: TrainingPlan,
   config: TrainConfig,
   secondsHere: number,
+  timeDecay: Decay | null,
   signal: AbortSignal | undefined,
 ): StopReason | null {
   if (step >= plan.totalSteps) return step >= epochsEnd(config, plan.stepsPerEpoch) ? 'epochs' : 'max-steps';
   if (config.maxSeconds !== null && secondsHere >= config.maxSeconds) return 'max-time';
+  if (timeDecay !== null && step >= timeDecay.end) return 'max-time';
   return signal?.aborted ? 'interrupted' : null;
 }

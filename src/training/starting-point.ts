@@ -7,6 +7,7 @@ import * as tf from '../tf.js';
 import { Adam } from './adam.js';
 import type { HistoryEntry, LoadedCheckpoint } from '../checkpoint/checkpoint.js';
 import type { TrainConfig } from './config.js';
+import type { Decay } from './learning-rate.js';
 import type { Corpus } from '../data/corpus.js';
 import { CorpusError, UserError } from '../errors.js';
 import type { RecurrentState } from '../cells/cell.js';
@@ -26,6 +27,8 @@ export interface Progress {
   lossFloor: number;
   lrScale: number;
   rollbacks: number;
+  /** A time budget's learning-rate decay, once planned (learning-rate.ts). */
+  timeDecay: Decay | null;
   /** Training seconds spent before this process (for a resumed run). */
   seconds: number;
 }
@@ -59,6 +62,7 @@ const newProgress = (): Progress => ({
   lossFloor: Infinity,
   lrScale: 1,
   rollbacks: 0,
+  timeDecay: null,
   seconds: 0,
 });
 
@@ -115,9 +119,19 @@ export function startFromResume(corpus: Corpus, checkpoint: LoadedCheckpoint): S
       lossFloor: resume.minLoss,
       lrScale: resume.lrScale,
       rollbacks: resume.rollbacks,
+      timeDecay: unfinishedDecay(resume.timeDecay ?? null, t.step),
       seconds: t.seconds,
     },
   };
+}
+
+/**
+ * A time budget's decay that a resumed run still has to finish: an interrupted one goes
+ * on exactly; one that ran to its end belonged to that budget, and the resumed run plans
+ * its own.
+ */
+function unfinishedDecay(decay: Decay | null, step: number): Decay | null {
+  return decay !== null && step < decay.end ? decay : null;
 }
 
 /**
