@@ -10,7 +10,8 @@ Without --init it starts fresh (--cell, --layers, --hidden). The recipe is charr
 contiguous streams; step s of an epoch reads characters [s*seq, (s+1)*seq) of every
 stream, carrying the state from step s-1 detached (truncated BPTT) and starting from
 zeros at every epoch; mean cross-entropy; the global gradient norm clipped to --clip;
-charrnn's Adam; learning rate lr * lr_decay**epoch; dropout on every layer's output.
+charrnn's Adam; learning rate lr * lr_decay**epoch, and with --steps brought down linearly
+to 0 over its last 30% (src/training/learning-rate.ts); dropout on every layer's output.
 
 Ranks share the global batch: rank r takes streams [r*B/W, (r+1)*B/W). Each rank's
 summed loss is scaled by W/(seq*B), so DDP's average of the ranks' gradients is the whole
@@ -39,6 +40,7 @@ from torch.nn.parallel import DistributedDataParallel
 DEFAULTS = dict(cell="lstm", layers=2, hidden=128, dropout=0.0, learnedInit=False, seq=50, batch=50, valFrac=0.05,
                 lr=5e-3, lrDecay=0.97, clip=5.0, epochs=20, maxSteps=None, maxSeconds=None, patience=None,
                 evalEvery=100, saveEvery=100, seed=1234)
+DECAY_SHARE = 0.3  # as src/training/learning-rate.ts
 VALIDATION_MAX_CHARS = 200_000  # as src/training/trainer.ts
 
 
@@ -194,6 +196,8 @@ def main():
     # a budgeted charrnn run saves epochs null (no limit): here --steps is the only other stop
     cfg["epochs"] = cfg["epochs"] or DEFAULTS["epochs"]
     total = min(args.steps or math.inf, cfg["epochs"] * steps_per_epoch)
+    # a steps budget ends on a settled model: the rate falls to 0 over its last DECAY_SHARE
+    decay_start = min(total - 1, math.floor(total * (1 - DECAY_SHARE) + 0.5)) if args.steps else math.inf  # JS Math.round
 
     torch.manual_seed(cfg["seed"])
     model = CharRNN(cfg["cell"], len(vocab), cfg["hidden"], cfg["layers"], cfg["dropout"]).to(device)
@@ -233,7 +237,7 @@ def main():
         logits, state = ddp(train_ids[at], state)
         state = detached(state)
         loss_sum = F.cross_entropy(logits.reshape(-1, len(vocab)), train_ids[at + 1].reshape(-1), reduction="sum")
-        adam_lr = cfg["lr"] * cfg["lrDecay"] ** epoch
+        adam_lr = cfg["lr"] * cfg["lrDecay"] ** epoch * (1 if step < decay_start else (total - step) / (total - decay_start))
         (loss_sum * world / (T * B)).backward()  # DDP averages over ranks: the whole batch's mean
         norm = torch.sqrt(sum((q.grad ** 2).sum() for q in params)).item()
         adam.step(adam_lr, cfg["clip"] / norm if norm > cfg["clip"] else 1.0)
