@@ -7,7 +7,15 @@
 import { UserError } from '../errors.js';
 import type { ModelConfig } from '../model/model.js';
 import { definedOnly } from '../options/option.js';
-import { LONG_BUDGET_HIDDEN, LONG_BUDGET_SECONDS, trainFlag, TRAIN_DEFAULTS, validateTrainConfig, type TrainConfig } from './config.js';
+import {
+  LONG_BUDGET_DROPOUT,
+  LONG_BUDGET_HIDDEN,
+  LONG_BUDGET_SECONDS,
+  trainFlag,
+  TRAIN_DEFAULTS,
+  validateTrainConfig,
+  type TrainConfig,
+} from './config.js';
 
 /** What may change when a run is resumed: how long it goes on, and how often it reports. */
 export const RESUMABLE: readonly (keyof TrainConfig)[] = ['epochs', 'maxSteps', 'maxSeconds', 'patience', 'evalEvery', 'saveEvery'];
@@ -16,12 +24,12 @@ export const RESUMABLE: readonly (keyof TrainConfig)[] = ['epochs', 'maxSteps', 
  * The defaults that depend on the budget (docs/defaults.md): a run given --max-time or
  * --max-steps stops when that runs out, not after --epochs' default 20 passes (a 2×128 LSTM
  * on 900 K characters still gained 0.03 nats between its 20th epoch and its 20th minute);
- * a long --max-time trains a wider model.
+ * a long --max-time trains a wider model, with dropout.
  */
 function budgetDefaults(given: Partial<TrainConfig>): Partial<TrainConfig> {
   const budgeted = (given.maxSeconds ?? null) !== null || (given.maxSteps ?? null) !== null;
   const long = (given.maxSeconds ?? 0) >= LONG_BUDGET_SECONDS;
-  return { ...(budgeted ? { epochs: null } : {}), ...(long ? { hidden: LONG_BUDGET_HIDDEN } : {}) };
+  return { ...(budgeted ? { epochs: null } : {}), ...(long ? { hidden: LONG_BUDGET_HIDDEN, dropout: LONG_BUDGET_DROPOUT } : {}) };
 }
 
 /** The defaults (those of its budget first) with `changes` (undefined values are no change), checked. */
