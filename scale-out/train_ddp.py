@@ -6,7 +6,7 @@
     charrnn import trained.safetensors -o checkpoints/trained
 
 Without --init it starts fresh (--cell, --layers, --hidden). The recipe is charrnn's
-(src/training/trainer.ts): the training text (all but the last --val-frac) is cut into --batch
+(src/training/loop.ts): the training text (all but the last --val-frac) is cut into --batch
 contiguous streams; step s of an epoch reads characters [s*seq, (s+1)*seq) of every
 stream, carrying the state from step s-1 detached (truncated BPTT) and starting from
 zeros at every epoch; mean cross-entropy; the global gradient norm clipped to --clip;
@@ -41,7 +41,7 @@ DEFAULTS = dict(cell="lstm", layers=2, hidden=128, dropout=0.0, learnedInit=Fals
                 lr=5e-3, lrDecay=0.97, clip=5.0, epochs=20, maxSteps=None, maxSeconds=None, patience=None,
                 evalEvery=100, saveEvery=100, seed=1234)
 DECAY_SHARE = 0.3  # as src/training/learning-rate.ts
-VALIDATION_MAX_CHARS = 200_000  # as src/training/trainer.ts
+VALIDATION_MAX_CHARS = 200_000  # as src/training/validation.ts
 
 
 class CharRNN(nn.Module):
