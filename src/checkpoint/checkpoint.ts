@@ -83,8 +83,8 @@ export interface ResumeState {
   rollbacks: number;
   /** Validations in a row without a new best (for --patience). */
   staleValidations: number;
-  /** A time budget's planned learning-rate decay (training/learning-rate.ts); absent in older checkpoints. */
-  timeDecay?: Decay | null;
+  /** A time budget's planned learning-rate decay (training/learning-rate.ts); null in older checkpoints (the schema's reading of absent). */
+  timeDecay: Decay | null;
   /** Adam's moments (first, then second, of every weight), then the carried state of every layer (its cell's tensors). */
   tensors: tf.Tensor[];
 }

@@ -28,8 +28,9 @@ import { samplingThreads } from './threads.js';
 /**
  * B streams of the model stepped together: the cell's whole model step where the backend
  * has one (on wasm, one call per character: wasm/sample.ts; each layer's units and the
- * output's columns shared out between `threads` threads, even for one stream), else `BatchStepper` (on one thread). The weights are copied when it
- * is made: later changes to the model's weights are not seen.
+ * output's columns shared out between `threads` threads, even for one stream), else
+ * `BatchStepper` (on one thread). The weights are copied when it is made: later changes to
+ * the model's weights are not seen.
  */
 export function modelStepper(model: CharModel, batch: number, threads = 1): ModelStepper {
   const { modelStep } = cellKernels(model.cell);

@@ -92,7 +92,6 @@ class TrainingLoop {
   private readonly startTime: number;
   /** A steps budget's decay window (learning-rate.ts); a time budget's is planned as it runs and kept in the progress. */
   private readonly stepsDecay: Decay | null;
-  private readonly firstStep: number;
   private state: RunState;
 
   constructor(
@@ -119,7 +118,6 @@ class TrainingLoop {
     this.validation = new Cadence(checkInterval(config.evalEvery, config, plan.totalSteps));
     this.saving = new Cadence(checkInterval(config.saveEvery, config, plan.totalSteps));
     this.stepsDecay = config.maxSteps !== null ? stepsBudgetDecay(plan.totalSteps) : null;
-    this.firstStep = plan.firstStep;
   }
 
   async run(): Promise<TrainResult> {
@@ -194,7 +192,7 @@ class TrainingLoop {
     const { maxSeconds } = this.config;
     const stepsDecayStarted = this.stepsDecay !== null && progress.step >= this.stepsDecay.start;
     if (maxSeconds !== null && progress.timeDecay === null && !stepsDecayStarted) {
-      const planned = planTimeDecay(progress.step, progress.step - this.firstStep, this.secondsHere(), maxSeconds);
+      const planned = planTimeDecay(progress.step, progress.step - this.plan.firstStep, this.secondsHere(), maxSeconds);
       progress.timeDecay = planned && { start: planned.start, end: Math.min(planned.end, this.plan.totalSteps) };
     }
     return progress.timeDecay ?? this.stepsDecay;

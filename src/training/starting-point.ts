@@ -119,7 +119,7 @@ export function startFromResume(corpus: Corpus, checkpoint: LoadedCheckpoint): S
       lossFloor: resume.minLoss,
       lrScale: resume.lrScale,
       rollbacks: resume.rollbacks,
-      timeDecay: unfinishedDecay(resume.timeDecay ?? null, t.step),
+      timeDecay: unfinishedDecay(resume.timeDecay, t.step),
       seconds: t.seconds,
     },
   };
