@@ -30,10 +30,15 @@ const LN2_LO = 20;
 const EXP_P = 21; // 6 polynomial coefficients, r⁷ down to r²
 const EXP_BIAS = 27; // i32: 127 − the bits of ROUNDING
 export const CONSTANTS = 28; // v128s in the table
-/** Scratch after the constants: 16 four-lane slots for loop tails and a 4×8 GEMM tile. */
+/**
+ * Scratch after the constants: 16 four-lane slots for loop tails, a 4×8 GEMM tile, and
+ * gemm's packed block of A (A_BLOCK_FLOATS, 128 KB: it stays in L2).
+ */
 export const SLOTS_OFFSET: usize = CONSTANTS << 4;
 export const TILE_OFFSET: usize = SLOTS_OFFSET + (16 << 4);
-export const TABLE_BYTES: usize = TILE_OFFSET + 4 * 8 * 4;
+export const A_BLOCK_FLOATS: i32 = 128 * 256;
+const A_BLOCK_OFFSET: usize = TILE_OFFSET + 4 * 8 * 4;
+export const TABLE_BYTES: usize = A_BLOCK_OFFSET + (<usize>A_BLOCK_FLOATS << 2);
 
 let table: usize = 0;
 
@@ -80,6 +85,10 @@ function put(k: i32, value: f32): void {
 
 @inline export function tile(): usize {
   return table + TILE_OFFSET;
+}
+
+@inline export function aBlock(): usize {
+  return table + A_BLOCK_OFFSET;
 }
 
 @inline function constant(k: i32): v128 {
