@@ -139,6 +139,17 @@ test('a diverging run rolls back, halves the learning rate, and stops after 3 ro
   }
 });
 
+test('weights a blow-up left are never saved or gone back to: at --save-every 1 the run returns to ones the guard passed, and recovers', async () => {
+  const out = path.join(WORK, 'recover');
+  const shape = ['--hidden', '32', '--layers', '2', '--seq', '16', '--batch', '4', '--backend', 'wasm', '--threads', '1'];
+  const r = await cli(['train', TINY, '-o', out, ...shape, '--lr', '3', '--save-every', '1', '--max-steps', '30']);
+  // Step 1's update wrecks the weights and step 2's loss shows it. Saved and kept to go back
+  // to, they made every retry diverge at step 2 until the run gave up.
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /diverged: back to step 0 with learning rate 1\.50/);
+  assert.match(r.stderr, /done \(max-steps\): 30 steps/);
+});
+
 test('an output directory that cannot be written is refused before training', async () => {
   const file = path.join(WORK, 'a-file');
   fs.writeFileSync(file, '');

@@ -156,7 +156,7 @@ class TrainingLoop {
     this.throughput.end(batch.inputs.length);
     await yieldToEventLoop(); // lets a SIGINT handler run between steps
 
-    if (isDivergence(loss, progress.lossFloor, () => this.nextBatchLoss())) {
+    if (isDivergence(loss, progress.lossFloor, () => this.lossAhead(1))) {
       // Back to the last good state with half the learning rate; never save a diverged model.
       const divergedAt = progress.step;
       this.state = rollBack(this.rollback, this.state, loss, this.options.outDir);
@@ -170,19 +170,26 @@ class TrainingLoop {
   }
 
   /**
-   * The loss of the next step's batch with the weights as they are now: the divergence
-   * guard's second look at a loss over its line. Without dropout, and nothing a step
+   * The loss of the batch `batches` steps ahead (1: the next step's) with the weights as
+   * they are now, the carried state run through the batches between: the divergence
+   * guard's looks at weights no step has judged yet. Without dropout, and nothing a step
    * changes (weights, optimiser, carried state, RNG) is touched, so runs stay reproducible.
    */
-  private nextBatchLoss(): number {
-    const position = this.state.progress.step % this.batcher.stepsPerEpoch;
-    const { inputs, targets } = this.batcher.get(position);
+  private lossAhead(batches: number): number {
+    const { step } = this.state.progress;
     return tf.tidy(() => {
-      // As in step: a new epoch starts its streams from the initial state.
-      const state = position === 0 ? this.model.initialState(this.config.batch) : this.state.carried;
-      const { loss, final } = this.model.loss(tf.tensor1d(inputs, 'int32'), tf.tensor1d(targets, 'int32'), state);
-      disposeState(final);
-      return loss.dataSync()[0];
+      let state = this.state.carried;
+      let loss: tf.Scalar | null = null;
+      for (let k = 0; k < batches; k++) {
+        const position = (step + k) % this.batcher.stepsPerEpoch;
+        const { inputs, targets } = this.batcher.get(position);
+        // As in step: a new epoch starts its streams from the initial state.
+        if (position === 0) state = this.model.initialState(this.config.batch);
+        const result = this.model.loss(tf.tensor1d(inputs, 'int32'), tf.tensor1d(targets, 'int32'), state);
+        state = result.final;
+        loss = result.loss;
+      }
+      return loss!.dataSync()[0];
     });
   }
 
@@ -230,7 +237,9 @@ class TrainingLoop {
       if (isBest) this.save('best');
       if (stoppedBy === null && config.patience !== null && progress.staleValidations >= config.patience) stoppedBy = 'patience';
     }
-    if (saveDue || stoppedBy !== null) {
+    // Only weights the guard passes are written, or kept to go back to: a step's loss
+    // judges the weights before the step, so a blow-up in its update shows in the batches after.
+    if ((saveDue || stoppedBy !== null) && !isDivergence(this.lossAhead(1), progress.lossFloor, () => this.lossAhead(2))) {
       this.save('latest');
       this.takeRollbackPoint();
     }
