@@ -184,11 +184,13 @@ class TrainingLoop {
         const position = (step + k) % this.batcher.stepsPerEpoch;
         const { inputs, targets } = this.batcher.get(position);
         // As in step: a new epoch starts its streams from the initial state.
-        if (position === 0) state = this.model.initialState(this.config.batch);
-        const result = this.model.loss(tf.tensor1d(inputs, 'int32'), tf.tensor1d(targets, 'int32'), state);
+        const start = position === 0 ? this.model.initialState(this.config.batch) : state;
+        const result = this.model.loss(tf.tensor1d(inputs, 'int32'), tf.tensor1d(targets, 'int32'), start);
+        if (state !== this.state.carried) disposeState(state); // the model keeps a final state past tidy
         state = result.final;
         loss = result.loss;
       }
+      if (state !== this.state.carried) disposeState(state);
       return loss!.dataSync()[0];
     });
   }
