@@ -101,6 +101,8 @@ test('plot in the terminal fits the width: COLUMNS=60', async () => {
   assert.match(r.stdout, /── train loss +┄┄ validation loss/);
   assert.match(r.stdout, /┤/, 'a y axis with labels');
   assert.match(r.stdout, /^ +1 +\d+ +15$/m, 'steps under the x axis');
+  const narrow = await cli(['plot', RUN], { COLUMNS: '40' });
+  assert.match(narrow.stdout.split('\n')[0], /^loss by step, from ….{5,}metrics\.jsonl$/, 'a long path loses its start, not the file name');
   const wide = await cli(['plot', RUN], { COLUMNS: '120' });
   assert.ok(wide.stdout.split('\n').some((row) => [...row].length > 100));
 });

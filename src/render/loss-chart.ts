@@ -63,9 +63,11 @@ export function terminalChart(curves: LossCurves, { columns, colour }: { columns
 
   const [axis, tickLine] = stepAxis(labelWidth, width, [first, last], stepAt);
   const legend = `${trainColour('──')} train loss   ${valColour('┄┄')} validation loss   (nats/char by step)`;
-  const title = `loss by step, from ${curves.source}`;
   const fit = (s: string) => (visibleLength(s) > columns - 1 ? clip(s, columns - 1) : s);
-  return `${[fit(title), ...rows, axis, fit(tickLine), fit(legend)].join('\n')}\n`;
+  // A long path loses its start, not the file's name.
+  const from = 'loss by step, from ';
+  const title = fit(`${from}${clipStart(curves.source, columns - 1 - from.length)}`);
+  return `${[title, ...rows, axis, fit(tickLine), fit(legend)].join('\n')}\n`;
 }
 
 /** The step axis under the chart, and its labels: the first step, the one at the middle column (`stepAt`), the last. */
@@ -134,6 +136,12 @@ function visibleLength(s: string): number {
 function clip(s: string, width: number): string {
   const plain = s.replace(ANSI, '');
   return `${[...plain].slice(0, width - 1).join('')}…`;
+}
+
+/** Plain text cut to `width` characters from its end, marked with … (unchanged if it fits, or if width leaves no room). */
+function clipStart(plain: string, width: number): string {
+  const chars = [...plain];
+  return chars.length <= width || width < 2 ? plain : `…${chars.slice(-(width - 1)).join('')}`;
 }
 
 // ---------------------------------------------------------------- images
