@@ -50,7 +50,7 @@ function stepShapes(H: number, rows: number): Shape[] {
   ];
 }
 
-const A = 1 << 16; // byte offsets: A, B and C 64 MB apart, scratch after them
+const A = 1 << 20; // byte offsets, after the table (TABLE_BYTES): A, B and C 64 MB apart, scratch after them
 const B = A + (64 << 20);
 const C = B + (64 << 20);
 const SCRATCH = C + (64 << 20);
