@@ -7,7 +7,7 @@
 // tiles. Each 4×8 block of C is held in eight SIMD registers for a slice's K loop, reading
 // its tile of A at fixed offsets from one pointer: 3–17% faster than reading A's four rows
 // in place through four pointers (median 10% over five shapes of the training step), and
-// larger tiles spill (x64 wasm has 15 usable SIMD registers; 5×8 and 6×8 ran at 0.5–0.7×).
+// larger tiles spill (x64 wasm has 15 usable SIMD registers; 5×8 and 6×8 ran at 0.45–0.65×).
 // Rows beyond a multiple of 4 go one at a time; a partial last panel goes through a
 // scratch tile.
 //
