@@ -58,7 +58,7 @@ export function gemm(M: i32, N: i32, K: i32, a: usize, sam: i32, sak: i32, b: us
   }
 }
 
-/** Bytes of matMul's scratch: B's packed slice. */
+/** Bytes of matMul's scratch: B's packed slice (M no longer counts; kept so that builds compared by bench:gemm share one signature). */
 export function matMulBytes(M: i32, N: i32, K: i32): usize {
   return packedBytes(min(K, KC), N);
 }
