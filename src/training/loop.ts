@@ -186,11 +186,12 @@ class TrainingLoop {
         // As in step: a new epoch starts its streams from the initial state.
         const start = position === 0 ? this.model.initialState(this.config.batch) : state;
         const result = this.model.loss(tf.tensor1d(inputs, 'int32'), tf.tensor1d(targets, 'int32'), start);
-        if (state !== this.state.carried) disposeState(state); // the model keeps a final state past tidy
+        // The model keeps each final state past tidy: all but the carried state are ours to dispose.
+        if (k > 0) disposeState(state);
         state = result.final;
         loss = result.loss;
       }
-      if (state !== this.state.carried) disposeState(state);
+      disposeState(state);
       return loss!.dataSync()[0];
     });
   }
