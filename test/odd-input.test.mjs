@@ -436,4 +436,24 @@ describe('signals', () => {
     assert.ok(performance.now() - abortedAt < 3000, `took ${Math.round(performance.now() - abortedAt)} ms after the signal`);
     assert.ok(fs.existsSync(path.join(outDir, 'latest', 'model.json')));
   });
+
+  test('an interrupt right after a blow-up saves the last good state, not the wrecked weights', async () => {
+    const corpus = readCorpus(TINY);
+    const config = { ...TRAIN_DEFAULTS, hidden: 16, layers: 1, seq: 8, batch: 4, lr: 1000, maxSteps: 50 };
+    const interrupt = new AbortController();
+    const rollbacks = [];
+    const observer = { onStep: () => interrupt.abort('SIGINT'), onRollback: (step, loss, backTo) => rollbacks.push(backTo) };
+    const outDir = path.join(WORK, 'interrupted-blow-up');
+    const result = await train({ corpus, config, outDir, backend: 'wasm', threads: 1, observer, signal: interrupt.signal });
+    assert.equal(result.stoppedBy, 'interrupted');
+    assert.deepEqual(rollbacks, [0]);
+    const { model, meta } = loadCheckpoint(path.join(outDir, 'latest'));
+    assert.equal(meta.training.step, 0);
+    for (const v of model.variables)
+      assert.ok(
+        v.dataSync().every((x) => Math.abs(x) <= 1),
+        `${v.name}: not the initial weights`,
+      );
+    model.dispose();
+  });
 });

@@ -150,6 +150,18 @@ test('weights a blow-up left are never saved or gone back to: at --save-every 1 
   assert.match(r.stderr, /done \(max-steps\): 30 steps/);
 });
 
+test('weights that blow up in the last step are neither validated nor saved as best/ or latest/', async () => {
+  const out = path.join(WORK, 'last-step');
+  const r = await cli(['train', TINY, '-o', out, ...SMALL, '--lr', '1000', '--max-steps', '1']);
+  // The one step's update wrecks the weights; its loss, scored before the update, cannot
+  // show it. They were validated, and saved as best/ (4,118 nats/char), and the run said done.
+  assert.equal(r.code, 5, r.stderr);
+  assert.match(r.stderr, /diverged: back to step 0 with learning rate 500\b/);
+  assert.match(r.stderr, /charrnn: training diverged .*no checkpoint was written/);
+  assert.doesNotMatch(r.stderr, /val \d/);
+  for (const kind of ['latest', 'best']) assert.ok(!fs.existsSync(path.join(out, kind)), `${kind}/ was written`);
+});
+
 test('an output directory that cannot be written is refused before training', async () => {
   const file = path.join(WORK, 'a-file');
   fs.writeFileSync(file, '');

@@ -157,16 +157,19 @@ class TrainingLoop {
     await yieldToEventLoop(); // lets a SIGINT handler run between steps
 
     if (isDivergence(loss, progress.lossFloor, () => this.lossAhead(1))) {
-      // Back to the last good state with half the learning rate; never save a diverged model.
-      const divergedAt = progress.step;
-      this.state = rollBack(this.rollback, this.state, loss, this.options.outDir);
-      this.observer.onRollback?.(divergedAt, loss, this.state.progress.step, lr / 2);
+      this.goBack(progress.step, loss, lr);
       return null;
     }
     progress.lossFloor = nextLossFloor(progress.lossFloor, loss);
     progress.lossSinceEval.sum += loss;
     progress.lossSinceEval.count++;
     return { loss, lr, gradNorm };
+  }
+
+  /** Back to the last good state with half the learning rate, the loss of step `divergedAt` having blown up. */
+  private goBack(divergedAt: number, loss: number, lr: number): void {
+    this.state = rollBack(this.rollback, this.state, loss, divergedAt, this.options.outDir);
+    this.observer.onRollback?.(divergedAt, loss, this.state.progress.step, lr / 2);
   }
 
   /**
@@ -227,6 +230,21 @@ class TrainingLoop {
     const validationDue = this.validation.due(step, started);
     const saveDue = this.saving.due(step, started);
 
+    // Weights are validated, saved or kept to go back to only once the batches after them
+    // pass the divergence guard: a step's loss judges the weights before its update, so a
+    // blow-up in the update shows first in the batches after it. Weights that fail are a
+    // divergence, as in step(): back to the last good state, and on towards the stop (an
+    // interrupted run stops there, saving that state).
+    if (validationDue || saveDue || stoppedBy !== null) {
+      const ahead = this.lossAhead(1);
+      if (isDivergence(ahead, progress.lossFloor, () => this.lossAhead(2))) {
+        this.goBack(step + 1, ahead, lr);
+        if (stoppedBy !== 'interrupted') return null;
+        this.save('latest');
+        return stoppedBy;
+      }
+    }
+
     // An interrupted run saves at once and skips validation: the user is waiting. A signal
     // during validation abandons it (validation yields to the event loop to see one).
     const validated =
@@ -240,9 +258,7 @@ class TrainingLoop {
       if (isBest) this.save('best');
       if (stoppedBy === null && config.patience !== null && progress.staleValidations >= config.patience) stoppedBy = 'patience';
     }
-    // Only weights the guard passes are written, or kept to go back to: a step's loss
-    // judges the weights before the step, so a blow-up in its update shows in the batches after.
-    if ((saveDue || stoppedBy !== null) && !isDivergence(this.lossAhead(1), progress.lossFloor, () => this.lossAhead(2))) {
+    if (saveDue || stoppedBy !== null) {
       this.save('latest');
       this.takeRollbackPoint();
     }

@@ -110,16 +110,16 @@ export class RollbackPoint {
 }
 
 /**
- * The loss diverged (`loss` at `state.progress.step`): the state of the last rollback
- * point, with half the learning rate (disposes `state.carried`). After `MAX_ROLLBACKS`
- * the run gives up, saying which checkpoints in `outDir` are still good.
+ * The loss diverged (`loss` at step `divergedAt`): the state of the last rollback point,
+ * with half the learning rate (disposes `state.carried`). After `MAX_ROLLBACKS` the run
+ * gives up, saying which checkpoints in `outDir` are still good.
  */
-export function rollBack(rollback: RollbackPoint, state: RunState, loss: number, outDir: string): RunState {
+export function rollBack(rollback: RollbackPoint, state: RunState, loss: number, divergedAt: number, outDir: string): RunState {
   const { progress } = state;
   if (progress.rollbacks >= MAX_ROLLBACKS) {
     const kept = rollback.step > 0 ? `the checkpoints in ${outDir} are from step ${rollback.step} or before` : 'no checkpoint was written';
     throw new TrainingDivergedError(
-      `training diverged (loss ${loss.toFixed(3)} at step ${progress.step}) ${MAX_ROLLBACKS + 1} times, ` +
+      `training diverged (loss ${loss.toFixed(3)} at step ${divergedAt}) ${MAX_ROLLBACKS + 1} times, ` +
         `the last at 1/${2 ** MAX_ROLLBACKS} of the learning rate; ${kept}; try a lower --lr or --clip`,
     );
   }
