@@ -143,3 +143,12 @@ test('eval --heatmap skips characters the model never saw, as eval does; --json 
   assert.equal(both.code, 2);
   assert.match(both.stderr, /--json cannot be combined with --heatmap/);
 });
+
+test('eval --html into a checkpoint directory: one line, exit 6, before any scoring, the checkpoint unchanged', async () => {
+  const target = path.join(RUN, 'best', 'model.json');
+  const before = fs.readFileSync(target);
+  const r = await cli(['eval', RUN, TINY_CORPUS, '--html', target, '--backend', 'wasm']);
+  assert.equal(r.code, 6, r.stderr);
+  assert.match(r.stderr, /^charrnn: .*model\.json is inside the checkpoint directory .*best; write it elsewhere\n$/);
+  assert.deepEqual(fs.readFileSync(target), before);
+});

@@ -176,3 +176,17 @@ test('plot of something that is not a run: one line, exit 4', async () => {
   assert.equal(r.code, 4);
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
 });
+
+test('plot never writes into a checkpoint or over a run’s own files: one line, exit 6, nothing changed', async () => {
+  for (const target of [path.join(RUN, 'latest', 'model.json'), path.join(RUN, 'best', 'chart.svg'), path.join(RUN, 'metrics.jsonl')]) {
+    const before = fs.existsSync(target) ? fs.readFileSync(target) : null;
+    const r = await cli(['plot', RUN, '--svg', target]);
+    assert.equal(r.code, 6, r.stderr);
+    assert.match(r.stderr, /^charrnn: .*(inside the checkpoint directory|the run's own metrics\.jsonl)/);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.deepEqual(fs.existsSync(target) ? fs.readFileSync(target) : null, before, target);
+  }
+  // Beside the checkpoints is the user's to use.
+  const beside = await cli(['plot', RUN, '--svg', path.join(RUN, 'loss.svg')]);
+  assert.equal(beside.code, 0, beside.stderr);
+});

@@ -24,9 +24,9 @@ import {
   writeSync,
 } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { OutputError, writeFailure } from '../errors.js';
-import { holdsCheckpoints } from './checkpoint.js';
+import { holdsCheckpoints, MODEL_FILE } from './checkpoint.js';
 import { removeLeftovers } from './save.js';
 import { METRICS_FILE } from './metrics.js';
 
@@ -116,6 +116,20 @@ export function refuseInsideLiveRun(target: string): void {
       );
     if (dirname(dir) === dir) return;
   }
+}
+
+/**
+ * Refuses to write the file `target` (an image, a page) where it would change a run or a
+ * checkpoint: inside a checkpoint directory, whose own files are the checkpoint and whose
+ * saves remove files they do not know, or over a run's metrics or lock. The rest of a run
+ * directory is the user's to use, while the run trains too.
+ */
+export function refuseRunFileTarget(target: string): void {
+  const dir = dirname(resolve(target));
+  if (runOrCheckpoint(dir) === 'checkpoint' || existsSync(join(dir, MODEL_FILE)))
+    throw new OutputError(`${target} is inside the checkpoint directory ${dir}; write it elsewhere`);
+  if (runOrCheckpoint(dir) === 'run' && [METRICS_FILE, LOCK_FILE].includes(basename(target)))
+    throw new OutputError(`${target} is the run's own ${basename(target)}; choose another file`);
 }
 
 /** A run directory is refused inside a live run, and around a live run in one of its checkpoint directories (where it would write). */

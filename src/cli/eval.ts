@@ -7,6 +7,7 @@ import { UserError } from '../errors.js';
 import { evaluate, scorableIds, validationSplit } from '../scoring/evaluate.js';
 import { quoteChars, type Vocabulary } from '../data/vocab.js';
 import { announceBackend } from './announce.js';
+import { refuseRunFileTarget } from '../checkpoint/run-directory.js';
 import { showHeatmap } from './heatmap.js';
 import { formatCount, info, out } from './output.js';
 import type { EvalCommandOptions } from './commands.js';
@@ -14,6 +15,7 @@ import type { EvalCommandOptions } from './commands.js';
 export async function evalCommand(checkpointPath: string, file: string | undefined, options: EvalCommandOptions): Promise<void> {
   if (options.json && (options.heatmap || options.html !== undefined))
     throw new UserError('--json cannot be combined with --heatmap or --html');
+  if (options.html !== undefined) refuseRunFileTarget(options.html); // before the scoring, not after
   announceBackend(await selectBackend(options.backend));
   const { model, vocab, meta, dir } = loadCheckpoint(checkpointPath);
   try {

@@ -10,6 +10,7 @@
 import { Chalk, type ChalkInstance, type ColorSupportLevel } from 'chalk';
 import { writeFileSync, writeSync } from 'node:fs';
 import { writeFailure } from '../errors.js';
+import { refuseRunFileTarget } from '../checkpoint/run-directory.js';
 
 export { formatCount, formatDuration } from '../render/numbers.js';
 
@@ -113,8 +114,9 @@ export class StdoutBuffer {
   }
 }
 
-/** Writes a file the user asked for (an image, a page); a failure is one line and exit 6. */
+/** Writes a file the user asked for (an image, a page), never into a checkpoint; a failure is one line and exit 6. */
 export function writeOutputFile(path: string, data: string | Uint8Array): void {
+  refuseRunFileTarget(path);
   try {
     writeFileSync(path, data);
   } catch (err) {
