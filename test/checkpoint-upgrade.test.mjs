@@ -27,6 +27,7 @@ for (const cell of ['lstm', 'gru']) {
     assert.equal(meta.formatVersion, FORMAT_VERSION);
     assert.equal(meta.model.cell, cell);
     assert.equal(meta.training.config.cell, cell);
+    assert.equal(meta.training.config.beta2, 0.999, 'Adam’s β2 before --beta2');
     assert.equal(meta.training.corpus.encoding, 'utf8');
     const { path, bytes, fingerprint } = meta.training.corpus;
     assert.deepEqual(meta.training.corpus.files, [{ path, bytes, fingerprint }], 'a format-1 or -2 corpus is the one file it names');

@@ -101,7 +101,7 @@ test('train → sample → eval, end to end', { timeout: 120_000 }, async (t) =>
       weightsFile(dir);
       const json = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
       assert.equal(json.format, 'layers-model');
-      assert.equal(json.charrnn.formatVersion, 3);
+      assert.equal(json.charrnn.formatVersion, 4);
       assert.equal(json.charrnn.model.hidden, 32);
     }
   });

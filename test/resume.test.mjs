@@ -40,17 +40,21 @@ const weightsOf = (dir) => {
 describe('resume', { concurrency: 1 }, () => {
   // A --max-steps 20 run would bring its rate down to 0 by step 20 (a budget's end), so the
   // first part ends after an epoch instead; schedule.test.mjs resumes a budget mid-epoch.
-  test('2 epochs in one go equal 1 + 1 with a resume between, with dropout', async () => {
+  test('2 epochs in one go equal 1 + 1 with a resume between, with dropout and --beta2', async () => {
     const whole = path.join(WORK, 'whole');
     const split = path.join(WORK, 'split');
     // Validating every 8 steps, the split's end at step 24 (an epoch) is one of the whole run's validations.
-    const args = [...SMALL, '--eval-every', '8'];
+    // A resume that took Adam's default β2 instead of the run's would end elsewhere.
+    const args = [...SMALL, '--eval-every', '8', '--beta2', '0.9'];
     assert.equal((await cli(['train', TINY, '-o', whole, ...args, '--epochs', '2'])).code, 0);
     assert.equal((await cli(['train', TINY, '-o', split, ...args, '--epochs', '1'])).code, 0);
     const resumed = await cli(['train', '--resume', split, '--epochs', '2']);
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.match(resumed.stderr, /resuming .* at step 24/);
     assert.deepEqual(weightsOf(path.join(split, 'latest')), weightsOf(path.join(whole, 'latest')));
+    const defaultBeta2 = path.join(WORK, 'default-beta2');
+    assert.equal((await cli(['train', TINY, '-o', defaultBeta2, ...SMALL, '--eval-every', '8', '--epochs', '2'])).code, 0);
+    assert.notDeepEqual(weightsOf(path.join(defaultBeta2, 'latest')), weightsOf(path.join(whole, 'latest')), '--beta2 reaches Adam');
     const [a, b] = [whole, split].map(
       (dir) => JSON.parse(fs.readFileSync(path.join(dir, 'latest', 'model.json'), 'utf8')).charrnn.training,
     );

@@ -276,7 +276,7 @@ test('a time budget plans its decay once, keeps it in the checkpoint, and a run 
   assert.equal(tf.memory().numTensors, 0);
 });
 
-test('a budget, not the default 20 epochs, ends a fresh run unless --epochs is given; a long one trains a wider model with dropout', async () => {
+test('a budget, not the default 20 epochs, ends a fresh run unless --epochs is given; a long one trains a wider model with dropout and β2 0.99', async () => {
   assert.equal(freshSettings({}).epochs, 20);
   assert.equal(freshSettings({ maxSeconds: 60 }).epochs, null);
   assert.equal(freshSettings({ maxSteps: 500 }).epochs, null);
@@ -290,6 +290,10 @@ test('a budget, not the default 20 epochs, ends a fresh run unless --epochs is g
   assert.equal(freshSettings({ maxSeconds: 599 }).dropout, 0);
   assert.equal(freshSettings({ maxSeconds: 600 }).dropout, 0.1);
   assert.equal(freshSettings({ maxSeconds: 1200, dropout: 0 }).dropout, 0);
+  // ...and Adam's β2 at 0.99, unless it is given.
+  assert.equal(freshSettings({ maxSeconds: 599 }).beta2, 0.999);
+  assert.equal(freshSettings({ maxSeconds: 600 }).beta2, 0.99);
+  assert.equal(freshSettings({ maxSeconds: 1200, beta2: 0.95 }).beta2, 0.95);
   // Long streams make an epoch a few steps, so 21 epochs are quick.
   const corpus = readCorpus(TINY_CORPUS);
   const shape = { hidden: 8, layers: 1, seq: 64, batch: 16, valFrac: 0.05 };

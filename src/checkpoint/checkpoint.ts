@@ -24,7 +24,7 @@ import { CharModel, weightSpecs, type ModelConfig } from '../model/model.js';
 import { Vocabulary } from '../data/vocab.js';
 
 /** Older formats are upgraded at load: see upgrade.ts. */
-export const FORMAT_VERSION = 3;
+export const FORMAT_VERSION = 4;
 export const MODEL_FILE = 'model.json';
 
 export interface HistoryEntry {

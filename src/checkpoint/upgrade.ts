@@ -10,6 +10,7 @@
  *           was unused zeros, and the state is now the cell's own tensors.
  *   2 → 3   training.corpus.files: the one file a format-2 corpus always was (its path,
  *           bytes and fingerprint), before folders and standard input.
+ *   3 → 4   training.config.beta2: 0.999, Adam's β2 before --beta2.
  */
 import * as tf from '../tf.js';
 import type { CharModel } from '../model/model.js';
@@ -20,8 +21,13 @@ import type { CheckpointMeta } from './checkpoint.js';
  * says) → the current format's. Leaves what it does not recognise to the caller's checks.
  */
 export function upgradeMeta(meta: CheckpointMeta): CheckpointMeta {
-  if (meta.formatVersion >= 3 || !meta.model || !meta.training?.config || !meta.training.corpus) return meta;
-  return from2to3(meta.formatVersion >= 2 ? meta : from1to2(meta));
+  if (meta.formatVersion >= 4 || !meta.model || !meta.training?.config || !meta.training.corpus) return meta;
+  const format3 = meta.formatVersion >= 3 ? meta : from2to3(meta.formatVersion >= 2 ? meta : from1to2(meta));
+  return from3to4(format3);
+}
+
+function from3to4(meta: CheckpointMeta): CheckpointMeta {
+  return { ...meta, formatVersion: 4, training: { ...meta.training, config: { ...meta.training.config, beta2: 0.999 } } };
 }
 
 function from2to3(meta: CheckpointMeta): CheckpointMeta {

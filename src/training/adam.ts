@@ -13,21 +13,23 @@ export class Adam {
   /** β1, β2 and ε as tensors, made once: a number in an op is a new tensor, an upload to the device, on every call. */
   private readonly constants: { beta1: tf.Scalar; beta2: tf.Scalar; epsilon: tf.Scalar };
 
-  /** `moments`, if given (first moments then second, as `moments` returns them), are taken over. */
+  private readonly beta1 = 0.9;
+  private readonly beta2: number;
+  private readonly epsilon = 1e-8;
+
+  /** `moments`, if given (first moments then second, as `moments` returns them), are taken over; β2 is --beta2. */
   constructor(
     private readonly params: tf.Variable[],
-    moments?: { step: number; tensors: tf.Tensor[] },
-    private readonly beta1 = 0.9,
-    private readonly beta2 = 0.999,
-    private readonly epsilon = 1e-8,
+    { beta2 = 0.999, moments }: { beta2?: number; moments?: { step: number; tensors: tf.Tensor[] } } = {},
   ) {
+    this.beta2 = beta2;
     const initial = moments?.tensors ?? [...params.map((p) => tf.zerosLike(p)), ...params.map((p) => tf.zerosLike(p))];
     const variables = initial.map((t) => tf.variable(t, false));
     tf.dispose(initial);
     this.m = variables.slice(0, params.length);
     this.v = variables.slice(params.length);
     this.step = moments?.step ?? 0;
-    this.constants = { beta1: tf.scalar(beta1), beta2: tf.scalar(beta2), epsilon: tf.scalar(epsilon) };
+    this.constants = { beta1: tf.scalar(this.beta1), beta2: tf.scalar(beta2), epsilon: tf.scalar(this.epsilon) };
   }
 
   /** First moments of every parameter, then second moments: the state a resume needs. */

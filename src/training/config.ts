@@ -52,6 +52,8 @@ export interface TrainConfig {
   lrDecay: number;
   /** Largest global L2 norm of the gradient; larger gradients are scaled down. */
   clip: number;
+  /** Adam's β2: how slowly its estimate of each gradient's scale forgets. */
+  beta2: number;
 
   // run length: training stops at whichever comes first
   /** Passes over the training text; null: no limit (a fresh run's default under --max-time or --max-steps, settings.ts). */
@@ -72,13 +74,15 @@ export interface TrainConfig {
 }
 
 /**
- * From this --max-time on, a fresh run's default width is LONG_BUDGET_HIDDEN and its dropout
- * LONG_BUDGET_DROPOUT: 2×256 learnt more than 2×128 from 10 minutes on, and with dropout 0.1
- * more than without, on War and Peace and on the built-in corpus (docs/defaults.md).
+ * From this --max-time on, a fresh run's default width is LONG_BUDGET_HIDDEN, its dropout
+ * LONG_BUDGET_DROPOUT and its β2 LONG_BUDGET_BETA2: 2×256 learnt more than 2×128 from 10
+ * minutes on, with dropout 0.1 more than without, and with β2 0.99 more than with 0.999, on
+ * War and Peace and on the built-in corpus (docs/defaults.md).
  */
 export const LONG_BUDGET_SECONDS = 600;
 export const LONG_BUDGET_HIDDEN = 256;
 export const LONG_BUDGET_DROPOUT = 0.1;
+export const LONG_BUDGET_BETA2 = 0.99;
 
 /** --eval-every's and --save-every's default (null): schedule.ts's checkInterval. */
 const SPACED_TO_BUDGET =
@@ -153,6 +157,15 @@ export const TRAIN_OPTIONS: { [K in keyof TrainConfig]: OptionSpec<TrainConfig[K
     range: { min: above(0) },
     default: 5,
     help: 'largest global gradient norm',
+  }),
+  beta2: real({
+    flag: '--beta2',
+    placeholder: 'decay',
+    group: 'optimisation',
+    range: { min: above(0), max: below(1) },
+    default: 0.999,
+    defaultText: `0.999, or ${LONG_BUDGET_BETA2} under --max-time of ${LONG_BUDGET_SECONDS / 60}m or more`,
+    help: "Adam's second-moment decay: lower adapts sooner to a change in the gradients' scale",
   }),
   epochs: integer({
     flag: '--epochs',

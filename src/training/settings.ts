@@ -8,6 +8,7 @@ import { UserError } from '../errors.js';
 import type { ModelConfig } from '../model/model.js';
 import { definedOnly } from '../options/option.js';
 import {
+  LONG_BUDGET_BETA2,
   LONG_BUDGET_DROPOUT,
   LONG_BUDGET_HIDDEN,
   LONG_BUDGET_SECONDS,
@@ -24,12 +25,15 @@ export const RESUMABLE: readonly (keyof TrainConfig)[] = ['epochs', 'maxSteps', 
  * The defaults that depend on the budget (docs/defaults.md): a run given --max-time or
  * --max-steps stops when that runs out, not after --epochs' default 20 passes (a 2×128 LSTM
  * on 900 K characters still gained 0.03 nats between its 20th epoch and its 20th minute);
- * a long --max-time trains a wider model, with dropout.
+ * a long --max-time trains a wider model, with dropout and a β2 that forgets sooner.
  */
 function budgetDefaults(given: Partial<TrainConfig>): Partial<TrainConfig> {
   const budgeted = (given.maxSeconds ?? null) !== null || (given.maxSteps ?? null) !== null;
   const long = (given.maxSeconds ?? 0) >= LONG_BUDGET_SECONDS;
-  return { ...(budgeted ? { epochs: null } : {}), ...(long ? { hidden: LONG_BUDGET_HIDDEN, dropout: LONG_BUDGET_DROPOUT } : {}) };
+  return {
+    ...(budgeted ? { epochs: null } : {}),
+    ...(long ? { hidden: LONG_BUDGET_HIDDEN, dropout: LONG_BUDGET_DROPOUT, beta2: LONG_BUDGET_BETA2 } : {}),
+  };
 }
 
 /** The defaults (those of its budget first) with `changes` (undefined values are no change), checked. */

@@ -81,7 +81,14 @@ export function startFresh(corpus: Corpus, config: TrainConfig, assertFits: FitC
   const shape = { vocabSize: vocab.size, hidden, layers, dropout, cell, learnedInit };
   assertFits(shape);
   const model = CharModel.create(shape, config.seed);
-  return { vocab, model, adam: new Adam(model.variables), carried: null, rng: new Rng(config.seed + 1), progress: newProgress() };
+  return {
+    vocab,
+    model,
+    adam: new Adam(model.variables, { beta2: config.beta2 }),
+    carried: null,
+    rng: new Rng(config.seed + 1),
+    progress: newProgress(),
+  };
 }
 
 /** Continues a run exactly: the checkpoint must be loaded with `{ resume: true }`. */
@@ -106,7 +113,7 @@ export function startFromResume(corpus: Corpus, checkpoint: LoadedCheckpoint): S
   return {
     vocab,
     model,
-    adam: new Adam(model.variables, { step: resume.adamStep, tensors: moments }),
+    adam: new Adam(model.variables, { beta2: meta.training.config.beta2, moments: { step: resume.adamStep, tensors: moments } }),
     carried,
     rng: new Rng(resume.rngState),
     progress: {
@@ -161,5 +168,12 @@ export function startFromWeights(
     model.dispose();
     model = extended;
   }
-  return { vocab, model, adam: new Adam(model.variables), carried: null, rng: new Rng(config.seed + 1), progress: newProgress() };
+  return {
+    vocab,
+    model,
+    adam: new Adam(model.variables, { beta2: config.beta2 }),
+    carried: null,
+    rng: new Rng(config.seed + 1),
+    progress: newProgress(),
+  };
 }
