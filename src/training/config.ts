@@ -164,7 +164,7 @@ export const TRAIN_OPTIONS: { [K in keyof TrainConfig]: OptionSpec<TrainConfig[K
     group: 'optimisation',
     range: { min: above(0), max: below(1) },
     default: 0.999,
-    defaultText: `0.999, or ${LONG_BUDGET_BETA2} under --max-time of ${LONG_BUDGET_SECONDS / 60}m or more`,
+    defaultText: `0.999, or ${LONG_BUDGET_BETA2} under --max-time ${LONG_BUDGET_SECONDS / 60}m or more`,
     help: "Adam's second-moment decay: lower adapts sooner to a change in the gradients' scale",
   }),
   epochs: integer({
