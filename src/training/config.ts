@@ -76,8 +76,9 @@ export interface TrainConfig {
 /**
  * From this --max-time on, a fresh run's default width is LONG_BUDGET_HIDDEN, its dropout
  * LONG_BUDGET_DROPOUT and its β2 LONG_BUDGET_BETA2: 2×256 learnt more than 2×128 from 10
- * minutes on, with dropout 0.1 more than without, and with β2 0.99 more than with 0.999, on
- * War and Peace and on the built-in corpus (docs/defaults.md).
+ * minutes on, and with dropout 0.1 more than without, on War and Peace and on the built-in
+ * corpus; with β2 0.99 more than with 0.999 on War and Peace and as much on the built-in
+ * corpus (docs/defaults.md).
  */
 export const LONG_BUDGET_SECONDS = 600;
 export const LONG_BUDGET_HIDDEN = 256;
