@@ -81,14 +81,7 @@ export function startFresh(corpus: Corpus, config: TrainConfig, assertFits: FitC
   const shape = { vocabSize: vocab.size, hidden, layers, dropout, cell, learnedInit };
   assertFits(shape);
   const model = CharModel.create(shape, config.seed);
-  return {
-    vocab,
-    model,
-    adam: new Adam(model.variables, { beta2: config.beta2 }),
-    carried: null,
-    rng: new Rng(config.seed + 1),
-    progress: newProgress(),
-  };
+  return freshStart(vocab, model, config);
 }
 
 /** Continues a run exactly: the checkpoint must be loaded with `{ resume: true }`. */
@@ -168,12 +161,11 @@ export function startFromWeights(
     model.dispose();
     model = extended;
   }
-  return {
-    vocab,
-    model,
-    adam: new Adam(model.variables, { beta2: config.beta2 }),
-    carried: null,
-    rng: new Rng(config.seed + 1),
-    progress: newProgress(),
-  };
+  return freshStart(vocab, model, config);
+}
+
+/** A run that starts anew from `model`: a fresh optimiser, carried state, random stream and history. */
+function freshStart(vocab: Vocabulary, model: CharModel, config: TrainConfig): StartingPoint {
+  const adam = new Adam(model.variables, { beta2: config.beta2 });
+  return { vocab, model, adam, carried: null, rng: new Rng(config.seed + 1), progress: newProgress() };
 }
