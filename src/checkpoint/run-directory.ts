@@ -126,9 +126,10 @@ export function refuseInsideLiveRun(target: string): void {
  */
 export function refuseRunFileTarget(target: string): void {
   const dir = dirname(resolve(target));
-  if (runOrCheckpoint(dir) === 'checkpoint' || existsSync(join(dir, MODEL_FILE)))
+  const kind = runOrCheckpoint(dir);
+  if (kind === 'checkpoint' || existsSync(join(dir, MODEL_FILE)))
     throw new OutputError(`${target} is inside the checkpoint directory ${dir}; write it elsewhere`);
-  if (runOrCheckpoint(dir) === 'run' && [METRICS_FILE, LOCK_FILE].includes(basename(target)))
+  if (kind === 'run' && [METRICS_FILE, LOCK_FILE].includes(basename(target)))
     throw new OutputError(`${target} is the run's own ${basename(target)}; choose another file`);
 }
 
