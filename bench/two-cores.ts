@@ -28,9 +28,10 @@ const BUSY = 0;
 const CALLS = 1;
 const PARKED = 2;
 
+setFlagsFromString('--experimental-wasm-relaxed-simd'); // Node 20, as own-module.ts; in the worker too
+
 /** A forward call's timer at width H, on a module and memory of its own (operands 16 MB apart, after the 1 MB table). */
 function forwardAt(H: number): () => number {
-  setFlagsFromString('--experimental-wasm-relaxed-simd'); // Node 20, as own-module.ts
   const memory = new WebAssembly.Memory({ initial: 2048 }); // 128 MB
   const bytes = readFileSync(new URL('../wasm/build/kernels-relaxed-simd.wasm', import.meta.url));
   const kernels = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as unknown as Kernels;
